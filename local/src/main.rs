@@ -1,0 +1,65 @@
+//! `accounts-local`: the whole API on one port, on the embedded store by
+//! default (`--data DIR`), in memory (`--memory`), or on DynamoDB
+//! (`--dynamodb-table NAME`, endpoint from the AWS configuration).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use accounts::App;
+use accounts::clock::SystemClock;
+use accounts::config::StoreConfig;
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    name = "accounts-local",
+    version,
+    about = "The user account API in one process"
+)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "ACCOUNTS_ADDR", default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Directory of the embedded store (and of the generated signing key).
+    #[arg(long, env = "ACCOUNTS_DATA", default_value = "./.accounts-data")]
+    data: PathBuf,
+    /// Keep nothing: an in-memory store and a throwaway signing key.
+    #[arg(long, conflicts_with = "dynamodb_table")]
+    memory: bool,
+    /// Serve from this DynamoDB table instead (set AWS_ENDPOINT_URL_DYNAMODB
+    /// for a local DynamoDB-compatible server).
+    #[arg(long, env = "TABLE_NAME")]
+    dynamodb_table: Option<String>,
+}
+
+fn fail(message: String) -> ! {
+    tracing::error!(error = %message, "accounts-local cannot start");
+    eprintln!("accounts-local: {message}");
+    std::process::exit(1);
+}
+
+#[tokio::main]
+async fn main() {
+    accounts::telemetry::init();
+    let args = Args::parse();
+    let store_config = match (args.memory, args.dynamodb_table) {
+        (true, _) => StoreConfig::Memory,
+        (false, Some(table)) => StoreConfig::Dynamo { table },
+        (false, None) => StoreConfig::Embedded { dir: args.data },
+    };
+    let config = accounts_local::local_config(store_config).unwrap_or_else(|e| fail(e));
+    let store = accounts::app::open_store(&config.store)
+        .await
+        .unwrap_or_else(|e| fail(e.to_string()));
+    let described = format!("{:?}", config.store);
+    let app =
+        App::new(config, store, Arc::new(SystemClock)).unwrap_or_else(|e| fail(e.to_string()));
+    let addr = accounts_local::spawn(args.addr, Arc::new(app))
+        .await
+        .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", args.addr)));
+    tracing::info!(%addr, store = %described, "accounts-local listening");
+    eprintln!("accounts-local listening on http://{addr} ({described})");
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("accounts-local stopping");
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, the store conformance suite and the
+# endpoint tests, on the embedded store and on DynamoDB (moto_server, a real
+# DynamoDB-compatible server, installed into a virtualenv and started here).
+# Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${ACCOUNTS_VENV:-.venv}"
+
+if ! "$VENV/bin/moto_server" --help >/dev/null 2>&1; then
+  echo "test.sh: installing moto[server] (scripts/moto-requirements.txt) into $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/moto-requirements.txt
+fi
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p target
+# moto's server, one request at a time: plain moto_server runs requests on
+# parallel threads without a lock, so its conditional writes and
+# transactions race, where DynamoDB's are atomic (see the script).
+"$VENV/bin/python" scripts/moto_serialized.py 127.0.0.1 "$port" >target/moto_server.log 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null; sleep 0.2; kill -9 "$moto_pid" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+  if curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/"; then break; fi
+  if ! kill -0 "$moto_pid" 2>/dev/null; then
+    echo "test.sh: moto_server exited; see target/moto_server.log" >&2
+    cat target/moto_server.log >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+if ! curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/"; then
+  echo "test.sh: moto_server did not answer on port $port within 20 s" >&2
+  exit 1
+fi
+echo "test.sh: moto_server on 127.0.0.1:$port" >&2
+
+export ACCOUNTS_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+cargo test --workspace "$@"

@@ -1,0 +1,235 @@
+//! Passwords: the strength policy, and argon2id hashing to PHC strings.
+//!
+//! Hashing is deliberately slow (tens of milliseconds), so callers run it on
+//! the blocking pool: see [`PasswordHasher::hash`] and [`PasswordHasher::verify`].
+
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::config::PasswordHashConfig;
+use crate::error::{Error, Result};
+
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// Commonly used passwords that the composition rules alone would let
+/// through, lower-cased. Derived from Django's common-passwords list (BSD),
+/// keeping the entries of 8+ characters with a letter and a digit.
+const COMMON_PASSWORDS: &str = include_str!("common-passwords.txt");
+
+fn common_passwords() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| COMMON_PASSWORDS.lines().collect())
+}
+
+/// Checks a new password against the register rules; the error says which
+/// rule failed (and never echoes the password).
+pub fn check_strength(password: &str) -> Result<()> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(Error::WeakPassword(
+            "Password must be at least 8 characters long",
+        ));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(Error::WeakPassword(
+            "Password must be at most 128 characters long",
+        ));
+    }
+    if !password.chars().any(char::is_uppercase) {
+        return Err(Error::WeakPassword(
+            "Password must contain an upper-case letter",
+        ));
+    }
+    if !password.chars().any(char::is_lowercase) {
+        return Err(Error::WeakPassword(
+            "Password must contain a lower-case letter",
+        ));
+    }
+    if !password.chars().any(|c| c.is_ascii_digit()) {
+        return Err(Error::WeakPassword("Password must contain a digit"));
+    }
+    if common_passwords().contains(password.to_lowercase().as_str()) {
+        return Err(Error::WeakPassword(
+            "Password is too common; choose a less predictable one",
+        ));
+    }
+    Ok(())
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Mismatch,
+    Match,
+    /// Correct, but the hash was made with other parameters: store a new one.
+    MatchNeedsRehash,
+}
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    /// Verified against when the email is unknown, so that an unknown email
+    /// costs what a wrong password costs. Made on first need, not at start.
+    dummy_hash: Arc<OnceLock<String>>,
+}
+
+impl PasswordHasher {
+    pub fn new(config: PasswordHashConfig) -> Result<PasswordHasher> {
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
+        Ok(PasswordHasher {
+            params,
+            dummy_hash: Arc::new(OnceLock::new()),
+        })
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    fn hash_now(&self, password: &str) -> Result<String> {
+        let hash: PasswordHash = self
+            .argon2()
+            .hash_password(password.as_bytes())
+            .map_err(|e| Error::Internal(format!("argon2 hash: {e}")))?;
+        Ok(hash.to_string())
+    }
+
+    fn verify_now(&self, password: &str, stored: &str) -> Verification {
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return Verification::Mismatch;
+        };
+        if self
+            .argon2()
+            .verify_password(password.as_bytes(), stored)
+            .is_err()
+        {
+            return Verification::Mismatch;
+        }
+        let current = parsed.algorithm.as_str() == "argon2id"
+            && Params::try_from(&parsed).is_ok_and(|p| {
+                p.m_cost() == self.params.m_cost()
+                    && p.t_cost() == self.params.t_cost()
+                    && p.p_cost() == self.params.p_cost()
+            });
+        if current {
+            Verification::Match
+        } else {
+            Verification::MatchNeedsRehash
+        }
+    }
+
+    /// Hashes on the blocking pool.
+    pub async fn hash(&self, password: &str) -> Result<String> {
+        let hasher = self.clone();
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || hasher.hash_now(&password))
+            .await
+            .map_err(|e| Error::Internal(format!("hash task: {e}")))?
+    }
+
+    /// Verifies on the blocking pool. With no stored hash (unknown account)
+    /// a dummy hash is verified instead and the answer is a mismatch.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<Verification> {
+        let hasher = self.clone();
+        let password = password.to_owned();
+        let stored = stored.map(str::to_owned);
+        tokio::task::spawn_blocking(move || match stored {
+            Some(stored) => Ok(hasher.verify_now(&password, &stored)),
+            None => {
+                let dummy = match hasher.dummy_hash.get() {
+                    Some(d) => d.clone(),
+                    None => {
+                        let made = hasher.hash_now("dummy password for unknown accounts")?;
+                        hasher.dummy_hash.get_or_init(|| made).clone()
+                    }
+                };
+                hasher.verify_now(&password, &dummy);
+                Ok(Verification::Mismatch)
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("verify task: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_strength_rule_names_itself() {
+        let cases = [
+            ("Sh0rt", "at least 8"),
+            ("alllower-case-1", "upper-case"),
+            ("ALLUPPER-CASE-1", "lower-case"),
+            ("No-Digits-Here", "digit"),
+            ("Password1", "too common"),
+            ("Passw0rd", "too common"),
+        ];
+        for (pw, expected) in cases {
+            let err = check_strength(pw).unwrap_err();
+            assert_eq!(err.code(), "WEAK_PASSWORD");
+            assert!(err.to_string().contains(expected), "{pw}: {err}");
+            assert!(!err.to_string().contains(pw));
+        }
+        let long = format!("Aa1{}", "x".repeat(126));
+        assert!(
+            check_strength(&long)
+                .unwrap_err()
+                .to_string()
+                .contains("at most 128")
+        );
+        check_strength("Secure-pass-123").unwrap();
+    }
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_at_owasp_parameters_and_verify() {
+        let hasher = PasswordHasher::new(PasswordHashConfig::OWASP).unwrap();
+        let hash = hasher.hash("Secure-pass-123").await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert_eq!(
+            hasher.verify("Secure-pass-123", Some(&hash)).await.unwrap(),
+            Verification::Match
+        );
+        assert_eq!(
+            hasher.verify("Secure-pass-124", Some(&hash)).await.unwrap(),
+            Verification::Mismatch
+        );
+        assert_eq!(
+            hasher.verify("Secure-pass-123", None).await.unwrap(),
+            Verification::Mismatch
+        );
+        assert_eq!(
+            hasher.verify("x", Some("not a phc string")).await.unwrap(),
+            Verification::Mismatch
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_with_other_parameters_ask_for_a_rehash() {
+        let stronger = PasswordHashConfig {
+            memory_kib: 32 * 1024,
+            ..PasswordHashConfig::OWASP
+        };
+        let old = PasswordHasher::new(PasswordHashConfig::OWASP).unwrap();
+        let new = PasswordHasher::new(stronger).unwrap();
+        let hash = old.hash("Secure-pass-123").await.unwrap();
+        assert_eq!(
+            new.verify("Secure-pass-123", Some(&hash)).await.unwrap(),
+            Verification::MatchNeedsRehash
+        );
+    }
+}

@@ -1,0 +1,486 @@
+//! One function per route: request shape in, service call, response shape out.
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::{Deserialize, Serialize};
+
+use super::Route;
+use super::request::{bearer_token, json_body};
+use super::response::success;
+use crate::App;
+use crate::auth::access::AccessClaims;
+use crate::error::{Error, Result};
+use crate::model::{ContactDetails, User};
+use crate::role::Role;
+use crate::service::caller::verify_token;
+use crate::service::{SignedIn, login, members, quota, refresh, register, users};
+
+pub(super) async fn handle(app: &App, req: &Request, route: Route) -> Result<Response<Body>> {
+    match route {
+        Route::Register => post_register(app, req).await,
+        Route::Login => post_login(app, req).await,
+        Route::Refresh => post_refresh(app, req).await,
+        Route::Profile => get_profile(app, req).await,
+        Route::Quota => get_quota(app, req).await,
+        Route::GetUser => get_user(app, req).await,
+        Route::UpdateUser => put_user(app, req).await,
+        Route::UpdateRole => put_user_role(app, req).await,
+        Route::CreateMember => post_organization_users(app, req).await,
+        Route::ListMembers => get_organization_users(app, req).await,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RegisterRequest {
+    email: String,
+    password: String,
+    first_name: String,
+    last_name: String,
+    company_name: String,
+    #[serde(default)]
+    company_website: Option<String>,
+    is_business: bool,
+    #[serde(flatten)]
+    contact: ContactDetails,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SignedInUser<'a> {
+    id: &'a str,
+    email: &'a str,
+    name: &'a str,
+    org_id: &'a str,
+    org_role: u8,
+}
+
+impl<'a> From<&'a User> for SignedInUser<'a> {
+    fn from(user: &'a User) -> Self {
+        SignedInUser {
+            id: &user.id,
+            email: &user.email,
+            name: &user.name,
+            org_id: &user.org_id,
+            org_role: user.org_role.value(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SignedInResponse<'a> {
+    access_token: &'a str,
+    refresh_token: &'a str,
+    token_id: &'a str,
+    expires_at: i64,
+    user: SignedInUser<'a>,
+}
+
+fn signed_in_response(status: u16, s: &SignedIn) -> Response<Body> {
+    success(
+        status,
+        &SignedInResponse {
+            access_token: &s.access_token,
+            refresh_token: &s.refresh_token,
+            token_id: &s.session_id,
+            expires_at: s.expires_at,
+            user: (&s.user).into(),
+        },
+    )
+}
+
+async fn post_register(app: &App, req: &Request) -> Result<Response<Body>> {
+    let body: RegisterRequest = json_body(req, app.config.max_body_bytes)?;
+    let signed_in = register::register(
+        app,
+        register::Registration {
+            email: body.email,
+            password: body.password,
+            first_name: body.first_name,
+            last_name: body.last_name,
+            company_name: body.company_name,
+            company_website: body.company_website,
+            is_business: body.is_business,
+            contact: body.contact,
+        },
+    )
+    .await?;
+    Ok(signed_in_response(201, &signed_in))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginRequest {
+    email: String,
+    password: String,
+    #[serde(default)]
+    device_info: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+async fn post_login(app: &App, req: &Request) -> Result<Response<Body>> {
+    let body: LoginRequest = json_body(req, app.config.max_body_bytes)?;
+    let signed_in = login::login(
+        app,
+        login::Credentials {
+            email: body.email,
+            password: body.password,
+            device_info: body.device_info.map(serde_json::Value::Object),
+        },
+    )
+    .await?;
+    Ok(signed_in_response(200, &signed_in))
+}
+
+/// Flashback's client sends `refresh_token`; its documentation shows
+/// `refreshToken`. Both are accepted.
+#[derive(Deserialize)]
+struct RefreshRequest {
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default, rename = "refreshToken")]
+    refresh_token_camel: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RefreshResponse<'a> {
+    access_token: &'a str,
+    refresh_token: &'a str,
+    expires_at: i64,
+}
+
+async fn post_refresh(app: &App, req: &Request) -> Result<Response<Body>> {
+    let body: RefreshRequest = json_body(req, app.config.max_body_bytes)?;
+    let token = body
+        .refresh_token
+        .or(body.refresh_token_camel)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::validation("refresh_token is required"))?;
+    let refreshed = refresh::refresh(app, &token).await?;
+    Ok(success(
+        200,
+        &RefreshResponse {
+            access_token: &refreshed.access_token,
+            refresh_token: &refreshed.refresh_token,
+            expires_at: refreshed.expires_at,
+        },
+    ))
+}
+
+fn claims(app: &App, req: &Request) -> Result<AccessClaims> {
+    verify_token(app, bearer_token(req)?)
+}
+
+/// The `userId` path parameter, as API Gateway (or the local router) set it.
+fn path_user_id(req: &Request) -> Result<String> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first("userId"))
+        .map(str::to_owned)
+        .ok_or(Error::UserNotFound)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleInfo {
+    org_role: u8,
+    org_role_description: &'static str,
+    org_roles: Vec<u8>,
+}
+
+impl From<Role> for RoleInfo {
+    fn from(role: Role) -> Self {
+        RoleInfo {
+            org_role: role.value(),
+            org_role_description: role.name(),
+            org_roles: role.included_values(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileData<'a> {
+    id: &'a str,
+    name: &'a str,
+    last_name: &'a str,
+    email: &'a str,
+    org_id: &'a str,
+    #[serde(flatten)]
+    role: RoleInfo,
+    validated: bool,
+    mfa_required: bool,
+    is_business: bool,
+}
+
+#[derive(Serialize)]
+struct Data<T> {
+    data: T,
+}
+
+async fn get_profile(app: &App, req: &Request) -> Result<Response<Body>> {
+    let user = users::profile(app, claims(app, req)?).await?;
+    let data = ProfileData {
+        id: &user.id,
+        name: &user.name,
+        last_name: &user.last_name,
+        email: &user.email,
+        org_id: &user.org_id,
+        role: user.org_role.into(),
+        validated: user.validated,
+        mfa_required: user.mfa_required,
+        is_business: user.is_business,
+    };
+    Ok(success(200, &Data { data }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MemberRole<'a> {
+    user_id: &'a str,
+    #[serde(flatten)]
+    role: RoleInfo,
+}
+
+async fn get_user(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = claims(app, req)?;
+    let user = users::member(app, claims, &path_user_id(req)?).await?;
+    let data = MemberRole {
+        user_id: &user.id,
+        role: user.org_role.into(),
+    };
+    Ok(success(200, &Data { data }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateUserRequest {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    current_password: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+async fn put_user(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = claims(app, req)?;
+    let body: UpdateUserRequest = json_body(req, app.config.max_body_bytes)?;
+    let update = users::UserUpdate {
+        name: body.name,
+        last_name: body.last_name,
+        password: body.password,
+        current_password: body.current_password,
+    };
+    users::update(app, claims, &path_user_id(req)?, update).await?;
+    Ok(success(
+        200,
+        &Message {
+            message: "User updated",
+        },
+    ))
+}
+
+/// `orgRole` stays raw JSON until checked, so that a string, a fraction or
+/// a value outside the table is `INVALID_ROLE`, not a parse error.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleRequest {
+    org_role: serde_json::Value,
+}
+
+fn role_from_json(value: &serde_json::Value) -> Result<Role> {
+    value
+        .as_i64()
+        .and_then(Role::from_value)
+        .ok_or(Error::InvalidRole)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleChangedData<'a> {
+    user_id: &'a str,
+    previous_role: u8,
+    new_role: u8,
+    message: &'static str,
+}
+
+async fn put_user_role(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = claims(app, req)?;
+    let body: RoleRequest = json_body(req, app.config.max_body_bytes)?;
+    let role = role_from_json(&body.org_role)?;
+    let changed = users::change_role(app, claims, &path_user_id(req)?, role).await?;
+    let data = RoleChangedData {
+        user_id: &changed.user_id,
+        previous_role: changed.previous_role.value(),
+        new_role: changed.new_role.value(),
+        message: "Role updated",
+    };
+    Ok(success(200, &Data { data }))
+}
+
+/// A member in Flashback's organization-user shape.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MemberItem<'a> {
+    id: &'a str,
+    email: &'a str,
+    name: &'a str,
+    last_name: &'a str,
+    org_id: &'a str,
+    validated: bool,
+    deleted_at: Option<i64>,
+    #[serde(flatten)]
+    role: RoleInfo,
+}
+
+impl<'a> From<&'a User> for MemberItem<'a> {
+    fn from(user: &'a User) -> Self {
+        MemberItem {
+            id: &user.id,
+            email: &user.email,
+            name: &user.name,
+            last_name: &user.last_name,
+            org_id: &user.org_id,
+            validated: user.validated,
+            deleted_at: None,
+            role: user.org_role.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateMemberRequest {
+    email: String,
+    password: String,
+    first_name: String,
+    last_name: String,
+    #[serde(default)]
+    org_role: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Created<'a> {
+    message: &'static str,
+    data: MemberItem<'a>,
+}
+
+async fn post_organization_users(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = claims(app, req)?;
+    let body: CreateMemberRequest = json_body(req, app.config.max_body_bytes)?;
+    let org_role = body.org_role.as_ref().map(role_from_json).transpose()?;
+    let user = members::create(
+        app,
+        claims,
+        members::NewMember {
+            email: body.email,
+            password: body.password,
+            first_name: body.first_name,
+            last_name: body.last_name,
+            org_role,
+        },
+    )
+    .await?;
+    Ok(success(
+        201,
+        &Created {
+            message: "User created",
+            data: (&user).into(),
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct MemberList<'a> {
+    data: Vec<MemberItem<'a>>,
+    total: usize,
+}
+
+async fn get_organization_users(app: &App, req: &Request) -> Result<Response<Body>> {
+    let members = members::list(app, claims(app, req)?).await?;
+    let data: Vec<MemberItem> = members.iter().map(MemberItem::from).collect();
+    Ok(success(
+        200,
+        &MemberList {
+            total: data.len(),
+            data,
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct SubscriptionInfo<'a> {
+    id: &'a str,
+    name: &'a str,
+    description: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CapabilityInfo<'a> {
+    id: &'a str,
+    code: &'a str,
+    description: &'a str,
+    #[serde(rename = "type")]
+    capability_type: &'a str,
+    period_type: crate::model::PeriodType,
+}
+
+#[derive(Serialize)]
+struct UsageFigures {
+    current: u64,
+    max: u64,
+    percentage: u64,
+}
+
+#[derive(Serialize)]
+struct QuotaUsage<'a> {
+    capability: CapabilityInfo<'a>,
+    usage: UsageFigures,
+}
+
+/// Flashback's shape: no `data` wrapper.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QuotaResponse<'a> {
+    subscription: SubscriptionInfo<'a>,
+    quota_usage: Vec<QuotaUsage<'a>>,
+}
+
+async fn get_quota(app: &App, req: &Request) -> Result<Response<Body>> {
+    let quota = quota::quota(app, claims(app, req)?).await?;
+    let body = QuotaResponse {
+        // The subscription's id is its organization's: one per organization.
+        subscription: SubscriptionInfo {
+            id: &quota.subscription.org_id,
+            name: &quota.plan.name,
+            description: &quota.plan.description,
+        },
+        quota_usage: quota
+            .usage
+            .iter()
+            .map(|u| QuotaUsage {
+                capability: CapabilityInfo {
+                    id: &u.capability.id,
+                    code: &u.capability.code,
+                    description: &u.capability.description,
+                    capability_type: &u.capability.capability_type,
+                    period_type: u.capability.period_type,
+                },
+                usage: UsageFigures {
+                    current: u.current,
+                    max: u.max,
+                    percentage: u.percentage,
+                },
+            })
+            .collect(),
+    };
+    Ok(success(200, &body))
+}

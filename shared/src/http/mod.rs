@@ -1,0 +1,222 @@
+//! The HTTP edge, shared by the Lambda functions and the local server:
+//! parse and validate, call the service, map the result to the envelope.
+
+mod handlers;
+pub mod request;
+pub mod response;
+
+use std::time::Instant;
+
+use lambda_http::http::{HeaderValue, Method};
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use crate::App;
+use crate::error::Error;
+
+/// Every operation the API serves; one Lambda function each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Register,
+    Login,
+    Refresh,
+    Profile,
+    Quota,
+    ListMembers,
+    CreateMember,
+    GetUser,
+    UpdateUser,
+    UpdateRole,
+}
+
+impl Route {
+    /// Literal paths before templated ones, as API Gateway matches them.
+    pub const ALL: [Route; 10] = [
+        Route::Register,
+        Route::Login,
+        Route::Refresh,
+        Route::Profile,
+        Route::Quota,
+        Route::ListMembers,
+        Route::CreateMember,
+        Route::GetUser,
+        Route::UpdateUser,
+        Route::UpdateRole,
+    ];
+
+    pub fn method(self) -> Method {
+        match self {
+            Route::Register | Route::Login | Route::Refresh | Route::CreateMember => Method::POST,
+            Route::Profile | Route::Quota | Route::ListMembers | Route::GetUser => Method::GET,
+            Route::UpdateUser | Route::UpdateRole => Method::PUT,
+        }
+    }
+
+    /// The path as API Gateway declares it.
+    pub fn path(self) -> &'static str {
+        match self {
+            Route::Register => "/user/register",
+            Route::Login => "/user/login",
+            Route::Refresh => "/user/refresh",
+            Route::Profile => "/user/profile",
+            Route::Quota => "/user/quota",
+            Route::ListMembers | Route::CreateMember => "/organization/users",
+            Route::GetUser | Route::UpdateUser => "/user/{userId}",
+            Route::UpdateRole => "/user/{userId}/role",
+        }
+    }
+
+    /// The Lambda function (and crate) that serves it.
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Route::Register => "post-user-register",
+            Route::Login => "post-user-login",
+            Route::Refresh => "post-user-refresh",
+            Route::Profile => "get-user-profile",
+            Route::Quota => "get-user-quota",
+            Route::ListMembers => "get-organization-users",
+            Route::CreateMember => "post-organization-users",
+            Route::GetUser => "get-user",
+            Route::UpdateUser => "put-user",
+            Route::UpdateRole => "put-user-role",
+        }
+    }
+}
+
+/// A request id set by whoever received the request (the local server).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn request_id(req: &Request) -> String {
+    if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
+        return id.clone();
+    }
+    if let Some(ctx) = req.lambda_context_ref() {
+        return ctx.request_id.clone();
+    }
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Path parameters by name, as API Gateway passes them.
+pub type PathParams = Vec<(&'static str, String)>;
+
+/// Matches a path against a route template; `{name}` segments capture.
+fn match_template(template: &'static str, path: &str) -> Option<PathParams> {
+    let mut captures = Vec::new();
+    let mut t = template.trim_end_matches('/').split('/');
+    let mut p = path.trim_end_matches('/').split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(captures),
+            (Some(ts), Some(ps)) if ts.starts_with('{') && ts.ends_with('}') => {
+                if ps.is_empty() {
+                    return None;
+                }
+                captures.push((&ts[1..ts.len() - 1], ps.to_string()));
+            }
+            (Some(ts), Some(ps)) if ts == ps => {}
+            _ => return None,
+        }
+    }
+}
+
+/// What API Gateway does: find the route of a method and path (literal
+/// routes before templated ones), with its path parameters.
+pub fn route_request(method: &Method, path: &str) -> Result<(Route, PathParams), Error> {
+    let mut path_matched = false;
+    for route in Route::ALL {
+        if let Some(params) = match_template(route.path(), path) {
+            path_matched = true;
+            if route.method() == method {
+                return Ok((route, params));
+            }
+        }
+    }
+    Err(if path_matched {
+        Error::MethodNotAllowed
+    } else {
+        Error::NotFound
+    })
+}
+
+/// Serves one request for `route`: the handler, the envelope, and one log
+/// line with the request id, status and latency.
+pub async fn serve(
+    app: &App,
+    req: Request,
+    route: Route,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    let started = Instant::now();
+    let request_id = request_id(&req);
+    let method = req.method().clone();
+    let (mut response, error_code) = match handlers::handle(app, &req, route).await {
+        Ok(response) => (response, None),
+        Err(error) => {
+            if let Error::Internal(detail) = &error {
+                tracing::error!(%request_id, %detail, "internal error");
+            }
+            (response::failure(&error), Some(error.code()))
+        }
+    };
+    tracing::info!(
+        %request_id,
+        method = %method,
+        route = route.path(),
+        status = response.status().as_u16(),
+        error_code,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    Ok(response)
+}
+
+/// The local server's entry: routes like API Gateway, then [`serve`].
+pub async fn serve_any(app: &App, req: Request) -> Response<Body> {
+    let routed = route_request(req.method(), req.uri().path());
+    match routed {
+        Ok((route, params)) => {
+            let req = if params.is_empty() {
+                req
+            } else {
+                let map: std::collections::HashMap<String, String> = params
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                req.with_path_parameters(map)
+            };
+            match serve(app, req, route).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+        Err(error) => response::failure(&error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_resolve_like_api_gateway() {
+        let (route, _) = route_request(&Method::POST, "/user/login").unwrap();
+        assert_eq!(route, Route::Login);
+        assert!(matches!(
+            route_request(&Method::DELETE, "/user/login"),
+            Err(Error::MethodNotAllowed)
+        ));
+        // As in API Gateway, a templated route takes what the literal ones leave.
+        let (route, params) = route_request(&Method::GET, "/user/login").unwrap();
+        assert_eq!((route, params[0].1.as_str()), (Route::GetUser, "login"));
+        let (route, _) = route_request(&Method::GET, "/user/profile").unwrap();
+        assert_eq!(route, Route::Profile);
+        let (route, params) = route_request(&Method::PUT, "/user/abc/role").unwrap();
+        assert_eq!((route, params[0].1.as_str()), (Route::UpdateRole, "abc"));
+        assert!(matches!(
+            route_request(&Method::GET, "/nope"),
+            Err(Error::NotFound)
+        ));
+    }
+}

@@ -1,0 +1,84 @@
+//! Reading requests: the JSON body (type, size, shape), the bearer token.
+
+use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use lambda_http::{Body, Request};
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || (mime.len() > 5 && mime[mime.len() - 5..].eq_ignore_ascii_case("+json"))
+        })
+}
+
+/// The part of serde's message that names what was expected, without the
+/// value the client sent (it could be a password).
+fn describe(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let message = message.split(" at line ").next().unwrap_or_default();
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("{} is required", rest.trim_matches('`'));
+    }
+    match message.rsplit_once(", expected ") {
+        Some((_, expected)) => format!("expected {expected}"),
+        None => "has an invalid value".into(),
+    }
+}
+
+/// Deserializes the JSON body into `T`: 415 for another content type, 413
+/// over `max_bytes`, `INVALID_JSON` for malformed JSON, `VALIDATION_ERROR`
+/// naming the field for a missing field or a wrong type.
+pub fn json_body<T: DeserializeOwned>(req: &Request, max_bytes: usize) -> Result<T> {
+    let bytes = body_bytes(req);
+    if bytes.len() > max_bytes {
+        return Err(Error::PayloadTooLarge);
+    }
+    if !is_json(req) {
+        return Err(Error::UnsupportedMediaType);
+    }
+    // Syntax first, shape second: a body that is not JSON at all is
+    // INVALID_JSON even when its first object would be missing fields.
+    let document: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|_| Error::InvalidJson)?;
+    serde_path_to_error::deserialize(document).map_err(|e| {
+        let path = e.path().to_string();
+        let what = describe(e.inner());
+        if path == "." || path.is_empty() {
+            Error::validation(format!("request body: {what}"))
+        } else if what.ends_with("is required") {
+            Error::validation(what)
+        } else {
+            Error::validation(format!("{path}: {what}"))
+        }
+    })
+}
+
+/// The token of an `Authorization: Bearer …` header: `NO_AUTH_USER` when
+/// there is none, `INVALID_TOKEN` when it is not a bearer credential.
+pub fn bearer_token(req: &Request) -> Result<&str> {
+    let Some(value) = req.headers().get(AUTHORIZATION) else {
+        return Err(Error::NoAuthUser);
+    };
+    let value = value.to_str().map_err(|_| Error::InvalidToken)?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or(Error::InvalidToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(Error::InvalidToken);
+    }
+    Ok(token.trim())
+}

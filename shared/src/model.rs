@@ -1,0 +1,276 @@
+//! The domain's records, as the stores keep them. Times are Unix seconds.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::role::Role;
+
+/// Whether an account may sign in. A deactivated account keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Active,
+    Inactive,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zipcode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    /// Normalized: trimmed and lower-cased. Unique across the service.
+    pub email: String,
+    pub name: String,
+    pub last_name: String,
+    pub org_id: String,
+    pub org_role: Role,
+    /// Argon2id PHC string. Never leaves the service.
+    pub password_hash: String,
+    pub status: UserStatus,
+    pub validated: bool,
+    pub mfa_required: bool,
+    pub is_business: bool,
+    #[serde(default)]
+    pub contact: ContactDetails,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Bumped by every write; writes are conditional on the version they read.
+    pub version: u64,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        self.status == UserStatus::Active
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    pub is_business: bool,
+    /// How many members hold OWNER; kept in step with role changes so that
+    /// the last owner can never be demoted, even by concurrent requests.
+    pub owner_count: u32,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubscriptionStatus {
+    Active,
+    Cancelled,
+}
+
+/// An organization's subscription to a plan. One per organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub org_id: String,
+    pub plan_id: String,
+    pub status: SubscriptionStatus,
+    pub starts_at: i64,
+    /// None: open-ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<i64>,
+}
+
+impl Subscription {
+    pub fn is_active_at(&self, now: i64) -> bool {
+        self.status == SubscriptionStatus::Active
+            && self.starts_at <= now
+            && self.ends_at.is_none_or(|end| now < end)
+    }
+}
+
+/// A refresh-token family: one login and every token rotated from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// The family id, returned to clients as `tokenId` and carried as `sid`.
+    pub id: String,
+    pub user_id: String,
+    /// SHA-256 of the refresh token that is valid now.
+    pub token_hash: String,
+    /// Hashes of tokens already rotated away, newest first, so that a replay
+    /// of any of them is recognised as reuse.
+    #[serde(default)]
+    pub previous_hashes: Vec<String>,
+    /// When `token_hash` replaced `previous_hashes[0]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<i64>,
+    /// The current token's own expiry.
+    pub token_expires_at: i64,
+    /// The family's absolute end, whatever rotation happens.
+    pub expires_at: i64,
+    pub revoked: bool,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_info: Option<Value>,
+}
+
+/// Failed sign-in attempts for one email address, whether or not an account
+/// has that address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginThrottle {
+    pub failures: u32,
+    /// A failure more than the window after this (and after the lock) starts
+    /// the count over.
+    pub last_failure_at: i64,
+    /// Attempts before this instant are refused without checking the password.
+    pub locked_until: i64,
+    /// When the record stops mattering and may be dropped (DynamoDB TTL).
+    pub expires_at: i64,
+}
+
+/// Everything register writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub user: User,
+    pub organization: Organization,
+    pub subscription: Subscription,
+    pub session: Session,
+}
+
+/// How a capability's usage is counted: over all time, or per UTC calendar
+/// period (ISO weeks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PeriodType {
+    AllTime,
+    Daily,
+    Weekly,
+    Monthly,
+    Yearly,
+}
+
+impl PeriodType {
+    pub const ALL: [PeriodType; 5] = [
+        PeriodType::AllTime,
+        PeriodType::Daily,
+        PeriodType::Weekly,
+        PeriodType::Monthly,
+        PeriodType::Yearly,
+    ];
+
+    /// The key of the period that contains `now`: `all`, `2026-11-27`,
+    /// `2026-W48`, `2026-11`, `2026`.
+    pub fn period_key(self, now: i64) -> String {
+        let date = time::OffsetDateTime::from_unix_timestamp(now)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            .date();
+        match self {
+            PeriodType::AllTime => "all".into(),
+            PeriodType::Daily => format!(
+                "{}-{:02}-{:02}",
+                date.year(),
+                u8::from(date.month()),
+                date.day()
+            ),
+            PeriodType::Weekly => {
+                let (year, week, _) = date.to_iso_week_date();
+                format!("{year}-W{week:02}")
+            }
+            PeriodType::Monthly => format!("{}-{:02}", date.year(), u8::from(date.month())),
+            PeriodType::Yearly => date.year().to_string(),
+        }
+    }
+}
+
+/// Something a plan grants, with its limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Capability {
+    pub id: String,
+    /// Stable name other services record usage under: `STORAGE_TOTAL_BYTES`.
+    pub code: String,
+    pub description: String,
+    /// What is counted: `STORAGE`, `TRAFFIC`, …
+    #[serde(rename = "type")]
+    pub capability_type: String,
+    pub period_type: PeriodType,
+    /// The most that may be used per period.
+    pub limit: u64,
+}
+
+/// A plan and its capability limits: data an operator changes without a deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Plan {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub capabilities: Vec<Capability>,
+}
+
+/// What an organization has used of one capability in one period.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageKey {
+    pub org_id: String,
+    pub capability: String,
+    /// A [`PeriodType::period_key`].
+    pub period: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn period_keys_are_utc_calendar_periods() {
+        // 2026-11-27T08:00:00Z, a Friday in ISO week 48.
+        let t = 1_795_766_400;
+        assert_eq!(PeriodType::AllTime.period_key(t), "all");
+        assert_eq!(PeriodType::Daily.period_key(t), "2026-11-27");
+        assert_eq!(PeriodType::Weekly.period_key(t), "2026-W48");
+        assert_eq!(PeriodType::Monthly.period_key(t), "2026-11");
+        assert_eq!(PeriodType::Yearly.period_key(t), "2026");
+        // 2027-01-01 belongs to ISO week 53 of 2026.
+        assert_eq!(PeriodType::Weekly.period_key(1_798_761_600), "2026-W53");
+        assert_eq!(PeriodType::Daily.period_key(1_798_761_599), "2026-12-31");
+    }
+
+    #[test]
+    fn subscriptions_are_active_between_start_and_end() {
+        let s = Subscription {
+            org_id: "o".into(),
+            plan_id: "p".into(),
+            status: SubscriptionStatus::Active,
+            starts_at: 10,
+            ends_at: Some(20),
+        };
+        assert!(!s.is_active_at(9));
+        assert!(s.is_active_at(10));
+        assert!(!s.is_active_at(20));
+        let cancelled = Subscription {
+            status: SubscriptionStatus::Cancelled,
+            ..s
+        };
+        assert!(!cancelled.is_active_at(15));
+    }
+}

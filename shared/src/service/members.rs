@@ -1,0 +1,80 @@
+//! Organization members: creating one, listing them all.
+
+use uuid::Uuid;
+
+use super::caller::caller_from;
+use super::{roles, validate};
+use crate::App;
+use crate::auth::access::AccessClaims;
+use crate::auth::password;
+use crate::error::{Error, Result};
+use crate::model::{ContactDetails, User, UserStatus};
+use crate::role::Role;
+
+#[derive(Debug, Clone, Default)]
+pub struct NewMember {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub org_role: Option<Role>,
+}
+
+/// POST /organization/users: a new user in the caller's organization.
+pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result<User> {
+    let user = app.store.user(&claims.sub).await?;
+    let caller = caller_from(claims, user)?;
+    let org_id = caller.org_id()?.to_owned();
+    let role = input.org_role.unwrap_or(Role::User);
+    if role > roles::highest_manageable(caller.user.org_role)? {
+        return Err(Error::InsufficientPermissions);
+    }
+    let email = validate::normalize_email(&input.email)?;
+    password::check_strength(&input.password)?;
+    let name = validate::name("firstName", &input.first_name)?;
+    let last_name = validate::name("lastName", &input.last_name)?;
+    let password_hash = app.passwords.hash(&input.password).await?;
+    let now = app.now();
+    let user = User {
+        id: Uuid::new_v4().to_string(),
+        email,
+        name,
+        last_name,
+        org_id,
+        org_role: role,
+        password_hash,
+        status: UserStatus::Active,
+        validated: false,
+        mfa_required: false,
+        is_business: caller.user.is_business,
+        contact: ContactDetails::default(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    app.store.add_member(&user).await?;
+    tracing::info!(
+        event = "member_created",
+        outcome = "success",
+        user_id = %caller.user.id,
+        new_user_id = %user.id,
+        org_id = %user.org_id,
+        org_role = role.value(),
+        "member created"
+    );
+    Ok(user)
+}
+
+/// GET /organization/users: every member of the caller's organization. The
+/// caller and the members are read together, then the caller is checked.
+pub async fn list(app: &App, claims: AccessClaims) -> Result<Vec<User>> {
+    let (user, members) = tokio::join!(
+        app.store.user(&claims.sub),
+        app.store.members(&claims.org_id)
+    );
+    let caller = caller_from(claims, user?)?;
+    caller.org_id()?;
+    let mut members = members?;
+    members.sort_by(|a, b| (a.created_at, &a.email).cmp(&(b.created_at, &b.email)));
+    Ok(members)
+}

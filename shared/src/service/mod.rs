@@ -1,0 +1,70 @@
+//! One module per operation. Plain Rust: no HTTP types, no store details.
+
+pub mod caller;
+pub mod login;
+pub mod members;
+pub mod plans;
+pub mod quota;
+pub mod refresh;
+pub mod register;
+pub mod roles;
+pub mod users;
+pub mod validate;
+
+use crate::App;
+use crate::auth::refresh as refresh_token;
+use crate::error::Result;
+use crate::model::{Session, User};
+
+/// What register and login hand back: a new session and its tokens.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub session_id: String,
+    /// When the access token expires.
+    pub expires_at: i64,
+    pub user: User,
+}
+
+/// A new refresh family for `user`, and the refresh token that opens it.
+pub(crate) fn new_session(
+    app: &App,
+    user_id: &str,
+    device_info: Option<serde_json::Value>,
+) -> Result<(Session, String)> {
+    let now = app.now();
+    let tokens = &app.config.tokens;
+    let id = refresh_token::new_session_id();
+    let minted = refresh_token::mint(&id)?;
+    let expires_at = now + tokens.session_max_seconds;
+    let session = Session {
+        id,
+        user_id: user_id.to_owned(),
+        token_hash: minted.hash,
+        previous_hashes: Vec::new(),
+        rotated_at: None,
+        token_expires_at: (now + tokens.refresh_ttl_seconds).min(expires_at),
+        expires_at,
+        revoked: false,
+        created_at: now,
+        device_info,
+    };
+    Ok((session, minted.token))
+}
+
+pub(crate) fn signed_in(
+    app: &App,
+    user: User,
+    session: &Session,
+    refresh_token: String,
+) -> Result<SignedIn> {
+    let access = app.access_tokens.issue(&user, &session.id, app.now())?;
+    Ok(SignedIn {
+        access_token: access.token,
+        refresh_token,
+        session_id: session.id.clone(),
+        expires_at: access.expires_at,
+        user,
+    })
+}

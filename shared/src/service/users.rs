@@ -1,0 +1,196 @@
+//! A user's own profile, a member's role, and updates to both.
+
+use super::caller::{Caller, caller_from};
+use super::{roles, validate};
+use crate::App;
+use crate::auth::access::AccessClaims;
+use crate::auth::password::{self, Verification};
+use crate::error::{Error, Result};
+use crate::model::User;
+use crate::role::Role;
+use crate::store::{RoleChange, StoreError};
+
+/// How often a name update re-reads and re-applies after losing a race.
+const UPDATE_ATTEMPTS: usize = 3;
+
+pub async fn profile(app: &App, claims: AccessClaims) -> Result<User> {
+    Ok(authenticate_claims(app, claims).await?.user)
+}
+
+async fn authenticate_claims(app: &App, claims: AccessClaims) -> Result<Caller> {
+    let user = app.store.user(&claims.sub).await?;
+    caller_from(claims, user)
+}
+
+/// The caller and a member of its organization, read together. Users of
+/// other organizations are `UserNotFound`, exactly like users that don't exist.
+async fn caller_and_member(
+    app: &App,
+    claims: AccessClaims,
+    target_id: &str,
+) -> Result<(Caller, User)> {
+    let target_id = validate::user_id(target_id)?;
+    let (caller, target) = tokio::join!(app.store.user(&claims.sub), app.store.user(target_id));
+    let caller = caller_from(claims, caller?)?;
+    let org_id = caller.org_id()?;
+    match target? {
+        Some(target) if target.org_id == org_id => Ok((caller, target)),
+        _ => Err(Error::UserNotFound),
+    }
+}
+
+/// GET /user/{userId}: a member of the caller's organization.
+pub async fn member(app: &App, claims: AccessClaims, target_id: &str) -> Result<User> {
+    Ok(caller_and_member(app, claims, target_id).await?.1)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub last_name: Option<String>,
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+}
+
+/// PUT /user/{userId}. Returns the user as stored afterwards.
+pub async fn update(
+    app: &App,
+    claims: AccessClaims,
+    target_id: &str,
+    update: UserUpdate,
+) -> Result<User> {
+    if update.name.is_none() && update.last_name.is_none() && update.password.is_none() {
+        return Err(Error::validation(
+            "nothing to update: give name, lastName or password",
+        ));
+    }
+    let name = update
+        .name
+        .as_deref()
+        .map(|n| validate::name("name", n))
+        .transpose()?;
+    let last_name = update
+        .last_name
+        .as_deref()
+        .map(|n| validate::name("lastName", n))
+        .transpose()?;
+    let session_id = claims.sid.clone();
+    let (caller, mut target) = caller_and_member(app, claims, target_id).await?;
+    let own = caller.id() == target.id;
+
+    let new_hash = match &update.password {
+        None => None,
+        Some(_) if !own => return Err(Error::InsufficientPermissions),
+        Some(new_password) => {
+            let current = update
+                .current_password
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .ok_or(Error::CurrentPasswordRequired)?;
+            password::check_strength(new_password)?;
+            if app
+                .passwords
+                .verify(current, Some(&target.password_hash))
+                .await?
+                == Verification::Mismatch
+            {
+                tracing::info!(event = "password_change", outcome = "failure", user_id = %target.id, "password change refused: wrong current password");
+                return Err(Error::InvalidCredentials);
+            }
+            Some(app.passwords.hash(new_password).await?)
+        }
+    };
+    if !own {
+        roles::check_edit(caller.user.org_role, target.org_role)?;
+    }
+
+    for attempt in 1..=UPDATE_ATTEMPTS {
+        let mut updated = target.clone();
+        if let Some(name) = &name {
+            updated.name = name.clone();
+        }
+        if let Some(last_name) = &last_name {
+            updated.last_name = last_name.clone();
+        }
+        if let Some(hash) = &new_hash {
+            updated.password_hash = hash.clone();
+        }
+        updated.version += 1;
+        updated.updated_at = app.now();
+        match app.store.update_user(&updated).await {
+            Ok(()) => {
+                target = updated;
+                break;
+            }
+            // A password is only replaced over the hash it was checked against.
+            Err(StoreError::Conflict) if new_hash.is_none() && attempt < UPDATE_ATTEMPTS => {
+                target = app
+                    .store
+                    .user(&target.id)
+                    .await?
+                    .ok_or(Error::UserNotFound)?;
+                if !own {
+                    roles::check_edit(caller.user.org_role, target.org_role)?;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if new_hash.is_some() {
+        let revoked = app
+            .store
+            .revoke_user_sessions(&target.id, Some(&session_id))
+            .await?;
+        tracing::info!(event = "password_change", outcome = "success", user_id = %target.id, org_id = %target.org_id, revoked_sessions = revoked, "password changed; other sessions revoked");
+    }
+    Ok(target)
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleChanged {
+    pub user_id: String,
+    pub previous_role: Role,
+    pub new_role: Role,
+}
+
+/// PUT /user/{userId}/role.
+pub async fn change_role(
+    app: &App,
+    claims: AccessClaims,
+    target_id: &str,
+    new_role: Role,
+) -> Result<RoleChanged> {
+    let (caller, target) = caller_and_member(app, claims, target_id).await?;
+    roles::check_change(caller.user.org_role, target.org_role, new_role)?;
+    let changed = RoleChanged {
+        user_id: target.id.clone(),
+        previous_role: target.org_role,
+        new_role,
+    };
+    if target.org_role == new_role {
+        return Ok(changed);
+    }
+    let mut updated = target;
+    updated.org_role = new_role;
+    updated.version += 1;
+    updated.updated_at = app.now();
+    let change = RoleChange {
+        updated,
+        previous_role: changed.previous_role,
+        caller_id: caller.user.id.clone(),
+        caller_version: caller.user.version,
+    };
+    let outcome = app.store.change_role(&change).await;
+    tracing::info!(
+        event = "role_change",
+        outcome = if outcome.is_ok() { "success" } else { "refused" },
+        user_id = %caller.user.id,
+        target_user_id = %changed.user_id,
+        org_id = %caller.user.org_id,
+        previous_role = changed.previous_role.value(),
+        new_role = new_role.value(),
+        "role change"
+    );
+    outcome?;
+    Ok(changed)
+}

@@ -1,0 +1,1391 @@
+//! The DynamoDB store: one table, every record addressed by a string
+//! partition key `pk` and sort key `sk`.
+//!
+//! | pk                 | sk        | item                                                                        |
+//! |--------------------|-----------|-----------------------------------------------------------------------------|
+//! | `USER#<id>`        | `PROFILE` | the [`User`]; `gsi1pk` = `ORG#<orgId>`, `gsi1sk` = `USER#<id>`              |
+//! | `EMAIL#<email>`    | `EMAIL`   | uniqueness lock of a (normalized) email: `userId`                           |
+//! | `ORG#<id>`         | `META`    | the [`Organization`]                                                        |
+//! | `ORG#<id>`         | `SUB`     | the [`Subscription`]                                                        |
+//! | `SESSION#<id>`     | `SESSION` | the [`Session`]; `gsi1pk` = `USER#<userId>`, `gsi1sk` = `SESSION#<id>`, `ttl` = `expiresAt` |
+//! | `THROTTLE#<email>` | `LOGIN`   | the [`LoginThrottle`]; `ttl` = `expiresAt`                                  |
+//! | `ORG#<id>`         | `USAGE#<capability>#<period>` | usage counter: `orgId`, `capability`, `period`, `amount`        |
+//! | `PLAN#<id>`        | `META`    | the [`Plan`]; `gsi1pk` = `PLANS`, `gsi1sk` = `PLAN#<id>`                    |
+//!
+//! Records are stored with `serde_dynamo`, so their attributes carry the
+//! models' serde (camelCase) names; the key, index and TTL attributes are
+//! added next to them and ignored when reading back. The global secondary
+//! index `gsi1` (`gsi1pk`/`gsi1sk`, projecting everything) lists an
+//! organization's users (`members`) and a user's sessions
+//! (`revoke_user_sessions`). DynamoDB's TTL deletes expired sessions and
+//! throttle records on its own, some time after `ttl`.
+//!
+//! Every read of a record is strongly consistent. The index is not: `members`
+//! takes the list of ids from it and then reads the records consistently;
+//! `revoke_user_sessions` may miss a session created a moment before.
+//! Every write that the contract makes conditional is one conditional request
+//! or one transaction, so races are settled by DynamoDB, not by
+//! read-then-write:
+//!
+//! - `create_account`: 5 Puts, each only where nothing exists yet.
+//! - `add_member`: the organization must exist (and gains an owner if the
+//!   user is one), plus the user and its email lock.
+//! - `change_role`: the target at its read version, the caller at its read
+//!   version, and the organization's `ownerCount` moved, never below 1.
+//!
+//! A transaction cancelled by a concurrent one (`TransactionConflict`) is
+//! retried a few times (`TX_ATTEMPTS`) with backoff.
+//!
+//! Error strings carry the operation and the error code only, never item
+//! contents (hashes, tokens, emails).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, GlobalSecondaryIndex,
+    IndexStatus, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
+    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{LoginLookup, RoleChange, Store, StoreError, StoreResult};
+use crate::model::{
+    LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
+};
+use crate::role::Role;
+
+type Item = HashMap<String, AttributeValue>;
+
+const PK: &str = "pk";
+const SK: &str = "sk";
+const GSI1: &str = "gsi1";
+const GSI1PK: &str = "gsi1pk";
+const GSI1SK: &str = "gsi1sk";
+const TTL: &str = "ttl";
+/// The attribute of an email lock naming its user.
+const LOCK_USER_ID: &str = "userId";
+
+const SK_PROFILE: &str = "PROFILE";
+const SK_EMAIL: &str = "EMAIL";
+const SK_META: &str = "META";
+const SK_SUB: &str = "SUB";
+const SK_SESSION: &str = "SESSION";
+const SK_LOGIN: &str = "LOGIN";
+/// Usage counters sort under their organization: `USAGE#<capability>#<period>`.
+const USAGE_PREFIX: &str = "USAGE#";
+/// The index partition that lists every plan.
+const PLANS_PARTITION: &str = "PLANS";
+/// Attempts of a subtraction that races other updates of its counter.
+const USAGE_ATTEMPTS: u32 = 8;
+
+/// Only ever written where the item must not exist yet.
+const NOT_EXISTS: &str = "attribute_not_exists(pk)";
+/// Written whatever is there (create or replace).
+const ANY: &str = "attribute_not_exists(pk) OR attribute_exists(pk)";
+
+/// Attempts of a transaction cancelled by concurrent transactions rather
+/// than by a condition.
+const TX_ATTEMPTS: u32 = 4;
+/// Keys per BatchGetItem request (the service's limit).
+const BATCH_GET_LIMIT: usize = 100;
+/// Session revocations in flight at once.
+const REVOKE_CONCURRENCY: usize = 16;
+/// Attempts of a BatchGetItem while keys come back unprocessed.
+const BATCH_ATTEMPTS: u32 = 5;
+/// DescribeTable polls while waiting for a new table (and its index).
+const TABLE_POLLS: u32 = 120;
+const TABLE_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Error codes that mean "busy or briefly out of reach: try again later".
+const UNAVAILABLE_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+    "Throttling",
+    "LimitExceededException",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// Cancellation reason codes of a transaction that lost to a concurrent one.
+const CONTENTION_REASONS: &[&str] = &["TransactionConflict", "TransactionInProgress"];
+/// Cancellation reason codes of a transaction refused for capacity.
+const THROTTLE_REASONS: &[&str] = &["ProvisionedThroughputExceeded", "ThrottlingError"];
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Consistent GetItem of one record.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        (pk, sk): (String, &'static str),
+    ) -> StoreResult<Option<T>> {
+        const OP: &str = "GetItem";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(OP, e))?;
+        out.item.map(|item| decode(OP, item)).transpose()
+    }
+
+    /// PutItem of a whole item under `condition`.
+    async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(condition.names)
+            .set_expression_attribute_values(condition.values)
+            .send()
+            .await
+            .map_err(|e| store_error("PutItem", e))?;
+        Ok(())
+    }
+
+    fn tx_put(&self, item: Item, condition: Condition) -> StoreResult<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(condition.names)
+            .set_expression_attribute_values(condition.values)
+            .build()
+            .map_err(|_| StoreError::Internal("TransactWriteItems: invalid Put".into()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// An Update that reports the item it found when its condition fails.
+    fn tx_update(
+        &self,
+        key: Item,
+        update: &'static str,
+        condition: Condition,
+    ) -> StoreResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(condition.names)
+            .set_expression_attribute_values(condition.values)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|_| StoreError::Internal("TransactWriteItems: invalid Update".into()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn tx_check(&self, key: Item, condition: Condition) -> StoreResult<TransactWriteItem> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(condition.names)
+            .set_expression_attribute_values(condition.values)
+            .build()
+            .map_err(|_| {
+                StoreError::Internal("TransactWriteItems: invalid ConditionCheck".into())
+            })?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// Runs one transaction, again (bounded, with backoff) while it loses to
+    /// concurrent transactions. With `email`: a lost race after which the
+    /// email lock exists is `EmailTaken`. Out of attempts: `Conflict`.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        decide: fn(&[Reason]) -> Option<StoreError>,
+        email: Option<&str>,
+    ) -> StoreResult<()> {
+        for attempt in 1..=TX_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let Err(err) = result else {
+                return Ok(());
+            };
+            match tx_failure(err, decide) {
+                TxFailure::Failed(e) => return Err(e),
+                TxFailure::Contended => {
+                    tracing::debug!(attempt, "transaction lost to a concurrent one");
+                    if let Some(email) = email
+                        && self.email_lock_owner(email).await?.is_some()
+                    {
+                        return Err(StoreError::EmailTaken);
+                    }
+                    if attempt < TX_ATTEMPTS {
+                        tokio::time::sleep(backoff(attempt)).await;
+                    }
+                }
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Every item of one `gsi1` partition whose `gsi1sk` starts with
+    /// `prefix`. The index is eventually consistent.
+    async fn query_index(&self, partition: String, prefix: &str) -> StoreResult<Vec<Item>> {
+        const OP: &str = "Query";
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", GSI1PK)
+                .expression_attribute_names("#sk", GSI1SK)
+                .expression_attribute_values(":pk", s(partition.clone()))
+                .expression_attribute_values(":prefix", s(prefix))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error(OP, e))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    async fn email_lock_owner(&self, email: &str) -> StoreResult<Option<String>> {
+        let lock: Option<EmailLock> = self.get(email_key(email)).await?;
+        Ok(lock.map(|l| l.user_id))
+    }
+
+    /// Consistent BatchGetItem of `keys` (any number; order of the answer
+    /// unspecified), retrying unprocessed keys a bounded number of times.
+    async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
+        const OP: &str = "BatchGetItem";
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0.. {
+                if attempt == BATCH_ATTEMPTS {
+                    return Err(StoreError::Unavailable(format!(
+                        "{OP}: keys still unprocessed after {BATCH_ATTEMPTS} attempts"
+                    )));
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|_| StoreError::Internal(format!("{OP}: invalid keys")))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| store_error(OP, e))?;
+                if let Some(mut responses) = out.responses {
+                    found.extend(responses.remove(&self.table).unwrap_or_default());
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut unprocessed| unprocessed.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Marks one session revoked if it is not yet; whether it was.
+    async fn revoke_if_active(&self, session_id: &str) -> StoreResult<bool> {
+        let (pk, sk) = session_key(session_id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #r = :true")
+            .condition_expression("#r = :false")
+            .expression_attribute_names("#r", "revoked")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match result.map_err(|e| store_error("UpdateItem", e)) {
+            Ok(_) => Ok(true),
+            // Already revoked, or gone (TTL).
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A write condition with its placeholders.
+struct Condition {
+    expression: &'static str,
+    names: Option<HashMap<String, String>>,
+    values: Option<Item>,
+}
+
+impl Condition {
+    fn new(expression: &'static str) -> Self {
+        Self {
+            expression,
+            names: None,
+            values: None,
+        }
+    }
+
+    fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names
+            .get_or_insert_with(HashMap::new)
+            .insert(placeholder.into(), attribute.into());
+        self
+    }
+
+    fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values
+            .get_or_insert_with(HashMap::new)
+            .insert(placeholder.into(), value);
+        self
+    }
+}
+
+/// The email lock's own attributes.
+#[derive(serde::Deserialize)]
+struct EmailLock {
+    #[serde(rename = "userId")]
+    user_id: String,
+}
+
+fn user_key(id: &str) -> (String, &'static str) {
+    (format!("USER#{id}"), SK_PROFILE)
+}
+
+fn email_key(email: &str) -> (String, &'static str) {
+    (format!("EMAIL#{email}"), SK_EMAIL)
+}
+
+fn org_key(id: &str) -> (String, &'static str) {
+    (format!("ORG#{id}"), SK_META)
+}
+
+fn subscription_key(org_id: &str) -> (String, &'static str) {
+    (format!("ORG#{org_id}"), SK_SUB)
+}
+
+fn session_key(id: &str) -> (String, &'static str) {
+    (format!("SESSION#{id}"), SK_SESSION)
+}
+
+fn throttle_key(email: &str) -> (String, &'static str) {
+    (format!("THROTTLE#{email}"), SK_LOGIN)
+}
+
+fn plan_key(id: &str) -> (String, &'static str) {
+    (format!("PLAN#{id}"), SK_META)
+}
+
+fn usage_key(key: &UsageKey) -> (String, String) {
+    (
+        format!("ORG#{}", key.org_id),
+        format!("{USAGE_PREFIX}{}#{}", key.capability, key.period),
+    )
+}
+
+fn plan_item(plan: &Plan) -> StoreResult<Item> {
+    item(
+        plan,
+        plan_key(&plan.id),
+        [
+            (GSI1PK, s(PLANS_PARTITION)),
+            (GSI1SK, s(format!("PLAN#{}", plan.id))),
+        ],
+    )
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
+}
+
+/// `record`'s attributes plus its key and `extra` (index and TTL) attributes.
+fn item<T: Serialize>(
+    record: &T,
+    (pk, sk): (String, &'static str),
+    extra: impl IntoIterator<Item = (&'static str, AttributeValue)>,
+) -> StoreResult<Item> {
+    let mut item: Item = serde_dynamo::to_item(record).map_err(|_| {
+        StoreError::Internal(format!(
+            "cannot encode {} as an item",
+            std::any::type_name::<T>()
+        ))
+    })?;
+    item.extend(key(pk, sk));
+    item.extend(
+        extra
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value)),
+    );
+    Ok(item)
+}
+
+/// The serde error would quote the offending value: leave it out.
+fn decode<T: DeserializeOwned>(op: &'static str, item: Item) -> StoreResult<T> {
+    serde_dynamo::from_item(item).map_err(|_| {
+        StoreError::Internal(format!(
+            "{op}: stored item is not a valid {}",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
+fn user_item(user: &User) -> StoreResult<Item> {
+    item(
+        user,
+        user_key(&user.id),
+        [
+            (GSI1PK, s(format!("ORG#{}", user.org_id))),
+            (GSI1SK, s(format!("USER#{}", user.id))),
+        ],
+    )
+}
+
+fn email_lock_item(email: &str, user_id: &str) -> Item {
+    let (pk, sk) = email_key(email);
+    let mut item = key(pk, sk);
+    item.insert(LOCK_USER_ID.into(), s(user_id));
+    item
+}
+
+fn org_item(org: &Organization) -> StoreResult<Item> {
+    item(org, org_key(&org.id), [])
+}
+
+fn subscription_item(subscription: &Subscription) -> StoreResult<Item> {
+    item(subscription, subscription_key(&subscription.org_id), [])
+}
+
+fn session_item(session: &Session) -> StoreResult<Item> {
+    item(
+        session,
+        session_key(&session.id),
+        [
+            (GSI1PK, s(format!("USER#{}", session.user_id))),
+            (GSI1SK, s(format!("SESSION#{}", session.id))),
+            (TTL, n(session.expires_at)),
+        ],
+    )
+}
+
+fn throttle_item(email: &str, throttle: &LoginThrottle) -> StoreResult<Item> {
+    item(
+        throttle,
+        throttle_key(email),
+        [(TTL, n(throttle.expires_at))],
+    )
+}
+
+/// The one mapping of SDK errors onto [`StoreError`]: conditional-check
+/// failures are `Conflict`, throttling and transport trouble `Unavailable`,
+/// anything else `Internal`. Only the operation and the error code/kind go
+/// into the message.
+fn store_error<E, R>(op: &'static str, err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(e) => code_error(op, e.err().code()),
+        SdkError::TimeoutError(_) => StoreError::Unavailable(format!("{op}: timeout")),
+        SdkError::DispatchFailure(e) => {
+            let kind = if e.is_timeout() {
+                "timeout"
+            } else if e.is_io() {
+                "connection failure"
+            } else {
+                "dispatch failure"
+            };
+            StoreError::Unavailable(format!("{op}: {kind}"))
+        }
+        SdkError::ResponseError(_) => StoreError::Unavailable(format!("{op}: unreadable response")),
+        SdkError::ConstructionFailure(_) => {
+            StoreError::Internal(format!("{op}: request construction failed"))
+        }
+        _ => StoreError::Internal(format!("{op}: unknown SDK error")),
+    }
+}
+
+fn code_error(op: &'static str, code: Option<&str>) -> StoreError {
+    match code {
+        Some("ConditionalCheckFailedException") => StoreError::Conflict,
+        Some(code) if UNAVAILABLE_CODES.contains(&code) => {
+            StoreError::Unavailable(format!("{op}: {code}"))
+        }
+        Some(code) => StoreError::Internal(format!("{op}: {code}")),
+        None => StoreError::Internal(format!("{op}: service error without a code")),
+    }
+}
+
+/// Why a transaction did not commit.
+enum TxFailure {
+    /// Lost to a concurrent transaction: nothing was written; worth retrying.
+    Contended,
+    Failed(StoreError),
+}
+
+/// One cancellation reason, as far as the decisions need it.
+#[derive(Debug, Default)]
+struct Reason {
+    /// None also for the "None" real DynamoDB reports for the fine items.
+    code: Option<String>,
+    /// Whether the item existed (only returned where ALL_OLD was asked for).
+    has_item: bool,
+}
+
+impl Reason {
+    fn condition_failed(&self) -> bool {
+        self.code.as_deref() == Some("ConditionalCheckFailed")
+    }
+}
+
+fn condition_failed_at(reasons: &[Reason], index: usize) -> bool {
+    reasons.get(index).is_some_and(Reason::condition_failed)
+}
+
+/// Classifies a failed TransactWriteItems: `decide` maps the failed
+/// conditions that mean something to the operation; lost races are
+/// `Contended`; any other failed condition is `Conflict`.
+fn tx_failure<R>(
+    err: SdkError<TransactWriteItemsError, R>,
+    decide: impl Fn(&[Reason]) -> Option<StoreError>,
+) -> TxFailure {
+    const OP: &str = "TransactWriteItems";
+    let service = match err {
+        SdkError::ServiceError(e) => e.into_err(),
+        other => return TxFailure::Failed(store_error(OP, other)),
+    };
+    let TransactWriteItemsError::TransactionCanceledException(cancelled) = service else {
+        return match service.code() {
+            Some(code) if CONTENTION_REASONS.iter().any(|r| code.starts_with(r)) => {
+                TxFailure::Contended
+            }
+            code => TxFailure::Failed(code_error(OP, code)),
+        };
+    };
+    let reasons: Vec<Reason> = cancelled
+        .cancellation_reasons()
+        .iter()
+        .map(|r| Reason {
+            code: r.code().filter(|c| *c != "None").map(str::to_owned),
+            has_item: r.item().is_some_and(|item| !item.is_empty()),
+        })
+        .collect();
+    let any = |wanted: &[&str]| {
+        reasons
+            .iter()
+            .filter_map(|r| r.code.as_deref())
+            .any(|c| wanted.contains(&c))
+    };
+    if let Some(e) = decide(&reasons) {
+        TxFailure::Failed(e)
+    } else if any(CONTENTION_REASONS) {
+        TxFailure::Contended
+    } else if reasons.iter().any(Reason::condition_failed) {
+        TxFailure::Failed(StoreError::Conflict)
+    } else if any(THROTTLE_REASONS) {
+        TxFailure::Failed(StoreError::Unavailable(format!(
+            "{OP}: cancelled for capacity"
+        )))
+    } else {
+        let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code.as_deref()).collect();
+        TxFailure::Failed(StoreError::Internal(format!(
+            "{OP}: cancelled ({})",
+            codes.join(", ")
+        )))
+    }
+}
+
+/// create_account's Puts: user, email lock, organization, subscription, session.
+fn decide_account(reasons: &[Reason]) -> Option<StoreError> {
+    condition_failed_at(reasons, 1).then_some(StoreError::EmailTaken)
+}
+
+/// add_member's items: organization check, user, email lock.
+fn decide_member(reasons: &[Reason]) -> Option<StoreError> {
+    if condition_failed_at(reasons, 0) {
+        Some(StoreError::Conflict)
+    } else {
+        condition_failed_at(reasons, 2).then_some(StoreError::EmailTaken)
+    }
+}
+
+/// change_role's items: target, organization, caller (when another user).
+fn decide_role(reasons: &[Reason]) -> Option<StoreError> {
+    if condition_failed_at(reasons, 0) || condition_failed_at(reasons, 2) {
+        Some(StoreError::Conflict)
+    } else if condition_failed_at(reasons, 1) {
+        // The organization was there: its owner count was the obstacle.
+        Some(if reasons[1].has_item {
+            StoreError::LastOwner
+        } else {
+            StoreError::Conflict
+        })
+    } else {
+        None
+    }
+}
+
+/// Exponential backoff with full jitter: 0..(25ms * 2^attempt).
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = 25u64 << attempt.min(6);
+    let jitter = (uuid::Uuid::new_v4().as_u128() % u128::from(ceiling)) as u64;
+    Duration::from_millis(jitter + 1)
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_account(&self, account: &NewAccount) -> StoreResult<()> {
+        let user = &account.user;
+        // In the order decide_account expects.
+        let items = vec![
+            self.tx_put(user_item(user)?, Condition::new(NOT_EXISTS))?,
+            self.tx_put(
+                email_lock_item(&user.email, &user.id),
+                Condition::new(NOT_EXISTS),
+            )?,
+            self.tx_put(org_item(&account.organization)?, Condition::new(NOT_EXISTS))?,
+            self.tx_put(
+                subscription_item(&account.subscription)?,
+                Condition::new(NOT_EXISTS),
+            )?,
+            self.tx_put(session_item(&account.session)?, Condition::new(NOT_EXISTS))?,
+        ];
+        self.transact(items, decide_account, Some(&user.email))
+            .await
+    }
+
+    async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
+        self.get(user_key(user_id)).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        match self.email_lock_owner(email).await? {
+            Some(user_id) => self.user(&user_id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn organization(&self, org_id: &str) -> StoreResult<Option<Organization>> {
+        self.get(org_key(org_id)).await
+    }
+
+    async fn subscription(&self, org_id: &str) -> StoreResult<Option<Subscription>> {
+        self.get(subscription_key(org_id)).await
+    }
+
+    async fn login_lookup(&self, email: &str) -> StoreResult<LoginLookup> {
+        let (lock_pk, lock_sk) = email_key(email);
+        let (throttle_pk, throttle_sk) = throttle_key(email);
+        let items = self
+            .batch_get(vec![
+                key(lock_pk.clone(), lock_sk),
+                key(throttle_pk.clone(), throttle_sk),
+            ])
+            .await?;
+        let mut lookup = LoginLookup::default();
+        let mut owner = None;
+        for item in items {
+            let pk = match item.get(PK) {
+                Some(AttributeValue::S(pk)) => pk.clone(),
+                _ => return Err(StoreError::Internal("BatchGetItem: item without pk".into())),
+            };
+            if pk == lock_pk {
+                owner = Some(decode::<EmailLock>("BatchGetItem", item)?.user_id);
+            } else if pk == throttle_pk {
+                lookup.throttle = Some(decode("BatchGetItem", item)?);
+            }
+        }
+        if let Some(user_id) = owner {
+            lookup.user = self.user(&user_id).await?;
+        }
+        Ok(lookup)
+    }
+
+    async fn login_throttle(&self, email: &str) -> StoreResult<Option<LoginThrottle>> {
+        self.get(throttle_key(email)).await
+    }
+
+    async fn put_login_throttle(
+        &self,
+        email: &str,
+        throttle: &LoginThrottle,
+        expected_failures: Option<u32>,
+    ) -> StoreResult<()> {
+        let condition = match expected_failures {
+            None => Condition::new(NOT_EXISTS),
+            Some(expected) => Condition::new("#f = :expected")
+                .name("#f", "failures")
+                .value(":expected", n(expected)),
+        };
+        self.put(throttle_item(email, throttle)?, condition).await
+    }
+
+    async fn clear_login_throttle(&self, email: &str) -> StoreResult<()> {
+        let (pk, sk) = throttle_key(email);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(|e| store_error("DeleteItem", e))?;
+        Ok(())
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        // Version 0 is the first one ever written: nothing can precede it.
+        let Some(previous) = user.version.checked_sub(1) else {
+            return Err(StoreError::Conflict);
+        };
+        // Email, organization and role have operations of their own that
+        // keep the email lock and the owner count in step.
+        let condition = Condition::new(
+            "attribute_exists(pk) AND #v = :previous AND #e = :email AND #o = :org AND #r = :role",
+        )
+        .name("#v", "version")
+        .name("#e", "email")
+        .name("#o", "orgId")
+        .name("#r", "orgRole")
+        .value(":previous", n(previous))
+        .value(":email", s(&user.email))
+        .value(":org", s(&user.org_id))
+        .value(":role", n(user.org_role.value()));
+        self.put(user_item(user)?, condition).await
+    }
+
+    async fn members(&self, org_id: &str) -> StoreResult<Vec<User>> {
+        // The index says who the members are; their records are then read
+        // consistently, so that roles and versions are current.
+        let listed = self.query_index(format!("ORG#{org_id}"), "USER#").await?;
+        let keys = listed
+            .into_iter()
+            .map(|mut item| match (item.remove(PK), item.remove(SK)) {
+                (Some(pk), Some(sk)) => Ok(HashMap::from([(PK.into(), pk), (SK.into(), sk)])),
+                _ => Err(StoreError::Internal("Query: index item without key".into())),
+            })
+            .collect::<StoreResult<Vec<Item>>>()?;
+        let users = self
+            .batch_get(keys)
+            .await?
+            .into_iter()
+            .map(|item| decode::<User>("BatchGetItem", item))
+            .collect::<StoreResult<Vec<User>>>()?;
+        // A user who moved organization since the index was updated is not a member.
+        Ok(users.into_iter().filter(|u| u.org_id == org_id).collect())
+    }
+
+    async fn add_member(&self, user: &User) -> StoreResult<()> {
+        let (org_pk, org_sk) = org_key(&user.org_id);
+        let org = if user.org_role == Role::Owner {
+            self.tx_update(
+                key(org_pk, org_sk),
+                "SET #oc = #oc + :delta",
+                Condition::new("attribute_exists(pk)")
+                    .name("#oc", "ownerCount")
+                    .value(":delta", n(1)),
+            )?
+        } else {
+            self.tx_check(key(org_pk, org_sk), Condition::new("attribute_exists(pk)"))?
+        };
+        // In the order decide_member expects.
+        let items = vec![
+            org,
+            self.tx_put(user_item(user)?, Condition::new(NOT_EXISTS))?,
+            self.tx_put(
+                email_lock_item(&user.email, &user.id),
+                Condition::new(NOT_EXISTS),
+            )?,
+        ];
+        self.transact(items, decide_member, Some(&user.email)).await
+    }
+
+    async fn change_role(&self, change: &RoleChange) -> StoreResult<()> {
+        let target = &change.updated;
+        let Some(previous) = target.version.checked_sub(1) else {
+            return Err(StoreError::Conflict);
+        };
+        let delta = change.owner_delta();
+        let (org_pk, org_sk) = org_key(&target.org_id);
+        let org = if delta == 0 {
+            self.tx_check(key(org_pk, org_sk), Condition::new("attribute_exists(pk)"))?
+        } else {
+            // Never below one owner: the count must be at least 1 - delta.
+            let condition = if delta < 0 {
+                Condition::new("attribute_exists(pk) AND #oc >= :min").value(":min", n(1 - delta))
+            } else {
+                Condition::new("attribute_exists(pk)")
+            };
+            self.tx_update(
+                key(org_pk, org_sk),
+                "SET #oc = #oc + :delta",
+                condition
+                    .name("#oc", "ownerCount")
+                    .value(":delta", n(delta)),
+            )?
+        };
+        // In the order decide_role expects.
+        let mut items = vec![
+            self.tx_put(
+                user_item(target)?,
+                Condition::new("attribute_exists(pk) AND #v = :previous")
+                    .name("#v", "version")
+                    .value(":previous", n(previous)),
+            )?,
+            org,
+        ];
+        if change.caller_id != target.id {
+            let (pk, sk) = user_key(&change.caller_id);
+            items.push(
+                self.tx_check(
+                    key(pk, sk),
+                    Condition::new("#v = :version")
+                        .name("#v", "version")
+                        .value(":version", n(change.caller_version)),
+                )?,
+            );
+        }
+        self.transact(items, decide_role, None).await
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<usize> {
+        // The index may lag behind a session created a moment ago, and may
+        // still show one revoked a moment ago as active: the updates are
+        // conditional, so only real revocations count.
+        let listed = self
+            .query_index(format!("USER#{user_id}"), "SESSION#")
+            .await?;
+        let ids: Vec<String> = listed
+            .into_iter()
+            .filter(|item| !matches!(item.get("revoked"), Some(AttributeValue::Bool(true))))
+            .filter_map(|item| match item.get("id") {
+                Some(AttributeValue::S(id)) if Some(id.as_str()) != keep => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut revoked = 0;
+        for batch in ids.chunks(REVOKE_CONCURRENCY) {
+            let mut tasks = tokio::task::JoinSet::new();
+            for id in batch {
+                let (store, id) = (self.clone(), id.clone());
+                tasks.spawn(async move { store.revoke_if_active(&id).await });
+            }
+            while let Some(result) = tasks.join_next().await {
+                let was_active = result.map_err(|_| {
+                    StoreError::Internal("UpdateItem: revocation task failed".into())
+                })??;
+                revoked += usize::from(was_active);
+            }
+        }
+        Ok(revoked)
+    }
+
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        self.put(session_item(session)?, Condition::new(NOT_EXISTS))
+            .await
+    }
+
+    async fn session(&self, session_id: &str) -> StoreResult<Option<Session>> {
+        self.get(session_key(session_id)).await
+    }
+
+    async fn rotate_session(
+        &self,
+        session: &Session,
+        expected_token_hash: &str,
+    ) -> StoreResult<()> {
+        let condition = Condition::new("#th = :expected AND #r = :false")
+            .name("#th", "tokenHash")
+            .name("#r", "revoked")
+            .value(":expected", s(expected_token_hash))
+            .value(":false", AttributeValue::Bool(false));
+        self.put(session_item(session)?, condition).await
+    }
+
+    async fn revoke_session(&self, session_id: &str) -> StoreResult<()> {
+        let (pk, sk) = session_key(session_id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #r = :true")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#r", "revoked")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result.map_err(|e| store_error("UpdateItem", e)) {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn plan(&self, plan_id: &str) -> StoreResult<Option<Plan>> {
+        self.get(plan_key(plan_id)).await
+    }
+
+    async fn plans(&self) -> StoreResult<Vec<Plan>> {
+        self.query_index(PLANS_PARTITION.into(), "PLAN#")
+            .await?
+            .into_iter()
+            .map(|item| decode("Query", item))
+            .collect()
+    }
+
+    async fn put_plan(&self, plan: &Plan) -> StoreResult<()> {
+        self.put(plan_item(plan)?, Condition::new(ANY)).await
+    }
+
+    async fn seed_plan(&self, plan: &Plan) -> StoreResult<()> {
+        match self.put(plan_item(plan)?, Condition::new(NOT_EXISTS)).await {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn put_subscription(&self, subscription: &Subscription) -> StoreResult<()> {
+        self.put(subscription_item(subscription)?, Condition::new(ANY))
+            .await
+    }
+
+    async fn add_usage(&self, key: &UsageKey, amount: i64) -> StoreResult<u64> {
+        const OP: &str = "UpdateItem";
+        let (pk, sk) = usage_key(key);
+        // Every step also (re)writes the counter's own attributes.
+        let update = |expression: &str, condition: Option<&str>, values: Vec<(&str, i64)>| {
+            let mut request = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key_owned(pk.clone(), sk.clone())))
+                .update_expression(format!("SET #o = :o, #c = :c, #p = :p{expression}"))
+                .set_condition_expression(condition.map(str::to_owned))
+                .expression_attribute_names("#a", "amount")
+                .expression_attribute_names("#o", "orgId")
+                .expression_attribute_names("#c", "capability")
+                .expression_attribute_names("#p", "period")
+                .expression_attribute_values(":o", s(&key.org_id))
+                .expression_attribute_values(":c", s(&key.capability))
+                .expression_attribute_values(":p", s(&key.period))
+                .return_values(ReturnValue::AllNew);
+            for (placeholder, value) in values {
+                request = request.expression_attribute_values(placeholder, n(value));
+            }
+            async move { request.send().await.map_err(|e| store_error(OP, e)) }
+        };
+        let total = |attributes: Option<Item>| -> StoreResult<u64> {
+            match attributes.as_ref().and_then(|a| a.get("amount")) {
+                Some(AttributeValue::N(v)) => v
+                    .parse()
+                    .map_err(|_| StoreError::Internal(format!("{OP}: amount is not a count"))),
+                _ => Err(StoreError::Internal(format!("{OP}: no amount returned"))),
+            }
+        };
+        if amount >= 0 {
+            let out = update(" ADD #a :v", None, vec![(":v", amount)]).await?;
+            return total(out.attributes);
+        }
+        // A subtraction either fits or leaves zero; each step is conditional
+        // on what it saw, so concurrent additions are never lost.
+        let take = amount.checked_neg().unwrap_or(i64::MAX);
+        for _ in 0..USAGE_ATTEMPTS {
+            match update(", #a = #a - :v", Some("#a >= :v"), vec![(":v", take)]).await {
+                Ok(out) => return total(out.attributes),
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+            let to_zero = update(
+                ", #a = :zero",
+                Some("attribute_not_exists(#a) OR #a < :v"),
+                vec![(":v", take), (":zero", 0)],
+            );
+            match to_zero.await {
+                Ok(out) => return total(out.attributes),
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "{OP}: usage counter too contended"
+        )))
+    }
+
+    async fn usage(&self, org_id: &str, periods: &[String]) -> StoreResult<Vec<(UsageKey, u64)>> {
+        const OP: &str = "Query";
+        if periods.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (0..periods.len()).map(|i| format!(":p{i}")).collect();
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .filter_expression(format!("#period IN ({})", placeholders.join(", ")))
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_names("#period", "period")
+            .expression_attribute_values(":pk", s(format!("ORG#{org_id}")))
+            .expression_attribute_values(":prefix", s(USAGE_PREFIX));
+        for (placeholder, period) in placeholders.iter().zip(periods) {
+            request = request.expression_attribute_values(placeholder, s(period));
+        }
+        let mut counters = Vec::new();
+        let mut start = None;
+        loop {
+            let out = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error(OP, e))?;
+            for item in out.items.unwrap_or_default() {
+                let counter: UsageCounter = decode(OP, item)?;
+                counters.push((
+                    UsageKey {
+                        org_id: counter.org_id,
+                        capability: counter.capability,
+                        period: counter.period,
+                    },
+                    counter.amount,
+                ));
+            }
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                return Ok(counters);
+            }
+        }
+    }
+}
+
+/// A usage counter item's own attributes.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageCounter {
+    org_id: String,
+    capability: String,
+    period: String,
+    amount: u64,
+}
+
+fn key_owned(pk: String, sk: String) -> Item {
+    HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
+}
+
+/// Creates the table (on-demand capacity, `pk`/`sk` keys, index `gsi1` on
+/// `gsi1pk`/`gsi1sk` projecting everything), waits until it and its index are
+/// ACTIVE, and turns on TTL on `ttl`. A table that already exists is fine:
+/// calling this again is harmless.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+    let invalid = |what: &str| StoreError::Internal(format!("CreateTable: invalid {what}"));
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|_| invalid("attribute definition"))
+    };
+    let key_element = |name: &str, key_type: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .map_err(|_| invalid("key schema"))
+    };
+    let gsi = GlobalSecondaryIndex::builder()
+        .index_name(GSI1)
+        .key_schema(key_element(GSI1PK, KeyType::Hash)?)
+        .key_schema(key_element(GSI1SK, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|_| invalid("index"))?;
+
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(PK)?)
+        .attribute_definitions(attribute(SK)?)
+        .attribute_definitions(attribute(GSI1PK)?)
+        .attribute_definitions(attribute(GSI1SK)?)
+        .key_schema(key_element(PK, KeyType::Hash)?)
+        .key_schema(key_element(SK, KeyType::Range)?)
+        .global_secondary_indexes(gsi)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        // The table exists already (or is being created): wait for it below.
+        Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
+        Err(e) => return Err(store_error("CreateTable", e)),
+    }
+
+    wait_until_active(client, table).await?;
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| store_error("DescribeTimeToLive", e))?;
+    let ttl_on = ttl.time_to_live_description().is_some_and(|d| {
+        d.attribute_name() == Some(TTL)
+            && matches!(
+                d.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+    });
+    if !ttl_on {
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL)
+                    .enabled(true)
+                    .build()
+                    .map_err(|_| invalid("TTL specification"))?,
+            )
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateTimeToLive", e))?;
+    }
+    Ok(())
+}
+
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreError> {
+    for poll in 0..TABLE_POLLS {
+        if poll > 0 {
+            tokio::time::sleep(TABLE_POLL_INTERVAL).await;
+        }
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| store_error("DescribeTable", e))?;
+        let Some(description) = described.table() else {
+            continue;
+        };
+        let table_active = description.table_status() == Some(&TableStatus::Active);
+        let indexes_active = description
+            .global_secondary_indexes()
+            .iter()
+            .all(|i| i.index_status().is_none_or(|s| *s == IndexStatus::Active));
+        if table_active && indexes_active {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Unavailable(format!(
+        "DescribeTable: table not ACTIVE after {TABLE_POLLS} polls"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The mapping of transaction cancellations, including what only real
+    //! DynamoDB sends (`"None"` reasons, `TransactionConflict`).
+
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+
+    use super::*;
+
+    /// A cancellation; reasons with a `+` after their code carry an item.
+    fn cancelled(codes: &[Option<&str>]) -> SdkError<TransactWriteItemsError, ()> {
+        let mut e = TransactionCanceledException::builder().meta(
+            ErrorMetadata::builder()
+                .code("TransactionCanceledException")
+                .build(),
+        );
+        for code in codes {
+            let mut reason = CancellationReason::builder();
+            if let Some(code) = code {
+                reason = reason.code(code.trim_end_matches('+'));
+                if code.ends_with('+') {
+                    reason = reason.item("pk", s("ORG#o"));
+                }
+            }
+            e = e.cancellation_reasons(reason.build());
+        }
+        SdkError::service_error(
+            TransactWriteItemsError::TransactionCanceledException(e.build()),
+            (),
+        )
+    }
+
+    fn failed(decide: fn(&[Reason]) -> Option<StoreError>, codes: &[Option<&str>]) -> StoreError {
+        match tx_failure(cancelled(codes), decide) {
+            TxFailure::Failed(e) => e,
+            TxFailure::Contended => panic!("contended: {codes:?}"),
+        }
+    }
+
+    const NONE: Option<&str> = Some("None");
+    const CCF: Option<&str> = Some("ConditionalCheckFailed");
+    const CCF_ITEM: Option<&str> = Some("ConditionalCheckFailed+");
+    const RACE: Option<&str> = Some("TransactionConflict");
+
+    #[test]
+    fn email_lock_condition_is_email_taken() {
+        for codes in [
+            [NONE, CCF, NONE, NONE, NONE],
+            [None, CCF, None, None, None],
+            [CCF, CCF, NONE, NONE, NONE],
+            [NONE, CCF, NONE, NONE, RACE],
+        ] {
+            let e = failed(decide_account, &codes);
+            assert!(matches!(e, StoreError::EmailTaken), "{codes:?}");
+        }
+        let e = failed(decide_member, &[NONE, NONE, CCF]);
+        assert!(matches!(e, StoreError::EmailTaken));
+    }
+
+    #[test]
+    fn other_conditions_are_conflicts() {
+        for codes in [[CCF, NONE, NONE, NONE, NONE], [NONE, NONE, NONE, NONE, CCF]] {
+            let e = failed(decide_account, &codes);
+            assert!(matches!(e, StoreError::Conflict), "{codes:?}");
+        }
+        // A missing organization wins over a taken email, as in SQLite.
+        let e = failed(decide_member, &[CCF, NONE, CCF]);
+        assert!(matches!(e, StoreError::Conflict));
+    }
+
+    #[test]
+    fn role_changes() {
+        let role = |codes: &[Option<&str>]| failed(decide_role, codes);
+        assert!(matches!(role(&[CCF, NONE, NONE]), StoreError::Conflict));
+        assert!(matches!(role(&[NONE, NONE, CCF]), StoreError::Conflict));
+        assert!(matches!(role(&[CCF, CCF_ITEM, NONE]), StoreError::Conflict));
+        assert!(matches!(
+            role(&[NONE, CCF_ITEM, NONE]),
+            StoreError::LastOwner
+        ));
+        assert!(matches!(role(&[NONE, CCF_ITEM]), StoreError::LastOwner));
+        // No organization at all.
+        assert!(matches!(role(&[NONE, CCF, NONE]), StoreError::Conflict));
+    }
+
+    #[test]
+    fn lost_races_are_contended() {
+        for codes in [
+            [NONE, RACE, NONE, NONE, NONE],
+            [RACE, NONE, NONE, NONE, NONE],
+            [None, None, Some("TransactionInProgress"), None, None],
+        ] {
+            assert!(
+                matches!(
+                    tx_failure(cancelled(&codes), decide_account),
+                    TxFailure::Contended
+                ),
+                "{codes:?}"
+            );
+        }
+        assert!(matches!(
+            tx_failure(cancelled(&[NONE, RACE, NONE]), decide_role),
+            TxFailure::Contended
+        ));
+    }
+
+    #[test]
+    fn capacity_and_validation_reasons() {
+        let codes = [NONE, NONE, Some("ThrottlingError"), NONE, NONE];
+        assert!(matches!(
+            failed(decide_account, &codes),
+            StoreError::Unavailable(_)
+        ));
+        let codes = [NONE, Some("ValidationError"), NONE, NONE, NONE];
+        match failed(decide_account, &codes) {
+            StoreError::Internal(msg) => {
+                assert_eq!(msg, "TransactWriteItems: cancelled (ValidationError)")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn error_codes() {
+        assert!(matches!(
+            code_error("PutItem", Some("ConditionalCheckFailedException")),
+            StoreError::Conflict
+        ));
+        for code in [
+            "ProvisionedThroughputExceededException",
+            "RequestLimitExceeded",
+            "ThrottlingException",
+        ] {
+            match code_error("PutItem", Some(code)) {
+                StoreError::Unavailable(msg) => assert_eq!(msg, format!("PutItem: {code}")),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            code_error("GetItem", Some("ValidationException")),
+            StoreError::Internal(_)
+        ));
+        let timeout: SdkError<TransactWriteItemsError, ()> = SdkError::timeout_error("slow");
+        assert!(matches!(
+            tx_failure(timeout, decide_account),
+            TxFailure::Failed(StoreError::Unavailable(_))
+        ));
+    }
+}

@@ -1,0 +1,601 @@
+//! The embedded store: SQLite (bundled), for local runs and fast tests.
+//!
+//! Each record is a row with its key columns (those that constraints and
+//! conditions need) and the record itself as JSON. WAL mode and a busy
+//! timeout let several processes (the local server, `accounts-admin`,
+//! `cargo lambda watch`'s functions) share one file; every multi-row write is
+//! one `BEGIN IMMEDIATE` transaction.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{LoginLookup, RoleChange, Store, StoreError, StoreResult};
+use crate::model::{
+    LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
+};
+use crate::role::Role;
+
+pub const DATABASE_FILE: &str = "accounts.sqlite3";
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    org_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS users_by_org ON users (org_id);
+CREATE TABLE IF NOT EXISTS organizations (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subscriptions (
+    org_id TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    revoked INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
+CREATE TABLE IF NOT EXISTS plans (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS usage_counters (
+    org_id TEXT NOT NULL,
+    capability TEXT NOT NULL,
+    period TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount >= 0),
+    PRIMARY KEY (org_id, capability, period)
+);
+CREATE TABLE IF NOT EXISTS login_throttles (
+    email TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+"#;
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(format!("sqlite: {e}"))
+}
+
+fn sqlite_error(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable("sqlite: database is busy".into())
+        }
+        _ => internal(e),
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(internal)
+}
+
+fn from_json<T: DeserializeOwned>(text: String) -> StoreResult<T> {
+    serde_json::from_str(&text).map_err(internal)
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if need be) the database in `dir`.
+    pub fn open_dir(dir: &Path) -> StoreResult<EmbeddedStore> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| internal(format!("cannot create {}: {e}", dir.display())))?;
+        let conn = Connection::open(dir.join(DATABASE_FILE)).map_err(sqlite_error)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(sqlite_error)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sqlite_error)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sqlite_error)?;
+        Self::with_connection(conn)
+    }
+
+    /// A private in-memory database: nothing is kept.
+    pub fn in_memory() -> StoreResult<EmbeddedStore> {
+        Self::with_connection(Connection::open_in_memory().map_err(sqlite_error)?)
+    }
+
+    fn with_connection(conn: Connection) -> StoreResult<EmbeddedStore> {
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sqlite_error)?;
+        conn.execute_batch(SCHEMA).map_err(sqlite_error)?;
+        Ok(EmbeddedStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `work` on the connection, off the async threads: SQLite calls
+    /// block, and may wait on another process's lock.
+    async fn run<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn
+                .lock()
+                .map_err(|_| internal("connection lock poisoned"))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(internal)?
+    }
+}
+
+fn read_json<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    key: &str,
+) -> StoreResult<Option<T>> {
+    conn.query_row(sql, [key], |row| row.get::<_, String>(0))
+        .optional()
+        .map_err(sqlite_error)?
+        .map(from_json)
+        .transpose()
+}
+
+fn insert_user(conn: &Connection, user: &User, data: &str) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO users (id, email, org_id, version, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user.id, user.email, user.org_id, user.version as i64, data],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::EmailTaken
+        } else {
+            sqlite_error(e)
+        }
+    })?;
+    Ok(())
+}
+
+/// Moves an organization's owner count by `delta`, refusing to reach zero.
+fn move_owner_count(conn: &Connection, org_id: &str, delta: i64) -> StoreResult<()> {
+    let org: Option<Organization> =
+        read_json(conn, "SELECT data FROM organizations WHERE id = ?1", org_id)?;
+    let mut org = org.ok_or(StoreError::Conflict)?;
+    let count = i64::from(org.owner_count) + delta;
+    if count < 1 {
+        return Err(StoreError::LastOwner);
+    }
+    org.owner_count = count as u32;
+    conn.execute(
+        "UPDATE organizations SET data = ?2 WHERE id = ?1",
+        params![org_id, to_json(&org)?],
+    )
+    .map_err(sqlite_error)?;
+    Ok(())
+}
+
+fn current_version(conn: &Connection, user_id: &str) -> StoreResult<Option<u64>> {
+    conn.query_row(
+        "SELECT version FROM users WHERE id = ?1",
+        [user_id],
+        |row| row.get::<_, i64>(0),
+    )
+    .optional()
+    .map_err(sqlite_error)
+    .map(|v| v.map(|v| v as u64))
+}
+
+const USER_BY_ID: &str = "SELECT data FROM users WHERE id = ?1";
+const USER_BY_EMAIL: &str = "SELECT data FROM users WHERE email = ?1";
+const THROTTLE_BY_EMAIL: &str = "SELECT data FROM login_throttles WHERE email = ?1";
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn create_account(&self, account: &NewAccount) -> StoreResult<()> {
+        let user = to_json(&account.user)?;
+        let org = to_json(&account.organization)?;
+        let subscription = to_json(&account.subscription)?;
+        let session = to_json(&account.session)?;
+        let a = account.clone();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error)?;
+            insert_user(&tx, &a.user, &user)?;
+            tx.execute(
+                "INSERT INTO organizations (id, data) VALUES (?1, ?2)",
+                params![a.organization.id, org],
+            )
+            .map_err(sqlite_error)?;
+            tx.execute(
+                "INSERT INTO subscriptions (org_id, data) VALUES (?1, ?2)",
+                params![a.subscription.org_id, subscription],
+            )
+            .map_err(sqlite_error)?;
+            tx.execute(
+                "INSERT INTO sessions (id, user_id, token_hash, revoked, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![a.session.id, a.session.user_id, a.session.token_hash, a.session.revoked, session],
+            )
+            .map_err(sqlite_error)?;
+            tx.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+
+    async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
+        let id = user_id.to_owned();
+        self.run(move |conn| read_json(conn, USER_BY_ID, &id)).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let email = email.to_owned();
+        self.run(move |conn| read_json(conn, USER_BY_EMAIL, &email))
+            .await
+    }
+
+    async fn organization(&self, org_id: &str) -> StoreResult<Option<Organization>> {
+        let id = org_id.to_owned();
+        self.run(move |conn| read_json(conn, "SELECT data FROM organizations WHERE id = ?1", &id))
+            .await
+    }
+
+    async fn subscription(&self, org_id: &str) -> StoreResult<Option<Subscription>> {
+        let id = org_id.to_owned();
+        self.run(move |conn| {
+            read_json(
+                conn,
+                "SELECT data FROM subscriptions WHERE org_id = ?1",
+                &id,
+            )
+        })
+        .await
+    }
+
+    async fn login_lookup(&self, email: &str) -> StoreResult<LoginLookup> {
+        let email = email.to_owned();
+        self.run(move |conn| {
+            Ok(LoginLookup {
+                user: read_json(conn, USER_BY_EMAIL, &email)?,
+                throttle: read_json(conn, THROTTLE_BY_EMAIL, &email)?,
+            })
+        })
+        .await
+    }
+
+    async fn login_throttle(&self, email: &str) -> StoreResult<Option<LoginThrottle>> {
+        let email = email.to_owned();
+        self.run(move |conn| read_json(conn, THROTTLE_BY_EMAIL, &email))
+            .await
+    }
+
+    async fn put_login_throttle(
+        &self,
+        email: &str,
+        throttle: &LoginThrottle,
+        expected_failures: Option<u32>,
+    ) -> StoreResult<()> {
+        let email = email.to_owned();
+        let data = to_json(throttle)?;
+        let failures = throttle.failures;
+        self.run(move |conn| {
+            let changed = match expected_failures {
+                None => conn.execute(
+                    "INSERT INTO login_throttles (email, failures, data) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (email) DO NOTHING",
+                    params![email, failures, data],
+                ),
+                Some(expected) => conn.execute(
+                    "UPDATE login_throttles SET failures = ?2, data = ?3
+                     WHERE email = ?1 AND failures = ?4",
+                    params![email, failures, data, expected],
+                ),
+            }
+            .map_err(sqlite_error)?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict)
+            }
+        })
+        .await
+    }
+
+    async fn clear_login_throttle(&self, email: &str) -> StoreResult<()> {
+        let email = email.to_owned();
+        self.run(move |conn| {
+            conn.execute("DELETE FROM login_throttles WHERE email = ?1", [email])
+                .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let data = to_json(user)?;
+        let (id, version) = (user.id.clone(), user.version as i64);
+        let (email, org_id, role) = (
+            user.email.clone(),
+            user.org_id.clone(),
+            user.org_role.value(),
+        );
+        self.run(move |conn| {
+            // Email, organization and role have operations of their own that
+            // keep the email index and the owner count in step.
+            let changed = conn
+                .execute(
+                    "UPDATE users SET version = ?2, data = ?3
+                     WHERE id = ?1 AND version = ?2 - 1 AND email = ?4 AND org_id = ?5
+                       AND json_extract(data, '$.orgRole') = ?6",
+                    params![id, version, data, email, org_id, role],
+                )
+                .map_err(sqlite_error)?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict)
+            }
+        })
+        .await
+    }
+
+    async fn members(&self, org_id: &str) -> StoreResult<Vec<User>> {
+        let org_id = org_id.to_owned();
+        self.run(move |conn| {
+            let mut statement = conn
+                .prepare("SELECT data FROM users WHERE org_id = ?1 ORDER BY id")
+                .map_err(sqlite_error)?;
+            let rows = statement
+                .query_map([org_id], |row| row.get::<_, String>(0))
+                .map_err(sqlite_error)?;
+            rows.map(|row| row.map_err(sqlite_error).and_then(from_json))
+                .collect()
+        })
+        .await
+    }
+
+    async fn add_member(&self, user: &User) -> StoreResult<()> {
+        let data = to_json(user)?;
+        let user = user.clone();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error)?;
+            let delta = if user.org_role == Role::Owner { 1 } else { 0 };
+            move_owner_count(&tx, &user.org_id, delta)?;
+            insert_user(&tx, &user, &data)?;
+            tx.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+
+    async fn change_role(&self, change: &RoleChange) -> StoreResult<()> {
+        let data = to_json(&change.updated)?;
+        let change = change.clone();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error)?;
+            let target = &change.updated;
+            let target_moved = current_version(&tx, &target.id)? != Some(target.version - 1);
+            let caller_moved = change.caller_id != target.id
+                && current_version(&tx, &change.caller_id)? != Some(change.caller_version);
+            if target_moved || caller_moved {
+                return Err(StoreError::Conflict);
+            }
+            move_owner_count(&tx, &target.org_id, change.owner_delta())?;
+            tx.execute(
+                "UPDATE users SET version = ?2, data = ?3 WHERE id = ?1",
+                params![target.id, target.version as i64, data],
+            )
+            .map_err(sqlite_error)?;
+            tx.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<usize> {
+        let (user_id, keep) = (user_id.to_owned(), keep.unwrap_or_default().to_owned());
+        self.run(move |conn| {
+            conn.execute(
+                "UPDATE sessions SET revoked = 1, data = json_set(data, '$.revoked', json('true'))
+                 WHERE user_id = ?1 AND id != ?2 AND revoked = 0",
+                params![user_id, keep],
+            )
+            .map_err(sqlite_error)
+        })
+        .await
+    }
+
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        let data = to_json(session)?;
+        let s = session.clone();
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO sessions (id, user_id, token_hash, revoked, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.id, s.user_id, s.token_hash, s.revoked, data],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict
+                } else {
+                    sqlite_error(e)
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, session_id: &str) -> StoreResult<Option<Session>> {
+        let id = session_id.to_owned();
+        self.run(move |conn| read_json(conn, "SELECT data FROM sessions WHERE id = ?1", &id))
+            .await
+    }
+
+    async fn rotate_session(
+        &self,
+        session: &Session,
+        expected_token_hash: &str,
+    ) -> StoreResult<()> {
+        let data = to_json(session)?;
+        let (id, hash, expected) = (
+            session.id.clone(),
+            session.token_hash.clone(),
+            expected_token_hash.to_owned(),
+        );
+        self.run(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE sessions SET token_hash = ?2, data = ?3
+                     WHERE id = ?1 AND token_hash = ?4 AND revoked = 0",
+                    params![id, hash, data, expected],
+                )
+                .map_err(sqlite_error)?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict)
+            }
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, session_id: &str) -> StoreResult<()> {
+        let id = session_id.to_owned();
+        self.run(move |conn| {
+            conn.execute(
+                "UPDATE sessions SET revoked = 1, data = json_set(data, '$.revoked', json('true'))
+                 WHERE id = ?1",
+                [id],
+            )
+            .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn plan(&self, plan_id: &str) -> StoreResult<Option<Plan>> {
+        let id = plan_id.to_owned();
+        self.run(move |conn| read_json(conn, "SELECT data FROM plans WHERE id = ?1", &id))
+            .await
+    }
+
+    async fn plans(&self) -> StoreResult<Vec<Plan>> {
+        self.run(|conn| {
+            let mut statement = conn
+                .prepare("SELECT data FROM plans")
+                .map_err(sqlite_error)?;
+            let rows = statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(sqlite_error)?;
+            rows.map(|row| row.map_err(sqlite_error).and_then(from_json))
+                .collect()
+        })
+        .await
+    }
+
+    async fn put_plan(&self, plan: &Plan) -> StoreResult<()> {
+        let (id, data) = (plan.id.clone(), to_json(plan)?);
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO plans (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                params![id, data],
+            )
+            .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn seed_plan(&self, plan: &Plan) -> StoreResult<()> {
+        let (id, data) = (plan.id.clone(), to_json(plan)?);
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO plans (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+                params![id, data],
+            )
+            .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_subscription(&self, subscription: &Subscription) -> StoreResult<()> {
+        let (org_id, data) = (subscription.org_id.clone(), to_json(subscription)?);
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO subscriptions (org_id, data) VALUES (?1, ?2)
+                 ON CONFLICT (org_id) DO UPDATE SET data = excluded.data",
+                params![org_id, data],
+            )
+            .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_usage(&self, key: &UsageKey, amount: i64) -> StoreResult<u64> {
+        let key = key.clone();
+        self.run(move |conn| {
+            conn.query_row(
+                "INSERT INTO usage_counters (org_id, capability, period, amount)
+                 VALUES (?1, ?2, ?3, MAX(0, ?4))
+                 ON CONFLICT (org_id, capability, period)
+                 DO UPDATE SET amount = MAX(0, amount + ?4)
+                 RETURNING amount",
+                params![key.org_id, key.capability, key.period, amount],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|total| total as u64)
+            .map_err(sqlite_error)
+        })
+        .await
+    }
+
+    async fn usage(&self, org_id: &str, periods: &[String]) -> StoreResult<Vec<(UsageKey, u64)>> {
+        let (org_id, periods) = (org_id.to_owned(), periods.to_vec());
+        self.run(move |conn| {
+            let mut statement = conn
+                .prepare(
+                    "SELECT capability, period, amount FROM usage_counters
+                     WHERE org_id = ?1 AND period IN (SELECT value FROM json_each(?2))",
+                )
+                .map_err(sqlite_error)?;
+            let periods = serde_json::to_string(&periods).map_err(internal)?;
+            let rows = statement
+                .query_map(params![org_id, periods], |row| {
+                    Ok((
+                        UsageKey {
+                            org_id: org_id.clone(),
+                            capability: row.get(0)?,
+                            period: row.get(1)?,
+                        },
+                        row.get::<_, i64>(2)? as u64,
+                    ))
+                })
+                .map_err(sqlite_error)?;
+            rows.map(|row| row.map_err(sqlite_error)).collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,66 @@
+//! Each function's handler on a real API Gateway HTTP API (payload 2.0)
+//! event, parsed by `lambda_http` itself, as the Lambda runtime would.
+
+use accounts::http::{Route, serve};
+use accounts_tests::*;
+use lambda_http::{Body, Context, RequestExt};
+use serde_json::Value;
+
+fn fixture(route: Route) -> String {
+    let path = format!(
+        "{}/fixtures/apigw-v2-{}.json",
+        env!("CARGO_MANIFEST_DIR"),
+        route.function_name()
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Parses the event as the runtime does and calls the function's handler.
+async fn invoke(t: &TestApp, route: Route, event: &str) -> (u16, Value, String) {
+    let mut context = Context::default();
+    context.request_id = format!("lambda-request-{}", route.function_name());
+    let req = lambda_http::request::from_str(event)
+        .expect("lambda_http parses the fixture")
+        .with_lambda_context(context);
+    let response = serve(&t.app, req, route).await.unwrap();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = match response.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (response.status().as_u16(), body, request_id)
+}
+
+on_both_stores! {
+    async fn register_login_and_refresh_handle_their_events(t: TestApp) {
+        let (status, body, request_id) = invoke(&t, Route::Register, &fixture(Route::Register)).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["user"]["email"], "fixture@acme.com");
+        assert_eq!(request_id, "lambda-request-post-user-register");
+
+        // The login fixture's body is base64-encoded, as API Gateway sends binary bodies.
+        let (status, body, _) = invoke(&t, Route::Login, &fixture(Route::Login)).await;
+        assert_eq!(status, 200, "{body}");
+        let session = t.store.session(body["tokenId"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(session.device_info, Some(serde_json::json!({"os": "ios"})));
+
+        let event = fixture(Route::Refresh).replace("REFRESH_TOKEN", body["refreshToken"].as_str().unwrap());
+        let (status, refreshed, _) = invoke(&t, Route::Refresh, &event).await;
+        assert_eq!(status, 200, "{refreshed}");
+        assert_ne!(refreshed["refreshToken"], body["refreshToken"]);
+    }
+
+    async fn a_client_mistake_in_an_event_is_a_4xx_response(t: TestApp) {
+        let event = fixture(Route::Register).replace("fixture@acme.com", "not an email");
+        let (status, body, _) = invoke(&t, Route::Register, &event).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error_code"], "VALIDATION_ERROR");
+        let event = fixture(Route::Refresh);
+        let (status, body, _) = invoke(&t, Route::Refresh, &event).await;
+        assert_eq!(status, 401);
+        assert_eq!(body["error_code"], "INVALID_REFRESH_TOKEN");
+    }
+}

@@ -1,0 +1,148 @@
+//! POST /user/login, on both stores.
+
+use accounts::model::UserStatus;
+use accounts_tests::*;
+use serde_json::json;
+
+async fn deactivate(t: &TestApp, email: &str) {
+    let mut user = t.store.user_by_email(email).await.unwrap().unwrap();
+    user.status = UserStatus::Inactive;
+    user.version += 1;
+    t.store.update_user(&user).await.unwrap();
+}
+
+fn retry_after(reply: &Reply) -> i64 {
+    reply.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+on_both_stores! {
+    async fn signs_in_with_any_case_of_the_email(t: TestApp) {
+        let registered = t.register("ada@acme.com").await;
+        let reply = t.post("/user/login", json!({
+            "email": " ADA@acme.com ",
+            "password": PASSWORD,
+            "deviceInfo": {"userAgent": "curl/8", "deviceType": "desktop", "os": "linux"}
+        })).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let b = &reply.body;
+        assert_eq!(b["success"], json!(true));
+        assert_eq!(b["user"], registered.body["user"]);
+        assert_eq!(b["expiresAt"], json!(T0 + 3600));
+        assert_ne!(b["tokenId"], registered.body["tokenId"], "a new session per login");
+        let session = t.store.session(b["tokenId"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(session.device_info, Some(json!({"userAgent": "curl/8", "deviceType": "desktop", "os": "linux"})));
+        assert_eq!(session.token_hash, accounts::auth::refresh::hash(b["refreshToken"].as_str().unwrap()));
+    }
+
+    async fn unknown_email_and_wrong_password_answer_alike(t: TestApp) {
+        t.register("ada@acme.com").await;
+        let wrong = t.login("ada@acme.com", "Wrong-pass-123").await;
+        let unknown = t.login("nobody@acme.com", PASSWORD).await;
+        wrong.assert_error(401, "INVALID_CREDENTIALS");
+        assert_eq!(wrong.status, unknown.status);
+        assert_eq!(wrong.body, unknown.body, "identical bodies reveal nothing");
+        assert!(!wrong.body.to_string().contains("Wrong-pass-123"));
+        let malformed = t.login("not-an-email", PASSWORD).await;
+        assert_eq!(malformed.body, unknown.body);
+    }
+
+    async fn a_deactivated_account_is_refused_after_a_correct_password(t: TestApp) {
+        t.register("ada@acme.com").await;
+        deactivate(&t, "ada@acme.com").await;
+        t.login("ada@acme.com", PASSWORD).await.assert_error(403, "USER_INACTIVE");
+        t.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+    }
+
+    async fn five_failures_lock_the_address_even_for_the_right_password(t: TestApp) {
+        t.register("ada@acme.com").await;
+        for _ in 0..5 {
+            t.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        }
+        let locked = t.login("ada@acme.com", PASSWORD).await;
+        locked.assert_error(429, "TOO_MANY_ATTEMPTS");
+        assert_eq!(retry_after(&locked), 60);
+        // Another case of the same address is the same address.
+        t.login("ADA@acme.com", PASSWORD).await.assert_error(429, "TOO_MANY_ATTEMPTS");
+
+        t.clock.advance(61);
+        t.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        let longer = t.login("ada@acme.com", PASSWORD).await;
+        longer.assert_error(429, "TOO_MANY_ATTEMPTS");
+        assert_eq!(retry_after(&longer), 120, "the wait doubles with a further failure");
+
+        t.clock.advance(121);
+        assert_eq!(t.login("ada@acme.com", PASSWORD).await.status, 200);
+        assert!(t.store.login_throttle("ada@acme.com").await.unwrap().is_none(), "success resets the count");
+        for _ in 0..4 {
+            t.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        }
+        assert_eq!(t.login("ada@acme.com", PASSWORD).await.status, 200, "four fresh failures do not lock");
+    }
+
+    async fn the_wait_is_capped_at_fifteen_minutes(t: TestApp) {
+        t.register("ada@acme.com").await;
+        for _ in 0..5 {
+            t.login("ada@acme.com", "Wrong-pass-123").await;
+        }
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            let reply = t.login("ada@acme.com", PASSWORD).await;
+            reply.assert_error(429, "TOO_MANY_ATTEMPTS");
+            waits.push(retry_after(&reply));
+            t.clock.advance(retry_after(&reply));
+            t.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        }
+        assert_eq!(waits, vec![60, 120, 240, 480, 900, 900]);
+    }
+
+    async fn unknown_addresses_are_throttled_the_same_way(t: TestApp) {
+        for _ in 0..5 {
+            t.login("ghost@acme.com", PASSWORD).await.assert_error(401, "INVALID_CREDENTIALS");
+        }
+        let locked = t.login("ghost@acme.com", PASSWORD).await;
+        locked.assert_error(429, "TOO_MANY_ATTEMPTS");
+        assert_eq!(retry_after(&locked), 60);
+        let throttle = t.store.login_throttle("ghost@acme.com").await.unwrap().unwrap();
+        assert_eq!(throttle.failures, 5);
+    }
+
+    async fn failures_spread_over_more_than_the_window_do_not_lock(t: TestApp) {
+        t.register("ada@acme.com").await;
+        for _ in 0..4 {
+            t.login("ada@acme.com", "Wrong-pass-123").await;
+        }
+        t.clock.advance(901);
+        t.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        assert_eq!(t.login("ada@acme.com", PASSWORD).await.status, 200);
+    }
+
+    async fn parallel_failures_are_all_counted(t: TestApp) {
+        t.register("ada@acme.com").await;
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let t = t.clone();
+                tokio::spawn(async move { t.login("ada@acme.com", "Wrong-pass-123").await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().assert_error(401, "INVALID_CREDENTIALS");
+        }
+        let throttle = t.store.login_throttle("ada@acme.com").await.unwrap().unwrap();
+        assert_eq!(throttle.failures, 4);
+    }
+
+    async fn a_hash_at_old_parameters_is_replaced_on_login(t: TestApp) {
+        t.register("ada@acme.com").await;
+        let stronger = test_config(&[("ARGON2_MEMORY_KIB", "24576")]);
+        let upgraded = t.sharing_store(stronger);
+        assert_eq!(upgraded.login("ada@acme.com", PASSWORD).await.status, 200);
+        let user = t.store.user_by_email("ada@acme.com").await.unwrap().unwrap();
+        assert!(user.password_hash.starts_with("$argon2id$v=19$m=24576,t=2,p=1$"), "{}", user.password_hash);
+        assert_eq!(user.version, 2);
+        assert_eq!(upgraded.login("ada@acme.com", PASSWORD).await.status, 200);
+    }
+}

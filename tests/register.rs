@@ -1,0 +1,190 @@
+//! POST /user/register, on both stores.
+
+use accounts::model::SubscriptionStatus;
+use accounts::role::Role;
+use accounts_tests::*;
+use serde_json::json;
+
+fn claims_of(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+on_both_stores! {
+    async fn creates_user_organization_subscription_and_session(t: TestApp) {
+        let reply = t.post("/user/register", registration("  Ada@ACME.com ")).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let b = &reply.body;
+        assert_eq!(b["success"], json!(true));
+        assert_eq!(b["expiresAt"], json!(T0 + 3600));
+        assert_eq!(b["user"]["email"], json!("ada@acme.com"));
+        assert_eq!(b["user"]["name"], json!("Ada"));
+        assert_eq!(b["user"]["orgRole"], json!(255));
+        let user_id = b["user"]["id"].as_str().unwrap();
+        let org_id = b["user"]["orgId"].as_str().unwrap();
+        let token_id = b["tokenId"].as_str().unwrap();
+
+        let claims = claims_of(b["accessToken"].as_str().unwrap());
+        assert_eq!(claims["sub"], json!(user_id));
+        assert_eq!(claims["userId"], json!(user_id));
+        assert_eq!(claims["orgId"], json!(org_id));
+        assert_eq!(claims["email"], json!("ada@acme.com"));
+        assert_eq!(claims["type"], json!("access"));
+        assert_eq!(claims["sid"], json!(token_id));
+        assert_eq!(claims["iss"], json!("flashback-accounts"));
+        assert_eq!(claims["aud"], json!("flashback"));
+        assert_eq!(claims["exp"], json!(T0 + 3600));
+        assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+
+        let user = t.store.user(user_id).await.unwrap().expect("user stored");
+        assert_eq!(user.email, "ada@acme.com");
+        assert_eq!(user.org_role, Role::Owner);
+        assert!(!user.validated);
+        assert!(user.is_business);
+        assert!(user.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!user.password_hash.contains(PASSWORD));
+        let by_email = t.store.user_by_email("ada@acme.com").await.unwrap().unwrap();
+        assert_eq!(by_email.id, user_id);
+
+        let org = t.store.organization(org_id).await.unwrap().expect("organization stored");
+        assert_eq!(org.name, "Acme");
+        assert_eq!(org.website.as_deref(), Some("https://acme.com"));
+        assert_eq!(org.owner_count, 1);
+
+        let sub = t.store.subscription(org_id).await.unwrap().expect("subscription stored");
+        assert_eq!(sub.plan_id, "free-trial");
+        assert_eq!(sub.status, SubscriptionStatus::Active);
+        assert_eq!(sub.starts_at, T0);
+        assert_eq!(sub.ends_at, Some(T0 + 30 * 86_400));
+
+        let refresh_token = b["refreshToken"].as_str().unwrap();
+        let session = t.store.session(token_id).await.unwrap().expect("session stored");
+        assert_eq!(session.user_id, user_id);
+        assert_eq!(session.token_hash, accounts::auth::refresh::hash(refresh_token));
+        let secret = refresh_token.split('.').nth(1).unwrap();
+        assert!(secret.len() >= 43, "at least 256 bits, base64url");
+        assert!(!session.token_hash.contains(secret));
+        assert_eq!(session.expires_at, T0 + 90 * 86_400);
+        assert_eq!(session.token_expires_at, T0 + 30 * 86_400);
+    }
+
+    async fn optional_profile_fields_are_kept(t: TestApp) {
+        let mut body = registration("grace@acme.com");
+        body["phone"] = json!(" +1 555 0100 ");
+        body["city"] = json!("Arlington");
+        body["country"] = json!("US");
+        let reply = t.post("/user/register", body).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let user = t.store.user_by_email("grace@acme.com").await.unwrap().unwrap();
+        assert_eq!(user.contact.phone.as_deref(), Some("+1 555 0100"));
+        assert_eq!(user.contact.city.as_deref(), Some("Arlington"));
+        assert_eq!(user.contact.country.as_deref(), Some("US"));
+        assert_eq!(user.contact.zipcode, None);
+    }
+
+    async fn the_same_email_in_another_case_is_a_conflict(t: TestApp) {
+        let first = t.register("ada@acme.com").await;
+        let reply = t.post("/user/register", registration("ADA@Acme.COM")).await;
+        reply.assert_error(409, "EMAIL_ALREADY_REGISTERED");
+        let user = t.store.user_by_email("ada@acme.com").await.unwrap().unwrap();
+        assert_eq!(json!(user.id), first.body["user"]["id"], "the first account is untouched");
+    }
+
+    async fn each_password_rule_is_enforced_and_named(t: TestApp) {
+        let cases = [
+            ("Sh0rt-a", "at least 8"),
+            ("no-upper-case-1", "upper-case"),
+            ("NO-LOWER-CASE-1", "lower-case"),
+            ("No-Digits-Anywhere", "digit"),
+            ("Password123", "too common"),
+        ];
+        for (i, (password, rule)) in cases.iter().enumerate() {
+            let mut body = registration(&format!("user{i}@acme.com"));
+            body["password"] = json!(password);
+            let reply = t.post("/user/register", body).await;
+            reply.assert_error(400, "WEAK_PASSWORD");
+            let message = reply.body["message"].as_str().unwrap();
+            assert!(message.contains(rule), "{password}: {message}");
+            assert!(!reply.body.to_string().contains(password), "the password is never echoed");
+            assert!(t.store.user_by_email(&format!("user{i}@acme.com")).await.unwrap().is_none());
+        }
+        let mut body = registration("long@acme.com");
+        body["password"] = json!(format!("Aa1{}", "b".repeat(126)));
+        let reply = t.post("/user/register", body).await;
+        reply.assert_error(400, "WEAK_PASSWORD");
+        assert!(reply.body["message"].as_str().unwrap().contains("at most 128"));
+    }
+
+    async fn invalid_emails_and_names_are_refused(t: TestApp) {
+        for email in ["", "ada", "ada@acme", "ada @acme.com", "ada@acme..com"] {
+            let reply = t.post("/user/register", registration(email)).await;
+            reply.assert_error(400, "VALIDATION_ERROR");
+        }
+        for (field, value) in [
+            ("firstName", json!("")),
+            ("firstName", json!("   ")),
+            ("lastName", json!("x".repeat(101))),
+            ("companyName", json!("Acme\u{0000}Corp")),
+            ("firstName", json!("Ada\nLovelace")),
+        ] {
+            let mut body = registration("names@acme.com");
+            body[field] = value;
+            let reply = t.post("/user/register", body).await;
+            reply.assert_error(400, "VALIDATION_ERROR");
+            assert!(reply.body["message"].as_str().unwrap().contains(field), "{}", reply.body);
+        }
+        assert!(t.store.user_by_email("names@acme.com").await.unwrap().is_none());
+        let mut body = registration("names@acme.com");
+        body["firstName"] = json!("é".repeat(100));
+        assert_eq!(t.post("/user/register", body).await.status, 201);
+    }
+
+    async fn missing_and_mistyped_fields_are_validation_errors(t: TestApp) {
+        for field in ["email", "password", "firstName", "lastName", "companyName", "isBusiness"] {
+            let mut body = registration("fields@acme.com");
+            body.as_object_mut().unwrap().remove(field);
+            let reply = t.post("/user/register", body).await;
+            reply.assert_error(400, "VALIDATION_ERROR");
+            assert!(reply.body["message"].as_str().unwrap().contains(field), "{}", reply.body);
+        }
+        let mut body = registration("fields@acme.com");
+        body["isBusiness"] = json!("yes");
+        t.post("/user/register", body).await.assert_error(400, "VALIDATION_ERROR");
+        let mut body = registration("fields@acme.com");
+        body["password"] = json!(12345678);
+        let reply = t.post("/user/register", body).await;
+        reply.assert_error(400, "VALIDATION_ERROR");
+        assert!(!reply.body.to_string().contains("12345678"), "values are not echoed");
+    }
+
+    async fn twenty_simultaneous_registrations_of_one_email_make_one_account(t: TestApp) {
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let t = t.clone();
+            let email = if i % 2 == 0 { "race@acme.com" } else { "RACE@acme.com" };
+            tasks.push(tokio::spawn(async move { t.post("/user/register", registration(email)).await }));
+        }
+        let mut winners = Vec::new();
+        for task in tasks {
+            let reply = task.await.unwrap();
+            match reply.status {
+                201 => winners.push(reply),
+                _ => reply.assert_error(409, "EMAIL_ALREADY_REGISTERED"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one registration wins");
+        let winner = &winners[0].body["user"];
+        let stored = t.store.user_by_email("race@acme.com").await.unwrap().unwrap();
+        assert_eq!(json!(stored.id), winner["id"]);
+        assert_eq!(json!(stored.org_id), winner["orgId"]);
+        // The losers' organizations were never written.
+        let org = t.store.organization(&stored.org_id).await.unwrap().unwrap();
+        assert_eq!(org.owner_count, 1);
+        // The winner can sign in with the password it registered.
+        assert_eq!(t.login("race@acme.com", PASSWORD).await.status, 200);
+    }
+}

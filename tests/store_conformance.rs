@@ -1,0 +1,322 @@
+//! The `Store` contract, run on both implementations: what each operation
+//! writes, and which of two racing writes wins.
+
+use std::sync::Arc;
+
+use accounts::model::*;
+use accounts::role::Role;
+use accounts::store::{Store, StoreError};
+
+fn account(email: &str) -> NewAccount {
+    let user_id = uuid::Uuid::new_v4().to_string();
+    let org_id = uuid::Uuid::new_v4().to_string();
+    NewAccount {
+        user: User {
+            id: user_id.clone(),
+            email: email.into(),
+            name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            org_id: org_id.clone(),
+            org_role: Role::Owner,
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            status: UserStatus::Active,
+            validated: false,
+            mfa_required: false,
+            is_business: true,
+            contact: ContactDetails {
+                city: Some("London".into()),
+                ..Default::default()
+            },
+            created_at: 1,
+            updated_at: 1,
+            version: 1,
+        },
+        organization: Organization {
+            id: org_id.clone(),
+            name: "Acme".into(),
+            website: None,
+            is_business: true,
+            owner_count: 1,
+            created_at: 1,
+        },
+        subscription: Subscription {
+            org_id,
+            plan_id: "free-trial".into(),
+            status: SubscriptionStatus::Active,
+            starts_at: 1,
+            ends_at: Some(100),
+        },
+        session: session(&user_id),
+    }
+}
+
+fn session(user_id: &str) -> Session {
+    Session {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        user_id: user_id.into(),
+        token_hash: "hash-0".into(),
+        previous_hashes: vec![],
+        rotated_at: None,
+        token_expires_at: 50,
+        expires_at: 100,
+        revoked: false,
+        created_at: 1,
+        device_info: Some(serde_json::json!({"os": "linux"})),
+    }
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(accounts_tests::fresh_store(accounts_tests::Backend::Embedded).await).await })*
+        }
+        mod dynamodb {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(accounts_tests::fresh_store(accounts_tests::Backend::Dynamo).await).await })*
+        }
+    };
+}
+
+conformance!(
+    create_account_writes_every_record,
+    a_taken_email_writes_nothing,
+    concurrent_accounts_with_one_email_have_one_winner,
+    login_lookup_reads_user_and_throttle,
+    throttle_writes_are_compare_and_set,
+    user_updates_are_versioned,
+    sessions_rotate_once_per_token,
+    concurrent_rotations_have_one_winner,
+    revoked_sessions_do_not_rotate,
+);
+
+async fn create_account_writes_every_record(store: Arc<dyn Store>) {
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
+    assert_eq!(store.user(&a.user.id).await.unwrap(), Some(a.user.clone()));
+    assert_eq!(
+        store.user_by_email("ada@acme.com").await.unwrap(),
+        Some(a.user.clone())
+    );
+    assert_eq!(
+        store.organization(&a.organization.id).await.unwrap(),
+        Some(a.organization.clone())
+    );
+    assert_eq!(
+        store.subscription(&a.organization.id).await.unwrap(),
+        Some(a.subscription.clone())
+    );
+    assert_eq!(
+        store.session(&a.session.id).await.unwrap(),
+        Some(a.session.clone())
+    );
+    assert_eq!(store.user("no-such-user").await.unwrap(), None);
+    assert_eq!(store.user_by_email("nobody@acme.com").await.unwrap(), None);
+    assert_eq!(store.session("no-such-session").await.unwrap(), None);
+}
+
+async fn a_taken_email_writes_nothing(store: Arc<dyn Store>) {
+    let first = account("ada@acme.com");
+    store.create_account(&first).await.unwrap();
+    let second = account("ada@acme.com");
+    assert!(matches!(
+        store.create_account(&second).await,
+        Err(StoreError::EmailTaken)
+    ));
+    assert_eq!(store.user(&second.user.id).await.unwrap(), None);
+    assert_eq!(
+        store.organization(&second.organization.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.subscription(&second.organization.id).await.unwrap(),
+        None
+    );
+    assert_eq!(store.session(&second.session.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .user_by_email("ada@acme.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        first.user.id
+    );
+}
+
+async fn concurrent_accounts_with_one_email_have_one_winner(store: Arc<dyn Store>) {
+    let accounts: Vec<NewAccount> = (0..20).map(|_| account("race@acme.com")).collect();
+    let tasks: Vec<_> = accounts
+        .iter()
+        .cloned()
+        .map(|a| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.create_account(&a).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            Ok(()) => winners.push(i),
+            Err(StoreError::EmailTaken) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    let winner = &accounts[winners[0]];
+    assert_eq!(
+        store
+            .user_by_email("race@acme.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        winner.user.id
+    );
+    for (i, a) in accounts.iter().enumerate() {
+        let expected = i == winners[0];
+        assert_eq!(store.user(&a.user.id).await.unwrap().is_some(), expected);
+        assert_eq!(
+            store
+                .organization(&a.organization.id)
+                .await
+                .unwrap()
+                .is_some(),
+            expected
+        );
+        assert_eq!(
+            store.session(&a.session.id).await.unwrap().is_some(),
+            expected
+        );
+    }
+}
+
+async fn login_lookup_reads_user_and_throttle(store: Arc<dyn Store>) {
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
+    let found = store.login_lookup("ada@acme.com").await.unwrap();
+    assert_eq!(found.user, Some(a.user.clone()));
+    assert_eq!(found.throttle, None);
+    let throttle = LoginThrottle {
+        failures: 1,
+        last_failure_at: 5,
+        locked_until: 0,
+        expires_at: 905,
+    };
+    store
+        .put_login_throttle("ada@acme.com", &throttle, None)
+        .await
+        .unwrap();
+    let found = store.login_lookup("ada@acme.com").await.unwrap();
+    assert_eq!(found.throttle, Some(throttle.clone()));
+    let ghost = store.login_lookup("ghost@acme.com").await.unwrap();
+    assert!(ghost.user.is_none() && ghost.throttle.is_none());
+}
+
+async fn throttle_writes_are_compare_and_set(store: Arc<dyn Store>) {
+    let email = "ada@acme.com";
+    let one = LoginThrottle {
+        failures: 1,
+        last_failure_at: 5,
+        locked_until: 0,
+        expires_at: 905,
+    };
+    let two = LoginThrottle {
+        failures: 2,
+        ..one.clone()
+    };
+    store.put_login_throttle(email, &one, None).await.unwrap();
+    assert!(matches!(
+        store.put_login_throttle(email, &one, None).await,
+        Err(StoreError::Conflict)
+    ));
+    store
+        .put_login_throttle(email, &two, Some(1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.put_login_throttle(email, &two, Some(1)).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.login_throttle(email).await.unwrap(), Some(two));
+    store.clear_login_throttle(email).await.unwrap();
+    assert_eq!(store.login_throttle(email).await.unwrap(), None);
+    store.clear_login_throttle(email).await.unwrap();
+}
+
+async fn user_updates_are_versioned(store: Arc<dyn Store>) {
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
+    let mut renamed = a.user.clone();
+    renamed.name = "Augusta".into();
+    renamed.version = 2;
+    store.update_user(&renamed).await.unwrap();
+    let mut stale = a.user.clone();
+    stale.name = "Stale".into();
+    stale.version = 2;
+    assert!(matches!(
+        store.update_user(&stale).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.user(&a.user.id).await.unwrap(), Some(renamed.clone()));
+    assert_eq!(
+        store.user_by_email("ada@acme.com").await.unwrap(),
+        Some(renamed)
+    );
+}
+
+async fn sessions_rotate_once_per_token(store: Arc<dyn Store>) {
+    let s = session("u1");
+    store.create_session(&s).await.unwrap();
+    let mut next = s.clone();
+    next.previous_hashes = vec!["hash-0".into()];
+    next.token_hash = "hash-1".into();
+    next.rotated_at = Some(10);
+    store.rotate_session(&next, "hash-0").await.unwrap();
+    assert!(matches!(
+        store.rotate_session(&next, "hash-0").await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.session(&s.id).await.unwrap(), Some(next));
+}
+
+async fn concurrent_rotations_have_one_winner(store: Arc<dyn Store>) {
+    let s = session("u1");
+    store.create_session(&s).await.unwrap();
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let mut next = s.clone();
+            next.token_hash = format!("hash-from-{i}");
+            next.previous_hashes = vec!["hash-0".into()];
+            tokio::spawn(async move { (i, store.rotate_session(&next, "hash-0").await) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (i, result) = task.await.unwrap();
+        match result {
+            Ok(()) => winners.push(i),
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    let stored = store.session(&s.id).await.unwrap().unwrap();
+    assert_eq!(stored.token_hash, format!("hash-from-{}", winners[0]));
+}
+
+async fn revoked_sessions_do_not_rotate(store: Arc<dyn Store>) {
+    let s = session("u1");
+    store.create_session(&s).await.unwrap();
+    store.revoke_session(&s.id).await.unwrap();
+    assert!(store.session(&s.id).await.unwrap().unwrap().revoked);
+    let mut next = s.clone();
+    next.token_hash = "hash-1".into();
+    assert!(matches!(
+        store.rotate_session(&next, "hash-0").await,
+        Err(StoreError::Conflict)
+    ));
+    store.revoke_session("no-such-session").await.unwrap();
+    assert_eq!(store.session("no-such-session").await.unwrap(), None);
+}
