@@ -317,3 +317,17 @@ impl TestApp {
             .value()
     }
 }
+
+impl TestApp {
+    /// An app on an existing store (one another process may share).
+    pub fn on_store(store: Arc<dyn Store>, backend: Backend) -> TestApp {
+        let clock = Arc::new(ManualClock::new(T0));
+        let app = App::new(test_config(&[]), Arc::clone(&store), clock.clone()).expect("app");
+        TestApp {
+            app: Arc::new(app),
+            store,
+            clock,
+            backend,
+        }
+    }
+}

@@ -3,6 +3,7 @@
 pub mod caller;
 pub mod login;
 pub mod members;
+pub mod operator;
 pub mod plans;
 pub mod quota;
 pub mod refresh;

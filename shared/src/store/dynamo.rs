@@ -473,7 +473,12 @@ fn item<T: Serialize>(
 }
 
 /// The serde error would quote the offending value: leave it out.
-fn decode<T: DeserializeOwned>(op: &'static str, item: Item) -> StoreResult<T> {
+/// Key, index and TTL attributes are dropped first: a record reads back
+/// exactly what it wrote, even where its type refuses unknown fields.
+fn decode<T: DeserializeOwned>(op: &'static str, mut item: Item) -> StoreResult<T> {
+    for attribute in [PK, SK, GSI1PK, GSI1SK, TTL] {
+        item.remove(attribute);
+    }
     serde_dynamo::from_item(item).map_err(|_| {
         StoreError::Internal(format!(
             "{op}: stored item is not a valid {}",
