@@ -64,3 +64,48 @@ on_both_stores! {
         assert_eq!(body["error_code"], "INVALID_REFRESH_TOKEN");
     }
 }
+
+/// An event for a protected route, with the caller's token and a target id.
+fn protected(route: Route, token: &str, user_id: &str) -> String {
+    fixture(route)
+        .replace("ACCESS_TOKEN", token)
+        .replace("USER_ID", user_id)
+}
+
+on_both_stores! {
+    async fn protected_functions_handle_their_events(t: TestApp) {
+        let ada = t.owner("ada@acme.com").await;
+
+        let (status, body, _) = invoke(&t, Route::Profile, &protected(Route::Profile, &ada.access_token, "")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["id"], ada.id.as_str());
+
+        let (status, body, _) = invoke(&t, Route::Quota, &protected(Route::Quota, &ada.access_token, "")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["subscription"]["name"], "Free Trial");
+
+        let (status, created, _) = invoke(&t, Route::CreateMember, &protected(Route::CreateMember, &ada.access_token, "")).await;
+        assert_eq!(status, 201, "{created}");
+        let grace = created["data"]["id"].as_str().unwrap();
+
+        let (status, body, _) = invoke(&t, Route::ListMembers, &protected(Route::ListMembers, &ada.access_token, "")).await;
+        assert_eq!((status, body["total"].as_u64()), (200, Some(2)), "{body}");
+
+        // The userId comes from the event's path parameters.
+        let (status, body, _) = invoke(&t, Route::GetUser, &protected(Route::GetUser, &ada.access_token, grace)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["userId"], grace);
+
+        let (status, body, _) = invoke(&t, Route::UpdateRole, &protected(Route::UpdateRole, &ada.access_token, grace)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(t.role_of(grace).await, 1);
+
+        let (status, body, _) = invoke(&t, Route::UpdateUser, &protected(Route::UpdateUser, &ada.access_token, grace)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(t.store.user(grace).await.unwrap().unwrap().name, "Augusta");
+
+        // The same events without a valid token are 401s, not Lambda errors.
+        let (status, body, _) = invoke(&t, Route::GetUser, &protected(Route::GetUser, "forged", grace)).await;
+        assert_eq!((status, body["error_code"].as_str()), (401, Some("INVALID_TOKEN")));
+    }
+}

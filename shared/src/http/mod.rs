@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::Instrument;
 
 use crate::App;
 use crate::error::Error;
@@ -148,7 +149,9 @@ pub async fn serve(
     let started = Instant::now();
     let request_id = request_id(&req);
     let method = req.method().clone();
-    let (mut response, error_code) = match handlers::handle(app, &req, route).await {
+    let span = tracing::info_span!("request", %request_id);
+    let handled = handlers::handle(app, &req, route).instrument(span).await;
+    let (mut response, error_code) = match handled {
         Ok(response) => (response, None),
         Err(error) => {
             if let Error::Internal(detail) = &error {

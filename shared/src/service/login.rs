@@ -117,6 +117,7 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
                 event = "login",
                 outcome = "failure",
                 user_id = user.as_ref().map(|u| u.id.as_str()),
+                org_id = user.as_ref().map(|u| u.org_id.as_str()),
                 "login failed"
             );
             return Err(Error::InvalidCredentials);
@@ -124,7 +125,7 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
         (_, Some(user)) => user,
     };
     if !user.is_active() {
-        tracing::info!(event = "login", outcome = "inactive", user_id = %user.id, "login refused: account inactive");
+        tracing::info!(event = "login", outcome = "inactive", user_id = %user.id, org_id = %user.org_id, "login refused: account inactive");
         return Err(Error::UserInactive);
     }
     let (session, refresh_token) = new_session(app, &user.id, input.device_info)?;
