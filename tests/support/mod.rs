@@ -5,6 +5,8 @@
 //! `ACCOUNTS_TEST_DYNAMODB_ENDPOINT` (scripts/test.sh starts moto_server and
 //! sets it). Without one they fail: a skipped store test is not a passed one.
 
+pub mod round_trips;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -1,0 +1,132 @@
+//! DynamoDB round trips per endpoint, counted against moto: each endpoint
+//! is held to its budget (requests sent together count once), and the
+//! table is printed for BENCHMARKS.md (`--nocapture`).
+
+use std::sync::Arc;
+
+use accounts::store::dynamo::{DynamoStore, create_table};
+use accounts_tests::round_trips::{RoundTrips, Tally};
+use accounts_tests::*;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use serde_json::json;
+
+async fn counted_app() -> (TestApp, RoundTrips) {
+    let counter = RoundTrips::default();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(dynamodb_endpoint())
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .interceptor(counter.clone())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let table = format!("accounts-rt-{}", uuid::Uuid::new_v4().simple());
+    create_table(&client, &table).await.unwrap();
+    let t = TestApp::on_store(Arc::new(DynamoStore::new(client, table)), Backend::Dynamo);
+    (t, counter)
+}
+
+/// Runs `reply` with the counter reset; checks the status; returns the tally.
+async fn measure(
+    counter: &RoundTrips,
+    status: u16,
+    reply: impl std::future::Future<Output = Reply>,
+) -> Tally {
+    counter.reset();
+    let reply = reply.await;
+    assert_eq!(reply.status, status, "{}", reply.body);
+    counter.tally()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_endpoint_stays_within_its_round_trip_budget() {
+    let (t, counter) = counted_app().await;
+    // Seeding the default plans is a once-per-table cost: pay it first.
+    let warm = t.owner("warm@acme.com").await;
+    t.get("/user/quota", &warm.access_token).await;
+
+    let mut rows: Vec<(&str, Tally, usize)> = Vec::new();
+    let register = measure(
+        &counter,
+        201,
+        t.post("/user/register", registration("ada@acme.com")),
+    )
+    .await;
+    rows.push(("POST /user/register", register, 1));
+    let login_reply = t.login("ada@acme.com", PASSWORD).await;
+    let login = measure(&counter, 200, t.login("ada@acme.com", PASSWORD)).await;
+    rows.push(("POST /user/login", login, 3));
+    let failed = measure(&counter, 401, t.login("ada@acme.com", "Wrong-pass-123")).await;
+    rows.push(("POST /user/login (wrong password)", failed, 3));
+    let token = login_reply.str("accessToken");
+    let refresh = measure(&counter, 200, t.refresh(&login_reply.str("refreshToken"))).await;
+    rows.push(("POST /user/refresh", refresh, 3));
+    let profile = measure(&counter, 200, t.get("/user/profile", &token)).await;
+    rows.push(("GET /user/profile", profile, 1));
+    let quota = measure(&counter, 200, t.get("/user/quota", &token)).await;
+    rows.push(("GET /user/quota", quota, 2));
+
+    let new_member =
+        json!({"email": "grace@acme.com", "password": PASSWORD, "firstName": "G", "lastName": "H"});
+    let create = measure(
+        &counter,
+        201,
+        t.call(
+            "POST",
+            "/organization/users",
+            Some(new_member),
+            Some(&token),
+        ),
+    )
+    .await;
+    rows.push(("POST /organization/users", create, 2));
+    let grace = t
+        .store
+        .user_by_email("grace@acme.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let list = measure(&counter, 200, t.get("/organization/users", &token)).await;
+    rows.push(("GET /organization/users", list, 2));
+    let get = measure(&counter, 200, t.get(&format!("/user/{grace}"), &token)).await;
+    rows.push(("GET /user/{userId}", get, 2));
+    let put = measure(
+        &counter,
+        200,
+        t.put(&format!("/user/{grace}"), json!({"name": "Grace"}), &token),
+    )
+    .await;
+    rows.push(("PUT /user/{userId}", put, 2));
+    let role = measure(
+        &counter,
+        200,
+        t.put(
+            &format!("/user/{grace}/role"),
+            json!({"orgRole": 1}),
+            &token,
+        ),
+    )
+    .await;
+    rows.push(("PUT /user/{userId}/role", role, 2));
+
+    println!("| endpoint | round trips | requests | budget | operations |");
+    println!("|---|---|---|---|---|");
+    for (name, tally, budget) in &rows {
+        println!(
+            "| `{name}` | {} | {} | {budget} | {} |",
+            tally.sequential,
+            tally.requests,
+            tally.operations.join(", ")
+        );
+    }
+    for (name, tally, budget) in &rows {
+        assert!(
+            tally.sequential <= *budget,
+            "{name}: {} round trips, budget {budget}: {:?}",
+            tally.sequential,
+            tally.operations
+        );
+        assert!(tally.sequential >= 1, "{name} made no request");
+    }
+}

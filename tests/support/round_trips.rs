@@ -1,0 +1,105 @@
+//! Counts the DynamoDB requests a piece of work makes, and how many of them
+//! had to wait for another (the round trips a caller feels).
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+
+#[derive(Debug, Clone)]
+struct Call {
+    operation: String,
+    started: Instant,
+    ended: Option<Instant>,
+}
+
+/// An SDK interceptor; clone it into a client's config and read it after.
+#[derive(Debug, Clone, Default)]
+pub struct RoundTrips {
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+/// What one piece of work cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// Requests sent.
+    pub requests: usize,
+    /// The longest chain of requests each sent after the previous answered:
+    /// requests sent together count once.
+    pub sequential: usize,
+    pub operations: Vec<String>,
+}
+
+impl RoundTrips {
+    pub fn reset(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+
+    pub fn tally(&self) -> Tally {
+        let mut calls = self.calls.lock().unwrap().clone();
+        calls.sort_by_key(|c| c.started);
+        let mut depth = vec![0usize; calls.len()];
+        for i in 0..calls.len() {
+            let before = (0..i)
+                .filter(|&j| calls[j].ended.is_some_and(|end| end <= calls[i].started))
+                .map(|j| depth[j])
+                .max()
+                .unwrap_or(0);
+            depth[i] = before + 1;
+        }
+        Tally {
+            requests: calls.len(),
+            sequential: depth.into_iter().max().unwrap_or(0),
+            operations: calls.into_iter().map(|c| c.operation).collect(),
+        }
+    }
+}
+
+impl Intercept for RoundTrips {
+    fn name(&self) -> &'static str {
+        "RoundTrips"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_default();
+        self.calls.lock().unwrap().push(Call {
+            operation,
+            started: Instant::now(),
+            ended: None,
+        });
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_default();
+        let mut calls = self.calls.lock().unwrap();
+        if let Some(call) = calls
+            .iter_mut()
+            .find(|c| c.ended.is_none() && c.operation == operation)
+        {
+            call.ended = Some(Instant::now());
+        }
+        Ok(())
+    }
+}
