@@ -43,12 +43,16 @@ pub fn dynamodb_endpoint() -> String {
     })
 }
 
+/// A client of the DynamoDB-compatible server at `endpoint`, with the same
+/// timeouts and retries as the service's own client.
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .timeout_config(accounts::app::dynamodb_timeouts())
+        .retry_config(accounts::app::dynamodb_retries())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }

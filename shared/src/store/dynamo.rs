@@ -1028,7 +1028,19 @@ impl Store for DynamoStore {
             for (placeholder, value) in values {
                 request = request.expression_attribute_values(placeholder, n(value));
             }
-            async move { request.send().await.map_err(|e| store_error(OP, e)) }
+            // An addition is not idempotent: had the SDK retried one whose
+            // answer was lost, it would count twice. One attempt; a failure
+            // is the caller's to retry or not.
+            let once = aws_sdk_dynamodb::config::Builder::default()
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled());
+            async move {
+                request
+                    .customize()
+                    .config_override(once)
+                    .send()
+                    .await
+                    .map_err(|e| store_error(OP, e))
+            }
         };
         let total = |attributes: Option<Item>| -> StoreResult<u64> {
             match attributes.as_ref().and_then(|a| a.get("amount")) {

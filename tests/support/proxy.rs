@@ -1,0 +1,236 @@
+//! A TCP proxy between a store client and its server, which a test switches
+//! between working and failing while the server (and its data) stays up.
+//!
+//! - `up`: bytes pass both ways untouched.
+//! - `down`: new connections are reset as soon as they are accepted, and
+//!   every open one is reset (both sides): the store is out of reach.
+//! - `slow(d)`: requests reach the server, each chunk of its answer is held
+//!   for `d` first: a store that does the work but answers too late.
+//! - `throttle`: every HTTP request is answered by the proxy itself with
+//!   DynamoDB's `ProvisionedThroughputExceededException` (400), and counted;
+//!   nothing reaches the server.
+//!
+//! Included with `#[path]` by the tests that use it (it needs tokio's `net`
+//! and `io-util`, dev-dependencies of this package).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Up,
+    Down,
+    Slow(Duration),
+    Throttle,
+}
+
+pub struct Proxy {
+    addr: SocketAddr,
+    mode: watch::Sender<Mode>,
+    throttled: Arc<AtomicUsize>,
+    accept: JoinHandle<()>,
+}
+
+/// DynamoDB's answer to a request over the table's throughput.
+const THROTTLED_BODY: &str = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException\",\
+\"message\":\"The level of configured provisioned throughput for the table was exceeded.\"}";
+
+impl Proxy {
+    /// A proxy (up) on a free loopback port, forwarding to `upstream`, a
+    /// `http://host:port` endpoint.
+    pub async fn start(upstream: &str) -> Proxy {
+        let upstream: SocketAddr = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap_or_else(|e| panic!("proxy upstream {upstream}: {e}"));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let (mode, _) = watch::channel(Mode::Up);
+        let throttled = Arc::new(AtomicUsize::new(0));
+        let accept = {
+            let mode = mode.clone();
+            let throttled = Arc::clone(&throttled);
+            tokio::spawn(async move {
+                loop {
+                    let Ok((client, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let rx = mode.subscribe();
+                    let throttled = Arc::clone(&throttled);
+                    tokio::spawn(serve(client, upstream, rx, throttled));
+                }
+            })
+        };
+        Proxy {
+            addr,
+            mode,
+            throttled,
+            accept,
+        }
+    }
+
+    /// The endpoint a client uses to go through the proxy.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn up(&self) {
+        self.mode.send_replace(Mode::Up);
+    }
+
+    pub fn down(&self) {
+        self.mode.send_replace(Mode::Down);
+    }
+
+    pub fn slow(&self, delay: Duration) {
+        self.mode.send_replace(Mode::Slow(delay));
+    }
+
+    pub fn throttle(&self) {
+        self.mode.send_replace(Mode::Throttle);
+    }
+
+    /// How many requests were answered with a throttling error so far.
+    pub fn throttled_requests(&self) -> usize {
+        self.throttled.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        // Open connections end when they see the sender gone.
+    }
+}
+
+/// Ends a connection with a reset rather than an orderly close.
+fn reset(stream: TcpStream) {
+    let _ = stream.set_zero_linger();
+    drop(stream);
+}
+
+async fn serve(
+    client: TcpStream,
+    upstream: SocketAddr,
+    mut mode: watch::Receiver<Mode>,
+    throttled: Arc<AtomicUsize>,
+) {
+    let current = *mode.borrow_and_update();
+    match current {
+        Mode::Down => return reset(client),
+        Mode::Throttle => return answer_throttled(client, mode, throttled).await,
+        Mode::Up | Mode::Slow(_) => {}
+    }
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return reset(client);
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    pump(client, server, mode).await;
+}
+
+/// Forwards both ways until either side closes or the proxy goes down.
+async fn pump(mut client: TcpStream, mut server: TcpStream, mut mode: watch::Receiver<Mode>) {
+    let mut from_client = vec![0u8; 64 * 1024];
+    let mut from_server = vec![0u8; 64 * 1024];
+    loop {
+        tokio::select! {
+            changed = mode.changed() => {
+                let now = *mode.borrow_and_update();
+                if changed.is_err() || matches!(now, Mode::Down | Mode::Throttle) {
+                    reset(client);
+                    reset(server);
+                    return;
+                }
+            }
+            read = client.read(&mut from_client) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if server.write_all(&from_client[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            },
+            read = server.read(&mut from_server) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    let now = *mode.borrow();
+                    if let Mode::Slow(delay) = now {
+                        // Held back; going down meanwhile still drops it.
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => {}
+                            _ = mode.wait_for(|m| *m == Mode::Down) => {
+                                reset(client);
+                                reset(server);
+                                return;
+                            }
+                        }
+                    }
+                    if client.write_all(&from_server[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Reads HTTP/1.1 requests (with `Content-Length` bodies, as the SDK sends
+/// them) and answers each with a throttling error, keeping the connection.
+async fn answer_throttled(
+    mut client: TcpStream,
+    mut mode: watch::Receiver<Mode>,
+    throttled: Arc<AtomicUsize>,
+) {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        // One whole request in `pending`?
+        if let Some(head_end) = find(&pending, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..head_end]).to_ascii_lowercase();
+            let body_len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            let total = head_end + 4 + body_len;
+            if pending.len() >= total {
+                pending.drain(..total);
+                throttled.fetch_add(1, Ordering::SeqCst);
+                let response = format!(
+                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
+                     x-amzn-requestid: proxy-throttle\r\ncontent-length: {}\r\n\r\n{}",
+                    THROTTLED_BODY.len(),
+                    THROTTLED_BODY
+                );
+                if client.write_all(response.as_bytes()).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        }
+        tokio::select! {
+            changed = mode.changed() => {
+                if changed.is_err() || *mode.borrow_and_update() != Mode::Throttle {
+                    return reset(client);
+                }
+            }
+            read = client.read(&mut buf) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+            },
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

@@ -1,0 +1,116 @@
+//! Login must not tell, by its timing, whether an address has an account: a
+//! login with an unknown email and one with a wrong password for an existing
+//! account take the same time (the unknown email verifies a dummy hash).
+//!
+//! Measured on the embedded store, through the HTTP entry point: the median
+//! of 50 tries of each, interleaved (the two kinds alternate, and which goes
+//! first alternates too) so that machine noise falls on both. Each try uses
+//! its own address, so that the per-address throttle never locks one and
+//! every failure is the first for its address, for both kinds alike.
+//! `--nocapture` shows the numbers.
+
+use std::time::{Duration, Instant};
+
+use accounts_tests::*;
+
+const TRIES: usize = 50;
+/// Untimed tries of each kind first: caches, allocator, thread pool.
+const WARM_UP: usize = 5;
+/// How far apart the two medians may be.
+const TOLERANCE: f64 = 0.15;
+
+struct Medians {
+    unknown_email: Duration,
+    wrong_password: Duration,
+}
+
+impl Medians {
+    /// The larger median over the smaller.
+    fn ratio(&self) -> f64 {
+        let (a, b) = (
+            self.unknown_email.as_secs_f64(),
+            self.wrong_password.as_secs_f64(),
+        );
+        a.max(b) / a.min(b)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "median login, unknown email {:.2?}, wrong password {:.2?}: ratio {:.3} (allowed {:.2})",
+            self.unknown_email,
+            self.wrong_password,
+            self.ratio(),
+            1.0 + TOLERANCE
+        )
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    let mid = samples.len() / 2;
+    if samples.len().is_multiple_of(2) {
+        (samples[mid - 1] + samples[mid]) / 2
+    } else {
+        samples[mid]
+    }
+}
+
+/// One failed login, timed; asserts the answer is the usual 401.
+async fn failed_login(t: &TestApp, email: &str, password: &str) -> Duration {
+    let started = Instant::now();
+    let reply = t.login(email, password).await;
+    let elapsed = started.elapsed();
+    reply.assert_error(401, "INVALID_CREDENTIALS");
+    elapsed
+}
+
+/// One full measurement; `round` keeps its addresses apart from other rounds'.
+async fn measure(t: &TestApp, round: usize) -> Medians {
+    let known = |i: usize| format!("known-{round}-{i}@acme.com");
+    let unknown = |i: usize| format!("nobody-{round}-{i}@acme.com");
+    for i in 0..WARM_UP + TRIES {
+        t.register(&known(i)).await;
+    }
+    for i in 0..WARM_UP {
+        failed_login(t, &unknown(i), PASSWORD).await;
+        failed_login(t, &known(i), "Wrong-pass-123").await;
+    }
+    let mut unknown_email = Vec::with_capacity(TRIES);
+    let mut wrong_password = Vec::with_capacity(TRIES);
+    for i in WARM_UP..WARM_UP + TRIES {
+        if i.is_multiple_of(2) {
+            unknown_email.push(failed_login(t, &unknown(i), PASSWORD).await);
+            wrong_password.push(failed_login(t, &known(i), "Wrong-pass-123").await);
+        } else {
+            wrong_password.push(failed_login(t, &known(i), "Wrong-pass-123").await);
+            unknown_email.push(failed_login(t, &unknown(i), PASSWORD).await);
+        }
+    }
+    Medians {
+        unknown_email: median(unknown_email),
+        wrong_password: median(wrong_password),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_email_and_wrong_password_take_the_same_time() {
+    let t = TestApp::new(Backend::Embedded).await;
+    let first = measure(&t, 0).await;
+    println!("{}", first.describe());
+    if first.ratio() <= 1.0 + TOLERANCE {
+        return;
+    }
+    // One retry of the whole measurement: on a small shared machine a burst
+    // of other work (the rest of the suite, the compiler) can land on one
+    // kind's tries more than the other's. A real difference (a skipped hash)
+    // is a factor of many, and shows twice.
+    println!("measuring once more");
+    let second = measure(&t, 1).await;
+    println!("{}", second.describe());
+    assert!(
+        second.ratio() <= 1.0 + TOLERANCE,
+        "login timing tells whether an account exists: {}; first try: {}",
+        second.describe(),
+        first.describe()
+    );
+}
