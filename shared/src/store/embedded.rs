@@ -130,6 +130,17 @@ impl EmbeddedStore {
         })
     }
 
+    /// One statement of a key and a record's JSON.
+    async fn write_record(&self, sql: &'static str, key: &str, data: String) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.run(move |conn| {
+            conn.execute(sql, params![key, data])
+                .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs `work` on the connection, off the async threads: SQLite calls
     /// block, and may wait on another process's lock.
     async fn run<T, F>(&self, work: F) -> StoreResult<T>
@@ -147,6 +158,19 @@ impl EmbeddedStore {
         .await
         .map_err(internal)?
     }
+}
+
+fn read_all_json<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<T>> {
+    let mut statement = conn.prepare(sql).map_err(sqlite_error)?;
+    let rows = statement
+        .query_map(params, |row| row.get::<_, String>(0))
+        .map_err(sqlite_error)?;
+    rows.map(|row| row.map_err(sqlite_error).and_then(from_json))
+        .collect()
 }
 
 fn read_json<T: DeserializeOwned>(
@@ -361,14 +385,7 @@ impl Store for EmbeddedStore {
     async fn members(&self, org_id: &str) -> StoreResult<Vec<User>> {
         let org_id = org_id.to_owned();
         self.run(move |conn| {
-            let mut statement = conn
-                .prepare("SELECT data FROM users WHERE org_id = ?1 ORDER BY id")
-                .map_err(sqlite_error)?;
-            let rows = statement
-                .query_map([org_id], |row| row.get::<_, String>(0))
-                .map_err(sqlite_error)?;
-            rows.map(|row| row.map_err(sqlite_error).and_then(from_json))
-                .collect()
+            read_all_json(conn, "SELECT data FROM users WHERE org_id = ?1", [org_id])
         })
         .await
     }
@@ -501,56 +518,36 @@ impl Store for EmbeddedStore {
     }
 
     async fn plans(&self) -> StoreResult<Vec<Plan>> {
-        self.run(|conn| {
-            let mut statement = conn
-                .prepare("SELECT data FROM plans")
-                .map_err(sqlite_error)?;
-            let rows = statement
-                .query_map([], |row| row.get::<_, String>(0))
-                .map_err(sqlite_error)?;
-            rows.map(|row| row.map_err(sqlite_error).and_then(from_json))
-                .collect()
-        })
-        .await
+        self.run(|conn| read_all_json(conn, "SELECT data FROM plans", []))
+            .await
     }
 
     async fn put_plan(&self, plan: &Plan) -> StoreResult<()> {
-        let (id, data) = (plan.id.clone(), to_json(plan)?);
-        self.run(move |conn| {
-            conn.execute(
-                "INSERT INTO plans (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                params![id, data],
-            )
-            .map_err(sqlite_error)?;
-            Ok(())
-        })
+        self.write_record(
+            "INSERT INTO plans (id, data) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            &plan.id,
+            to_json(plan)?,
+        )
         .await
     }
 
     async fn seed_plan(&self, plan: &Plan) -> StoreResult<()> {
-        let (id, data) = (plan.id.clone(), to_json(plan)?);
-        self.run(move |conn| {
-            conn.execute(
-                "INSERT INTO plans (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-                params![id, data],
-            )
-            .map_err(sqlite_error)?;
-            Ok(())
-        })
+        self.write_record(
+            "INSERT INTO plans (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+            &plan.id,
+            to_json(plan)?,
+        )
         .await
     }
 
     async fn put_subscription(&self, subscription: &Subscription) -> StoreResult<()> {
-        let (org_id, data) = (subscription.org_id.clone(), to_json(subscription)?);
-        self.run(move |conn| {
-            conn.execute(
-                "INSERT INTO subscriptions (org_id, data) VALUES (?1, ?2)
-                 ON CONFLICT (org_id) DO UPDATE SET data = excluded.data",
-                params![org_id, data],
-            )
-            .map_err(sqlite_error)?;
-            Ok(())
-        })
+        self.write_record(
+            "INSERT INTO subscriptions (org_id, data) VALUES (?1, ?2)
+             ON CONFLICT (org_id) DO UPDATE SET data = excluded.data",
+            &subscription.org_id,
+            to_json(subscription)?,
+        )
         .await
     }
 
