@@ -38,6 +38,7 @@ token=$(curl -s -X POST "$base/user/register" -H 'content-type: application/json
   --max-examples "$MAX_EXAMPLES" \
   --phases examples,coverage,fuzzing \
   --seed 20261127 \
+  --generation-database none \
   --workers 2 \
   --no-color \
   --report ndjson --report-dir target/fuzz 2>&1 | tee target/fuzz/run.txt
