@@ -77,7 +77,10 @@ on_both_stores! {
         let missing = t.get(&format!("/user/{}", uuid::Uuid::new_v4()), &other.access_token).await;
         foreign.assert_error(404, "USER_NOT_FOUND");
         assert_eq!(foreign.body, missing.body, "another organization's user looks like no user");
-        t.get("/user/not-a-uuid", &ada.access_token).await.assert_error(400, "VALIDATION_ERROR");
+        // A malformed id names no user either.
+        let malformed = t.get("/user/not-a-uuid", &ada.access_token).await;
+        malformed.assert_error(404, "USER_NOT_FOUND");
+        assert_eq!(malformed.body, missing.body);
     }
 
     async fn anyone_may_rename_themself(t: TestApp) {
@@ -127,7 +130,7 @@ on_both_stores! {
         t.put(&path, json!({"name": "   "}), &ada.access_token).await.assert_error(400, "VALIDATION_ERROR");
         t.put(&path, json!({"lastName": "a\u{0001}b"}), &ada.access_token).await.assert_error(400, "VALIDATION_ERROR");
         t.put(&path, json!({"name": 5}), &ada.access_token).await.assert_error(400, "VALIDATION_ERROR");
-        t.put("/user/12345", json!({"name": "X"}), &ada.access_token).await.assert_error(400, "VALIDATION_ERROR");
+        t.put("/user/12345", json!({"name": "X"}), &ada.access_token).await.assert_error(404, "USER_NOT_FOUND");
         let stored = t.store.user(&ada.id).await.unwrap().unwrap();
         assert_eq!((stored.name.as_str(), stored.version), ("Ada", 1));
     }
@@ -299,7 +302,7 @@ on_both_stores! {
                 .assert_error(400, "INVALID_ROLE");
         }
         t.put(&role_path(&grace.id), json!({}), &ada.access_token).await.assert_error(400, "VALIDATION_ERROR");
-        t.put(&role_path("nope"), json!({"orgRole": 1}), &ada.access_token).await.assert_error(400, "VALIDATION_ERROR");
+        t.put(&role_path("nope"), json!({"orgRole": 1}), &ada.access_token).await.assert_error(404, "USER_NOT_FOUND");
         let other = t.owner("eve@evil.com").await;
         t.put(&role_path(&grace.id), json!({"orgRole": 1}), &other.access_token).await.assert_error(404, "USER_NOT_FOUND");
         assert_eq!(t.role_of(&grace.id).await, 0);

@@ -35,6 +35,9 @@ on_both_stores! {
         let camel = t.post("/user/refresh", json!({"refreshToken": snake.str("refreshToken")})).await;
         assert_eq!(camel.status, 200, "{}", camel.body);
         t.post("/user/refresh", json!({})).await.assert_error(400, "VALIDATION_ERROR");
+        // An empty field does not hide the other one.
+        let both = t.post("/user/refresh", json!({"refresh_token": "", "refreshToken": camel.str("refreshToken")})).await;
+        assert_eq!(both.status, 200, "{}", both.body);
         t.post("/user/refresh", json!({"refresh_token": 42})).await.assert_error(400, "VALIDATION_ERROR");
     }
 

@@ -151,10 +151,11 @@ struct RefreshResponse<'a> {
 
 async fn post_refresh(app: &App, req: &Request) -> Result<Response<Body>> {
     let body: RefreshRequest = json_body(req, app.config.max_body_bytes)?;
-    let token = body
-        .refresh_token
-        .or(body.refresh_token_camel)
-        .filter(|t| !t.is_empty())
+    let present = |t: &Option<String>| t.as_ref().is_some_and(|t| !t.is_empty());
+    let token = [body.refresh_token, body.refresh_token_camel]
+        .into_iter()
+        .find(present)
+        .flatten()
         .ok_or_else(|| Error::validation("refresh_token is required"))?;
     let refreshed = refresh::refresh(app, &token).await?;
     Ok(success(

@@ -72,11 +72,12 @@ pub fn optional(field: &str, raw: Option<&str>) -> Result<Option<String>> {
     }
 }
 
-/// A user id from a path: ids are UUIDs, so anything else names no one.
+/// A user id from a path: ids are UUIDs, so anything else names no user
+/// (and is answered as one, without a store read).
 pub fn user_id(raw: &str) -> Result<&str> {
     match uuid::Uuid::try_parse(raw) {
         Ok(_) => Ok(raw),
-        Err(_) => Err(Error::validation("userId is not a valid user id")),
+        Err(_) => Err(Error::UserNotFound),
     }
 }
 
