@@ -39,4 +39,11 @@ fi
 echo "test.sh: moto_server on 127.0.0.1:$port" >&2
 
 export ACCOUNTS_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
-cargo test --workspace "$@"
+set +e
+cargo test --workspace "$@" 2>&1 | tee target/test-output.txt
+status=${PIPESTATUS[0]}
+set -e
+# One closing line over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
+exit "$status"
