@@ -125,16 +125,31 @@ const THROTTLE_REASONS: &[&str] = &["ProvisionedThroughputExceeded", "Throttling
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: Client,
+    /// Made on first use: building it reads the system's root certificates
+    /// (some 150 files), which would otherwise delay every cold start.
+    client: tokio::sync::OnceCell<Client>,
     table: String,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
+            client: tokio::sync::OnceCell::new_with(Some(client)),
             table: table.into(),
         }
+    }
+
+    /// A store whose client is built, from the standard AWS configuration
+    /// with [`dynamodb_client`]'s settings, by its first request.
+    pub fn connecting_on_first_use(table: impl Into<String>) -> Self {
+        Self {
+            client: tokio::sync::OnceCell::new(),
+            table: table.into(),
+        }
+    }
+
+    async fn client(&self) -> &Client {
+        self.client.get_or_init(dynamodb_client).await
     }
 
     /// Consistent GetItem of one record.
@@ -144,7 +159,8 @@ impl DynamoStore {
     ) -> StoreResult<Option<T>> {
         const OP: &str = "GetItem";
         let out = self
-            .client
+            .client()
+            .await
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
@@ -157,7 +173,8 @@ impl DynamoStore {
 
     /// PutItem of a whole item under `condition`.
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
-        self.client
+        self.client()
+            .await
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -227,7 +244,8 @@ impl DynamoStore {
     ) -> StoreResult<()> {
         for attempt in 1..=TX_ATTEMPTS {
             let result = self
-                .client
+                .client()
+                .await
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
                 .send()
@@ -261,7 +279,8 @@ impl DynamoStore {
         let mut start = None;
         loop {
             let out = self
-                .client
+                .client()
+                .await
                 .query()
                 .table_name(&self.table)
                 .index_name(GSI1)
@@ -309,7 +328,8 @@ impl DynamoStore {
                     .build()
                     .map_err(|_| StoreError::Internal(format!("{OP}: invalid keys")))?;
                 let out = self
-                    .client
+                    .client()
+                    .await
                     .batch_get_item()
                     .request_items(&self.table, request)
                     .send()
@@ -335,7 +355,8 @@ impl DynamoStore {
     async fn revoke_if_active(&self, session_id: &str) -> StoreResult<bool> {
         let (pk, sk) = session_key(session_id);
         let result = self
-            .client
+            .client()
+            .await
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
@@ -779,7 +800,8 @@ impl Store for DynamoStore {
 
     async fn clear_login_throttle(&self, email: &str) -> StoreResult<()> {
         let (pk, sk) = throttle_key(email);
-        self.client
+        self.client()
+            .await
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
@@ -961,7 +983,8 @@ impl Store for DynamoStore {
     async fn revoke_session(&self, session_id: &str) -> StoreResult<()> {
         let (pk, sk) = session_key(session_id);
         let result = self
-            .client
+            .client()
+            .await
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
@@ -1008,10 +1031,10 @@ impl Store for DynamoStore {
     async fn add_usage(&self, key: &UsageKey, amount: i64) -> StoreResult<u64> {
         const OP: &str = "UpdateItem";
         let (pk, sk) = usage_key(key);
+        let client = self.client().await;
         // Every step also (re)writes the counter's own attributes.
         let update = |expression: &str, condition: Option<&str>, values: Vec<(&str, i64)>| {
-            let mut request = self
-                .client
+            let mut request = client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key_owned(pk.clone(), sk.clone())))
@@ -1086,7 +1109,8 @@ impl Store for DynamoStore {
         }
         let placeholders: Vec<String> = (0..periods.len()).map(|i| format!(":p{i}")).collect();
         let mut request = self
-            .client
+            .client()
+            .await
             .query()
             .table_name(&self.table)
             .consistent_read(true)
@@ -1140,6 +1164,53 @@ struct UsageCounter {
 
 fn key_owned(pk: String, sk: String) -> Item {
     HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
+}
+
+/// How long one DynamoDB call may take. A Lambda here runs for at most 10 s,
+/// and a store that is out of reach must cost the caller a 503 well before
+/// that, not a gateway timeout:
+///
+/// - connect: 1 s. In-region (or loopback) a connection takes milliseconds;
+///   a connect that hangs means a black hole, not a busy server.
+/// - one attempt: 2 s. DynamoDB answers in milliseconds (a transaction in
+///   tens of them); an attempt this slow is stuck, and another attempt on a
+///   fresh connection has a better chance than waiting longer.
+/// - the whole call, retries and backoff included: 4 s. The first call that
+///   fails ends the request, so a request fails within about 4 s plus its
+///   own work, under half the Lambda timeout.
+pub fn dynamodb_timeouts() -> aws_config::timeout::TimeoutConfig {
+    use std::time::Duration;
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(4))
+        .build()
+}
+
+/// How DynamoDB calls are retried: the SDK's standard strategy (throttling,
+/// 5xx, timeouts and broken connections; never a failed condition), 3
+/// attempts in all, with exponential backoff and full jitter starting at
+/// 200 ms (waits of up to 0.2 s, then up to 0.4 s). A throttled partition
+/// gets two spread-out second chances before the caller sees a 503; a
+/// refused connection fails in well under a second. The whole-call timeout
+/// above bounds it all. Broken connections are not reused.
+pub fn dynamodb_retries() -> aws_config::retry::RetryConfig {
+    use std::time::Duration;
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(1))
+}
+
+/// The DynamoDB client, from the standard AWS configuration chain, with the
+/// timeouts and retries above. Building it makes no network call.
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(dynamodb_timeouts())
+        .retry_config(dynamodb_retries())
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&shared)
 }
 
 /// Creates the table (on-demand capacity, `pk`/`sk` keys, index `gsi1` on
