@@ -4,7 +4,8 @@ first call to the Lambda Runtime API (GET /2018-06-01/runtime/invocation/next),
 against a stub runtime API on loopback, with the environment a Lambda gets.
 The same for bench/'s hello-world lambda_http binary, the floor.
 
-usage: scripts/bench-cold-start.py [RUNS per binary, default 30]
+usage: scripts/bench-cold-start.py [RUNS per binary, default 30] [FUNCTION ...]
+(every function under functions/ when none is named)
 Build first: cargo build --release -p accounts-bench $(ls functions | sed 's/^/-p /')
 """
 import http.server
@@ -73,7 +74,7 @@ def measure(binary, function_name):
     return statistics.median(times), min(times), max(times)
 
 
-functions = sorted(os.listdir(os.path.join(ROOT, "functions")))
+functions = sys.argv[2:] or sorted(os.listdir(os.path.join(ROOT, "functions")))
 floor = measure(os.path.join(RELEASE, "hello-lambda"), "hello")
 print(f"| binary | median ms | min ms | max ms | / floor |")
 print(f"|---|---|---|---|---|")
