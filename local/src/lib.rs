@@ -10,7 +10,7 @@ use std::sync::Arc;
 use accounts::App;
 use accounts::config::{Config, Settings, StoreConfig};
 use accounts::error::Error;
-use accounts::http::{RequestId, response, serve_any};
+use accounts::http::{response, serve_any};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -97,8 +97,7 @@ async fn handle(
             } else {
                 Body::Binary(bytes.to_vec())
             };
-            let mut request = lambda_http::Request::from_parts(parts, body);
-            request.extensions_mut().insert(RequestId(uuid_like()));
+            let request = lambda_http::Request::from_parts(parts, body);
             serve_any(&app, request).await
         }
         Err(_) => response::failure(&Error::PayloadTooLarge),
@@ -111,12 +110,6 @@ async fn handle(
         _ => Bytes::new(),
     };
     Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
-}
-
-fn uuid_like() -> String {
-    random_key()
-        .map(|k| format!("local-{}", &k[..24]))
-        .unwrap_or_default()
 }
 
 /// Serves until the listener fails; each connection on its own task.

@@ -83,18 +83,13 @@ impl Route {
     }
 }
 
-/// A request id set by whoever received the request (the local server).
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
+/// Lambda's request id, or a fresh one where there is no Lambda (the local
+/// server, tests).
 fn request_id(req: &Request) -> String {
-    if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
-        return id.clone();
+    match req.lambda_context_ref() {
+        Some(ctx) => ctx.request_id.clone(),
+        None => uuid::Uuid::new_v4().to_string(),
     }
-    if let Some(ctx) = req.lambda_context_ref() {
-        return ctx.request_id.clone();
-    }
-    uuid::Uuid::new_v4().to_string()
 }
 
 /// Path parameters by name, as API Gateway passes them.

@@ -27,8 +27,8 @@ pub fn caller_from(claims: AccessClaims, user: Option<User>) -> Result<Caller> {
     }
 }
 
-pub async fn authenticate(app: &App, token: &str) -> Result<Caller> {
-    let claims = verify_token(app, token)?;
+/// The caller named by verified claims, read from the store.
+pub async fn caller(app: &App, claims: AccessClaims) -> Result<Caller> {
     let user = app.store.user(&claims.sub).await?;
     caller_from(claims, user)
 }

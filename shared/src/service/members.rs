@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::caller::caller_from;
+use super::caller::{self, caller_from};
 use super::{roles, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
@@ -22,8 +22,7 @@ pub struct NewMember {
 
 /// POST /organization/users: a new user in the caller's organization.
 pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result<User> {
-    let user = app.store.user(&claims.sub).await?;
-    let caller = caller_from(claims, user)?;
+    let caller = caller::caller(app, claims).await?;
     let org_id = caller.org_id()?.to_owned();
     let role = input.org_role.unwrap_or(Role::User);
     if role > roles::highest_manageable(caller.user.org_role)? {

@@ -1,6 +1,6 @@
 //! A user's own profile, a member's role, and updates to both.
 
-use super::caller::{Caller, caller_from};
+use super::caller::{self, Caller, caller_from};
 use super::{roles, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
@@ -14,22 +14,23 @@ use crate::store::{RoleChange, StoreError};
 const UPDATE_ATTEMPTS: usize = 3;
 
 pub async fn profile(app: &App, claims: AccessClaims) -> Result<User> {
-    Ok(authenticate_claims(app, claims).await?.user)
+    Ok(caller::caller(app, claims).await?.user)
 }
 
-async fn authenticate_claims(app: &App, claims: AccessClaims) -> Result<Caller> {
-    let user = app.store.user(&claims.sub).await?;
-    caller_from(claims, user)
-}
-
-/// The caller and a member of its organization, read together. Users of
-/// other organizations are `UserNotFound`, exactly like users that don't exist.
+/// The caller and a member of its organization, read together (once, when
+/// the member is the caller). Users of other organizations are
+/// `UserNotFound`, exactly like users that don't exist.
 async fn caller_and_member(
     app: &App,
     claims: AccessClaims,
     target_id: &str,
 ) -> Result<(Caller, User)> {
     let target_id = validate::user_id(target_id)?;
+    if target_id == claims.sub {
+        let caller = caller::caller(app, claims).await?;
+        let target = caller.user.clone();
+        return Ok((caller, target));
+    }
     let (caller, target) = tokio::join!(app.store.user(&claims.sub), app.store.user(target_id));
     let caller = caller_from(claims, caller?)?;
     let org_id = caller.org_id()?;
