@@ -57,6 +57,17 @@ async fn faulty() -> Faulty {
     }
 }
 
+/// An organization with an owner and a member, its plans seeded by a first
+/// quota read, and the table's census before any fault.
+async fn populated() -> (Faulty, Member, Member, BTreeMap<String, usize>) {
+    let f = faulty().await;
+    let ada = f.t.owner("ada@acme.com").await;
+    let grace = f.t.member(&ada, "grace@acme.com", 0).await;
+    assert_eq!(f.t.get("/user/quota", &ada.access_token).await.status, 200);
+    let before = f.census().await;
+    (f, ada, grace, before)
+}
+
 impl Faulty {
     /// How many items of each kind (`USER/PROFILE`, `EMAIL/EMAIL`,
     /// `ORG/META`, …) the table holds, read straight from moto.
@@ -294,12 +305,8 @@ async fn the_service_client_has_the_deliberate_timeouts_and_retries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_the_store_down_every_endpoint_answers_503_and_nothing_is_half_written() {
-    let f = faulty().await;
+    let (f, ada, grace, before) = populated().await;
     let t = &f.t;
-    let ada = t.owner("ada@acme.com").await;
-    let grace = t.member(&ada, "grace@acme.com", 0).await;
-    assert_eq!(t.get("/user/quota", &ada.access_token).await.status, 200);
-    let before = f.census().await;
 
     f.proxy.down();
     let mut results = Vec::new();
@@ -411,12 +418,8 @@ async fn a_usage_counter_holds_exactly_the_additions_that_succeeded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_a_slow_store_every_endpoint_answers_503_in_time_and_writes_all_or_nothing() {
-    let f = faulty().await;
+    let (f, ada, grace, before) = populated().await;
     let t = &f.t;
-    let ada = t.owner("ada@acme.com").await;
-    let grace = t.member(&ada, "grace@acme.com", 0).await;
-    assert_eq!(t.get("/user/quota", &ada.access_token).await.status, 200);
-    let before = f.census().await;
 
     f.proxy.slow(SLOW);
     // All at once: each is held to the bound on its own.

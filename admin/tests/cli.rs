@@ -105,31 +105,25 @@ async fn drive(admin: &Admin, t: &TestApp, scratch: &std::path::Path) {
 
     // usage add, negative never below zero.
     let org = ada.org_id.as_str();
-    admin.ok(&[
-        "usage",
-        "add",
-        "--org",
-        org,
-        "--capability",
-        "STORAGE_TOTAL_BYTES",
-        "--amount",
-        &(5 * GIB).to_string(),
-    ]);
+    let add_storage = |amount: &str| {
+        admin.ok(&[
+            "usage",
+            "add",
+            "--org",
+            org,
+            "--capability",
+            "STORAGE_TOTAL_BYTES",
+            "--amount",
+            amount,
+        ]);
+    };
+    add_storage(&(5 * GIB).to_string());
     let reply = quota_now(t, &ada.access_token).await;
     assert_eq!(
         usage_current(&reply, "STORAGE_TOTAL_BYTES"),
         json!({"current": 5 * GIB, "max": 20 * GIB, "percentage": 25})
     );
-    admin.ok(&[
-        "usage",
-        "add",
-        "--org",
-        org,
-        "--capability",
-        "STORAGE_TOTAL_BYTES",
-        "--amount",
-        "-99999999999",
-    ]);
+    add_storage("-99999999999");
     let reply = quota_now(t, &ada.access_token).await;
     assert_eq!(usage_current(&reply, "STORAGE_TOTAL_BYTES")["current"], 0);
 

@@ -60,6 +60,13 @@ impl RoundTrips {
     }
 }
 
+/// The name of the DynamoDB operation a request belongs to.
+fn operation_of(cfg: &ConfigBag) -> String {
+    cfg.load::<Metadata>()
+        .map(|m| m.name().to_owned())
+        .unwrap_or_default()
+}
+
 impl Intercept for RoundTrips {
     fn name(&self) -> &'static str {
         "RoundTrips"
@@ -71,10 +78,7 @@ impl Intercept for RoundTrips {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_owned())
-            .unwrap_or_default();
+        let operation = operation_of(cfg);
         self.calls.lock().unwrap().push(Call {
             operation,
             started: Instant::now(),
@@ -89,10 +93,7 @@ impl Intercept for RoundTrips {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_owned())
-            .unwrap_or_default();
+        let operation = operation_of(cfg);
         let mut calls = self.calls.lock().unwrap();
         if let Some(call) = calls
             .iter_mut()
