@@ -16,7 +16,7 @@ on_both_stores! {
         assert_eq!(reply.body["expiresAt"], json!(T0 + 100 + 3600));
         let second = reply.str("refreshToken");
         assert_ne!(second, first);
-        let claims = t.app.access_tokens.verify(&reply.str("accessToken"), t.clock_now()).unwrap();
+        let claims = t.app.access_tokens.verify(&reply.str("accessToken"), t.clock_now()).await.unwrap();
         assert_eq!(json!(claims.sub), signed_in.body["user"]["id"]);
         assert_eq!(json!(claims.sid), signed_in.body["tokenId"]);
 
@@ -156,9 +156,9 @@ on_both_stores! {
         let signed_in = t.register("ada@acme.com").await;
         let now = t.clock_now();
         assert!(matches!(
-            t.app.access_tokens.verify(&signed_in.str("refreshToken"), now),
+            t.app.access_tokens.verify(&signed_in.str("refreshToken"), now).await,
             Err(accounts::Error::InvalidToken)
         ));
-        t.app.access_tokens.verify(&signed_in.str("accessToken"), now).unwrap();
+        t.app.access_tokens.verify(&signed_in.str("accessToken"), now).await.unwrap();
     }
 }

@@ -35,7 +35,7 @@ on_both_stores! {
         assert_eq!(claims["email"], json!("ada@acme.com"));
         assert_eq!(claims["type"], json!("access"));
         assert_eq!(claims["sid"], json!(token_id));
-        assert_eq!(claims["iss"], json!("flashback-accounts"));
+        assert_eq!(claims["iss"], json!(ISSUER), "the issuer URL");
         assert_eq!(claims["aud"], json!("flashback"));
         assert_eq!(claims["exp"], json!(T0 + 3600));
         assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));

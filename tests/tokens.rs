@@ -1,9 +1,10 @@
 //! Attacks on the bearer token, through a protected endpoint: each is a 401
 //! with the right code, and none reaches the handler.
 
+use accounts::auth::keys::{Jwk, KeySet, SigningAlgorithm};
 use accounts_tests::*;
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
@@ -19,16 +20,24 @@ fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
 }
 
-/// Signs `claims` as the service would, with another algorithm, key or kid if told.
-fn sign(claims: &Value, alg: Algorithm, secret: &str, kid: Option<&str>) -> String {
+/// Signs `claims` under `header` with `key`, as an attacker (or the
+/// service, with its own key) would.
+fn sign_with(header: Header, claims: &Value, key: &EncodingKey) -> String {
+    encode(&header, claims, key).unwrap()
+}
+
+fn header(alg: Algorithm, kid: Option<&str>) -> Header {
     let mut header = Header::new(alg);
     header.kid = kid.map(str::to_owned);
-    encode(
-        &header,
+    header
+}
+
+fn hmac(claims: &Value, alg: Algorithm, secret: &[u8], kid: &str) -> String {
+    sign_with(
+        header(alg, Some(kid)),
         claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
+        &EncodingKey::from_secret(secret),
     )
-    .unwrap()
 }
 
 fn with(claims: &Value, field: &str, value: Value) -> Value {
@@ -43,40 +52,95 @@ fn without(claims: &Value, field: &str) -> Value {
     c
 }
 
+/// The service's signing key, as the tests hold it.
+fn service_key() -> &'static Jwk {
+    test_keys().active().expect("a signing key")
+}
+
+/// The service's public key as PEM (SubjectPublicKeyInfo), the form a
+/// confused verifier would take as an HMAC secret.
+fn public_key_pem() -> String {
+    let jwk = service_key();
+    let n = URL_SAFE_NO_PAD.decode(jwk.n.as_ref().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(jwk.e.as_ref().unwrap()).unwrap();
+    let der = pkcs1::der::Encode::to_der(&pkcs1::RsaPublicKey {
+        modulus: pkcs1::UintRef::new(&n).unwrap(),
+        public_exponent: pkcs1::UintRef::new(&e).unwrap(),
+    })
+    .unwrap();
+    format!(
+        "-----BEGIN RSA PUBLIC KEY-----\n{}\n-----END RSA PUBLIC KEY-----\n",
+        STANDARD.encode(der)
+    )
+}
+
 on_both_stores! {
     async fn every_forgery_is_refused(t: TestApp) {
         let ada = t.owner("ada@acme.com").await;
         let real = ada.access_token.clone();
         assert_eq!(t.get("/user/profile", &real).await.status, 200);
-        let (header, claims, signature) = parts(&real);
-        let kid = Some("primary");
-        let resign = |c: &Value| sign(c, Algorithm::HS256, SIGNING_KEY, kid);
+        let (header_json, claims, signature) = parts(&real);
+        assert_eq!(header_json["alg"], "RS256");
+        let kid = service_key().kid.clone();
+        assert_eq!(header_json["kid"], kid.as_str());
+        let ours = service_key().encoding_key().unwrap();
+        let resign = |c: &Value| sign_with(header(Algorithm::RS256, Some(&kid)), c, &ours);
+        // What an attacker can make: keys of their own, and our public key.
+        let attacker_rsa = Jwk::generate(SigningAlgorithm::Rs256, &kid, T0).unwrap();
+        let attacker_ec = Jwk::generate(SigningAlgorithm::Es256, &kid, T0).unwrap();
+        let pem = public_key_pem();
+        let jwks = t.call("GET", "/.well-known/jwks.json", None, None).await;
+        assert_eq!(jwks.status, 200, "{}", jwks.body);
+        let published = jwks.body["keys"][0].to_string();
+        let n_bytes = URL_SAFE_NO_PAD.decode(service_key().n.as_ref().unwrap()).unwrap();
+        let attacker_header = |extra: &str, value: Value, kid: &str, alg: Algorithm| {
+            let mut h = serde_json::to_value(header(alg, Some(kid))).unwrap();
+            h[extra] = value;
+            h
+        };
+        let self_signed = |h: Value, jwk: &Jwk| {
+            // jsonwebtoken's Header has no jku/x5u members: sign by hand.
+            let signing_input = format!("{}.{}", b64(&h), b64(&claims));
+            let alg = if jwk.alg == "RS256" { Algorithm::RS256 } else { Algorithm::ES256 };
+            let sig = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &jwk.encoding_key().unwrap(), alg).unwrap();
+            format!("{signing_input}.{sig}")
+        };
 
         let forgeries: Vec<(&str, String)> = vec![
-            ("alg none", format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT", "kid": "primary"})), b64(&claims))),
-            ("alg none, signature kept", format!("{}.{}.{signature}", b64(&json!({"alg": "none", "kid": "primary"})), b64(&claims))),
-            ("HS512 with the right key", sign(&claims, Algorithm::HS512, SIGNING_KEY, kid)),
-            ("HS384 with the right key", sign(&claims, Algorithm::HS384, SIGNING_KEY, kid)),
-            ("RS256 header on an HMAC signature", format!("{}.{}.{signature}", b64(&with(&header, "alg", json!("RS256"))), b64(&claims))),
-            ("wrong key", sign(&claims, Algorithm::HS256, "another-secret-0123456789abcdef0123", kid)),
-            ("unknown kid", sign(&claims, Algorithm::HS256, SIGNING_KEY, Some("other"))),
-            ("no kid", sign(&claims, Algorithm::HS256, SIGNING_KEY, None)),
-            ("wrong issuer", resign(&with(&claims, "iss", json!("evil")))),
+            ("alg none", format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT", "kid": kid})), b64(&claims))),
+            ("alg none, signature kept", format!("{}.{}.{signature}", b64(&json!({"alg": "none", "kid": kid})), b64(&claims))),
+            ("HS256 with the public key (PEM) as secret", hmac(&claims, Algorithm::HS256, pem.as_bytes(), &kid)),
+            ("HS256 with the public JWK as secret", hmac(&claims, Algorithm::HS256, published.as_bytes(), &kid)),
+            ("HS256 with the modulus as secret", hmac(&claims, Algorithm::HS256, &n_bytes, &kid)),
+            ("HS512 with the public key as secret", hmac(&claims, Algorithm::HS512, pem.as_bytes(), &kid)),
+            ("ES256 by an attacker's key, our kid", sign_with(header(Algorithm::ES256, Some(&kid)), &claims, &attacker_ec.encoding_key().unwrap())),
+            ("ES256 header on our RS256 signature", format!("{}.{}.{signature}", b64(&with(&header_json, "alg", json!("ES256"))), b64(&claims))),
+            ("PS256 with our own key", sign_with(header(Algorithm::PS256, Some(&kid)), &claims, &ours)),
+            ("RS512 with our own key", sign_with(header(Algorithm::RS512, Some(&kid)), &claims, &ours)),
+            ("RS256 by an attacker's key, our kid", sign_with(header(Algorithm::RS256, Some(&kid)), &claims, &attacker_rsa.encoding_key().unwrap())),
+            ("unknown kid", sign_with(header(Algorithm::RS256, Some("other")), &claims, &ours)),
+            ("no kid", sign_with(header(Algorithm::RS256, None), &claims, &ours)),
+            ("jku to the attacker's keys", self_signed(attacker_header("jku", json!("https://evil.example/jwks.json"), "evil", Algorithm::RS256), &attacker_rsa)),
+            ("x5u to the attacker's certificate", self_signed(attacker_header("x5u", json!("https://evil.example/cert.pem"), "evil", Algorithm::RS256), &attacker_rsa)),
+            ("embedded jwk, our kid", self_signed(attacker_header("jwk", serde_json::to_value(attacker_rsa.public()).unwrap(), &kid, Algorithm::RS256), &attacker_rsa)),
+            ("embedded jwk, its own kid", self_signed(attacker_header("jwk", serde_json::to_value(attacker_ec.public()).unwrap(), "evil", Algorithm::ES256), &attacker_ec)),
+            ("wrong issuer", resign(&with(&claims, "iss", json!("https://evil.example")))),
             ("wrong audience", resign(&with(&claims, "aud", json!("evil")))),
             ("refresh type", resign(&with(&claims, "type", json!("refresh")))),
             ("no type", resign(&without(&claims, "type"))),
             ("no exp", resign(&without(&claims, "exp"))),
+            ("no iss", resign(&without(&claims, "iss"))),
             ("no sub", resign(&without(&claims, "sub"))),
             ("sub and userId disagree", resign(&with(&claims, "userId", json!("someone-else")))),
             ("issued in the future", resign(&with(&claims, "iat", json!(T0 + 3600)))),
             ("another organization", resign(&with(&claims, "orgId", json!("other-org")))),
-            ("tampered payload", format!("{}.{}.{signature}", b64(&header), b64(&with(&claims, "sub", json!("someone-else"))))),
-            ("tampered header", format!("{}.{}.{signature}", b64(&with(&header, "kid", json!("primary2"))), b64(&claims))),
-            ("tampered signature", format!("{}.{}.{}", b64(&header), b64(&claims), signature.chars().rev().collect::<String>())),
+            ("tampered payload", format!("{}.{}.{signature}", b64(&header_json), b64(&with(&claims, "sub", json!("someone-else"))))),
+            ("tampered header", format!("{}.{}.{signature}", b64(&with(&header_json, "kid", json!("other"))), b64(&claims))),
+            ("tampered signature", format!("{}.{}.{}", b64(&header_json), b64(&claims), signature.chars().rev().collect::<String>())),
             ("truncated", real[..real.len() - 5].to_owned()),
             ("two parts", real.rsplit_once('.').unwrap().0.to_owned()),
             ("refresh token as bearer", ada.refresh_token.clone()),
-            ("over-long header", format!("{}.{}.{signature}", b64(&with(&header, "x", json!("a".repeat(8000)))), b64(&claims))),
+            ("over-long header", format!("{}.{}.{signature}", b64(&with(&header_json, "x", json!("a".repeat(8000)))), b64(&claims))),
             ("not base64", "!!!.???.***".to_owned()),
         ];
         for (name, token) in forgeries {
@@ -84,6 +148,16 @@ on_both_stores! {
             assert_eq!(reply.status, 401, "{name}: {}", reply.body);
             assert_eq!(reply.code(), "INVALID_TOKEN", "{name}: {}", reply.body);
         }
+
+        // Header members a verifier must not follow are ignored, not trusted:
+        // signed by our key, the token is ours whatever jku says.
+        let ours_with_jku = {
+            let h = attacker_header("jku", json!("https://evil.example/jwks.json"), &kid, Algorithm::RS256);
+            let signing_input = format!("{}.{}", b64(&h), b64(&claims));
+            let sig = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &ours, Algorithm::RS256).unwrap();
+            format!("{signing_input}.{sig}")
+        };
+        assert_eq!(t.get("/user/profile", &ours_with_jku).await.status, 200);
 
         let expired = resign(&with(&claims, "exp", json!(T0 - 60)));
         t.get("/user/profile", &expired).await.assert_error(401, "TOKEN_EXPIRED");
@@ -99,22 +173,49 @@ on_both_stores! {
         assert_eq!(t.refresh(&ada.refresh_token).await.status, 200);
     }
 
-    async fn rotated_keys_keep_old_tokens_valid(t: TestApp) {
+    async fn rotation_keeps_old_tokens_valid_until_the_key_is_pruned(t: TestApp) {
         let ada = t.owner("ada@acme.com").await;
-        let old_key = format!("primary:{SIGNING_KEY}");
-        let rotated = t.sharing_store(test_config(&[
-            ("JWT_SIGNING_KEY", "the-next-signing-key-0123456789abcdef"),
-            ("JWT_KEY_ID", "next"),
-            ("JWT_VERIFICATION_KEYS", &old_key),
-        ]));
-        assert_eq!(rotated.get("/user/profile", &ada.access_token).await.status, 200, "old token, old key still trusted");
+        let old_kid = parts(&ada.access_token).0["kid"].clone();
+        let mut set: KeySet = test_keys().clone();
+        let new_kid = set.rotate(SigningAlgorithm::Rs256, T0).unwrap();
+        let rotated = t.sharing_store(with_keys(set.clone()));
+        assert_eq!(rotated.get("/user/profile", &ada.access_token).await.status, 200, "old token, retired key still trusted");
         let fresh = rotated.login("ada@acme.com", PASSWORD).await.str("accessToken");
-        assert_eq!(parts(&fresh).0["kid"], "next");
+        assert_eq!(parts(&fresh).0["kid"], new_kid.as_str());
+        assert_ne!(parts(&fresh).0["kid"], old_kid);
+        let jwks = rotated.call("GET", "/.well-known/jwks.json", None, None).await;
+        let kids: Vec<&str> = jwks.body["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+        assert_eq!(kids, [new_kid.as_str(), old_kid.as_str().unwrap()], "both published, newest first");
+        // An app that never heard of the new key refuses its tokens.
         t.get("/user/profile", &fresh).await.assert_error(401, "INVALID_TOKEN");
-        let retired = t.sharing_store(test_config(&[
-            ("JWT_SIGNING_KEY", "the-next-signing-key-0123456789abcdef"),
-            ("JWT_KEY_ID", "next"),
-        ]));
-        retired.get("/user/profile", &ada.access_token).await.assert_error(401, "INVALID_TOKEN");
+        // Pruned once the old key's tokens have expired: they no longer verify.
+        assert!(set.prune(T0 + 3600, 3600 + 60).is_empty(), "too early to prune");
+        assert_eq!(set.prune(T0 + 3600 + 61, 3600 + 60), vec![old_kid.as_str().unwrap().to_owned()]);
+        let pruned = t.sharing_store(with_keys(set));
+        pruned.get("/user/profile", &ada.access_token).await.assert_error(401, "INVALID_TOKEN");
+        assert_eq!(pruned.get("/user/profile", &fresh).await.status, 200);
     }
+
+    async fn es256_is_selectable_and_pinned(t: TestApp) {
+        let ada = t.owner("ada@acme.com").await;
+        let mut set = KeySet::default();
+        let kid = set.rotate(SigningAlgorithm::Es256, T0).unwrap();
+        let mut config = with_keys(set);
+        config.tokens.algorithm = SigningAlgorithm::Es256;
+        let es = t.sharing_store(config);
+        let token = es.login("ada@acme.com", PASSWORD).await.str("accessToken");
+        let (header, _, _) = parts(&token);
+        assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("ES256"), Some(kid.as_str())));
+        assert_eq!(es.get("/user/profile", &token).await.status, 200);
+        // Each deployment accepts only its own algorithm.
+        es.get("/user/profile", &ada.access_token).await.assert_error(401, "INVALID_TOKEN");
+        t.get("/user/profile", &token).await.assert_error(401, "INVALID_TOKEN");
+    }
+}
+
+/// Test settings with another key set.
+fn with_keys(set: KeySet) -> accounts::config::Config {
+    let mut config = test_config(&[]);
+    config.tokens.keys = accounts::auth::key_ring::KeySource::Fixed(set);
+    config
 }

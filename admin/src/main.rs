@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use accounts::auth::key_ring::{KEYS_FILE, SecretsManagerKeys, read_key_file, write_key_file};
+use accounts::auth::keys::{KeySet, SigningAlgorithm};
 use accounts::clock::{Clock, SystemClock};
 use accounts::config::StoreConfig;
 use accounts::model::{Plan, UserStatus};
@@ -63,6 +65,40 @@ enum Command {
         #[command(subcommand)]
         command: TableCommand,
     },
+    /// The keys that sign access tokens: the key file in the data directory,
+    /// or the Secrets Manager secrets of a deployment.
+    Key {
+        /// Secrets Manager secret holding the private key set (created if missing).
+        #[arg(long, env = "JWT_PRIVATE_KEYS_SECRET", requires = "public_secret")]
+        private_secret: Option<String>,
+        /// Secrets Manager secret holding the public key set (created if missing).
+        #[arg(long, env = "JWT_PUBLIC_KEYS_SECRET", requires = "private_secret")]
+        public_secret: Option<String>,
+        /// A key file elsewhere than the data directory.
+        #[arg(long, env = "JWT_KEYS_FILE", conflicts_with = "private_secret")]
+        keys_file: Option<PathBuf>,
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make a new signing key; the old one is retired but stays published
+    /// (its tokens stay valid) until `key prune`.
+    Rotate {
+        /// RS256 (what API Gateway's JWT authorizer accepts) or ES256.
+        #[arg(long, env = "JWT_ALGORITHM", default_value = "RS256")]
+        algorithm: String,
+    },
+    /// Remove retired keys whose every token has expired.
+    Prune {
+        /// The access-token lifetime the deployment uses.
+        #[arg(long, env = "ACCESS_TOKEN_TTL_SECONDS", default_value_t = 3600)]
+        access_token_ttl: i64,
+    },
+    /// Print the public key set (what /.well-known/jwks.json serves).
+    Public,
 }
 
 #[derive(Subcommand)]
@@ -158,10 +194,100 @@ async fn create_table(table: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
+/// Where a deployment's key sets are kept.
+enum KeyLocation {
+    File(PathBuf),
+    Secrets {
+        keys: SecretsManagerKeys,
+        private: String,
+        public: String,
+    },
+}
+
+impl KeyLocation {
+    async fn read(&self) -> Result<KeySet, String> {
+        match self {
+            KeyLocation::File(path) if !path.exists() => Ok(KeySet::default()),
+            KeyLocation::File(path) => read_key_file(path).map_err(|e| e.to_string()),
+            KeyLocation::Secrets { keys, private, .. } => Ok(keys
+                .read(private)
+                .await
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default()),
+        }
+    }
+
+    /// The private set, then its public half: a verifier that sees a new
+    /// `kid` re-reads the public set, which by then holds it.
+    async fn write(&self, set: &KeySet) -> Result<(), String> {
+        match self {
+            KeyLocation::File(path) => write_key_file(path, set)
+                .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            KeyLocation::Secrets {
+                keys,
+                private,
+                public,
+            } => {
+                keys.write(private, set).await.map_err(|e| e.to_string())?;
+                keys.write(public, &set.public())
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+async fn run_key(location: KeyLocation, command: KeyCommand, now: i64) -> Result<(), String> {
+    let mut set = location.read().await?;
+    match command {
+        KeyCommand::Rotate { algorithm } => {
+            let algorithm = SigningAlgorithm::parse(&algorithm)
+                .ok_or_else(|| format!("--algorithm {algorithm:?}: expected RS256 or ES256"))?;
+            let kid = set.rotate(algorithm, now).map_err(|e| e.to_string())?;
+            location.write(&set).await?;
+            println!("new signing key {kid}; {} key(s) published", set.keys.len());
+        }
+        KeyCommand::Prune { access_token_ttl } => {
+            // A token lives its TTL plus the verifiers' clock leeway.
+            let pruned = set.prune(now, access_token_ttl + 60);
+            if !pruned.is_empty() {
+                location.write(&set).await?;
+            }
+            println!(
+                "pruned {} key(s){}{}; {} key(s) published",
+                pruned.len(),
+                if pruned.is_empty() { "" } else { ": " },
+                pruned.join(", "),
+                set.keys.len()
+            );
+        }
+        KeyCommand::Public => println!("{}", set.public().to_json()),
+    }
+    Ok(())
+}
+
 async fn run(args: Args) -> Result<(), String> {
     let now = SystemClock.now();
     if matches!(args.command, Command::Table { .. }) {
         return create_table(args.dynamodb_table.as_deref()).await;
+    }
+    if let Command::Key {
+        private_secret,
+        public_secret,
+        keys_file,
+        command,
+    } = args.command
+    {
+        let location = match (private_secret, public_secret, keys_file) {
+            (Some(private), Some(public), _) => KeyLocation::Secrets {
+                keys: SecretsManagerKeys::from_env().await,
+                private,
+                public,
+            },
+            (_, _, Some(file)) => KeyLocation::File(file),
+            _ => KeyLocation::File(args.data.join(KEYS_FILE)),
+        };
+        return run_key(location, command, now).await;
     }
     let store = open(&args).await?;
     let store = store.as_ref();
@@ -231,7 +357,7 @@ async fn run(args: Args) -> Result<(), String> {
                 }
             );
         }
-        Command::Table { .. } => return create_table(args.dynamodb_table.as_deref()).await,
+        Command::Table { .. } | Command::Key { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

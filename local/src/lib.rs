@@ -2,16 +2,15 @@
 //! API Gateway would, through the very handlers the Lambda functions use.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use accounts::App;
+use accounts::auth::key_ring::{KEYS_FILE, KeySource, ensure_key_file};
+use accounts::auth::keys::KeySet;
 use accounts::config::{Config, Settings, StoreConfig};
 use accounts::error::Error;
 use accounts::http::{response, serve_any};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -19,66 +18,41 @@ use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use tokio::net::TcpListener;
 
-pub const SIGNING_KEY_FILE: &str = "signing-key";
-
-/// The signing key kept in the data directory, made on first start, so that
-/// tokens survive a restart. Readable by its owner only.
-pub fn persistent_signing_key(dir: &Path) -> std::io::Result<String> {
-    let path = dir.join(SIGNING_KEY_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(key) if key.trim().len() >= accounts::config::MIN_SIGNING_KEY_BYTES => {
-            return Ok(key.trim().to_owned());
-        }
-        Ok(_) => {
-            return Err(std::io::Error::other(format!(
-                "{} is too short; delete it to make a new one",
-                path.display()
-            )));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    std::fs::create_dir_all(dir)?;
-    let key = random_key()?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
-        Ok(mut file) => {
-            file.write_all(key.as_bytes())?;
-            Ok(key)
-        }
-        // Another process made it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Ok(std::fs::read_to_string(&path)?.trim().to_owned())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-pub fn random_key() -> std::io::Result<String> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| std::io::Error::other("random source failed"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// The configuration for `store`, from the environment, with a signing key
-/// made (and, for a data directory, kept) when none is configured.
-pub fn local_config(store: StoreConfig) -> Result<Config, String> {
+/// The configuration for `store`, from the environment. Where no keys are
+/// configured, the embedded store's data directory keeps a key file and
+/// the other stores get a throwaway key set; where no issuer is, the
+/// server's own URL is the issuer.
+pub fn local_config(store: StoreConfig, addr: SocketAddr) -> Result<Config, String> {
     let mut env: HashMap<String, String> =
         std::env::vars().filter(|(_, v)| !v.is_empty()).collect();
-    if !env.contains_key("JWT_SIGNING_KEY") {
-        let key = match &store {
-            StoreConfig::Embedded { dir } => persistent_signing_key(dir),
-            _ => random_key(),
-        }
-        .map_err(|e| format!("signing key: {e}"))?;
-        env.insert("JWT_SIGNING_KEY".into(), key);
+    env.entry("JWT_ISSUER".into())
+        .or_insert_with(|| format!("http://{addr}"));
+    let keys_configured = [
+        "JWT_KEYS_FILE",
+        "JWT_PRIVATE_KEYS_SECRET",
+        "JWT_PUBLIC_KEYS_SECRET",
+    ]
+    .iter()
+    .any(|name| env.contains_key(*name));
+    let mut config =
+        Config::load_with_store(&Settings::from_map(&env), store).map_err(|e| e.to_string())?;
+    if !keys_configured {
+        let algorithm = config.tokens.algorithm;
+        let now = accounts::clock::Clock::now(&accounts::clock::SystemClock);
+        config.tokens.keys = match &config.store {
+            StoreConfig::Embedded { dir } => {
+                let path = dir.join(KEYS_FILE);
+                ensure_key_file(&path, algorithm, now).map_err(|e| e.to_string())?;
+                KeySource::File(path)
+            }
+            _ => {
+                let mut set = KeySet::default();
+                set.rotate(algorithm, now).map_err(|e| e.to_string())?;
+                KeySource::Fixed(set)
+            }
+        };
     }
-    Config::load_with_store(&Settings::from_map(&env), store).map_err(|e| e.to_string())
+    Ok(config)
 }
 
 async fn handle(

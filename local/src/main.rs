@@ -5,8 +5,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use accounts::App;
+use accounts::auth::key_ring::{KeyRing, KeyUse};
 use accounts::clock::SystemClock;
 use accounts::config::StoreConfig;
 use clap::Parser;
@@ -21,10 +23,10 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "ACCOUNTS_ADDR", default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
-    /// Directory of the embedded store (and of the generated signing key).
+    /// Directory of the embedded store (and of the generated key file).
     #[arg(long, env = "ACCOUNTS_DATA", default_value = "./.accounts-data")]
     data: PathBuf,
-    /// Keep nothing: an in-memory store and a throwaway signing key.
+    /// Keep nothing: an in-memory store and a throwaway key set.
     #[arg(long, conflicts_with = "dynamodb_table")]
     memory: bool,
     /// Serve from this DynamoDB table instead (set AWS_ENDPOINT_URL_DYNAMODB
@@ -48,13 +50,22 @@ async fn main() {
         (false, Some(table)) => StoreConfig::Dynamo { table },
         (false, None) => StoreConfig::Embedded { dir: args.data },
     };
-    let config = accounts_local::local_config(store_config).unwrap_or_else(|e| fail(e));
+    let config = accounts_local::local_config(store_config, args.addr).unwrap_or_else(|e| fail(e));
     let store = accounts::app::open_store(&config.store)
         .await
         .unwrap_or_else(|e| fail(e.to_string()));
     let described = format!("{:?}", config.store);
-    let app =
-        App::new(config, store, Arc::new(SystemClock)).unwrap_or_else(|e| fail(e.to_string()));
+    let refresh = Duration::from_secs(config.tokens.key_refresh_seconds);
+    let keys = KeyRing::open(
+        &config.tokens.keys,
+        config.tokens.algorithm,
+        KeyUse::BOTH,
+        refresh,
+    )
+    .await
+    .unwrap_or_else(|e| fail(format!("signing keys: {e}")));
+    let app = App::with_keys(config, store, Arc::new(SystemClock), keys)
+        .unwrap_or_else(|e| fail(e.to_string()));
     let addr = accounts_local::spawn(args.addr, Arc::new(app))
         .await
         .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", args.addr)));

@@ -34,7 +34,10 @@ fn start(args: &[&str]) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_accounts-local"))
         .args(["--addr", &addr])
         .args(args)
-        .env_remove("JWT_SIGNING_KEY")
+        .env_remove("JWT_KEYS_FILE")
+        .env_remove("JWT_PRIVATE_KEYS_SECRET")
+        .env_remove("JWT_PUBLIC_KEYS_SECRET")
+        .env_remove("JWT_ISSUER")
         .env_remove("TABLE_NAME")
         .env_remove("ACCOUNTS_DATA")
         .stdout(Stdio::null())
@@ -137,7 +140,7 @@ fn data_and_tokens_survive_a_restart() {
     assert_ne!(body["refreshToken"].as_str().unwrap(), refresh_token);
     drop(server);
 
-    assert_key_is_private(&dir.join("signing-key"));
+    assert_key_is_private(&dir.join("jwt-keys.json"));
     let server = start(&["--data", data]);
     let (status, body) = login(&server);
     assert_eq!(status, 200, "the same login works after a restart: {body}");
@@ -146,6 +149,36 @@ fn data_and_tokens_survive_a_restart() {
     let (status, body) = request(&server, "GET", "/user/profile", None, Some(old_token));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["email"], "ada@acme.com");
+    // The published keys verify the token (its kid is among them) and the
+    // issuer is the server's own URL.
+    let (status, jwks) = request(&server, "GET", "/.well-known/jwks.json", None, None);
+    assert_eq!(status, 200, "{jwks}");
+    let kid = token_kid(old_token);
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == kid),
+        "{jwks}"
+    );
+    assert!(
+        jwks.to_string().find("\"d\"").is_none(),
+        "no private member"
+    );
+    let (status, discovery) = request(
+        &server,
+        "GET",
+        "/.well-known/openid-configuration",
+        None,
+        None,
+    );
+    assert_eq!(status, 200, "{discovery}");
+    assert_eq!(discovery["issuer"], format!("http://{}", server.addr));
+    assert_eq!(
+        discovery["jwks_uri"],
+        format!("http://{}/.well-known/jwks.json", server.addr)
+    );
     let (status, body) = request(&server, "GET", "/no/such/route", None, None);
     assert_eq!(
         (status, body["error_code"].as_str()),
@@ -155,11 +188,22 @@ fn data_and_tokens_survive_a_restart() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The `kid` of a JWT's header.
+fn token_kid(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
 #[cfg(unix)]
 fn assert_key_is_private(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
-        .expect("signing key kept")
+        .expect("key file kept")
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");

@@ -1,22 +1,23 @@
 //! The floor under login and every authenticated request: argon2id at the
-//! configured (OWASP) parameters, and JWT signing and verification.
+//! configured (OWASP) parameters, and JWT signing and verification with
+//! each algorithm the service offers (RS256, ES256).
 
 use accounts::auth::access::AccessTokens;
+use accounts::auth::key_ring::{KeyRing, KeySource, KeyUse};
+use accounts::auth::keys::{KeySet, SigningAlgorithm};
 use accounts::auth::password::PasswordHasher;
-use accounts::config::{PasswordHashConfig, SigningKey, TokenConfig};
+use accounts::config::{Issuer, PasswordHashConfig, TokenConfig};
 use accounts::model::{ContactDetails, User, UserStatus};
 use accounts::role::Role;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-fn token_config() -> TokenConfig {
+fn token_config(algorithm: SigningAlgorithm) -> TokenConfig {
     TokenConfig {
-        issuer: "flashback-accounts".into(),
+        issuer: Issuer::Fixed("https://accounts.example.com".into()),
         audience: "flashback".into(),
-        signing_key: SigningKey {
-            kid: "primary".into(),
-            secret: b"bench-signing-key-0123456789abcdef0123".to_vec(),
-        },
-        verification_keys: vec![],
+        algorithm,
+        keys: KeySource::Fixed(KeySet::default()),
+        key_refresh_seconds: 300,
         access_ttl_seconds: 3600,
         refresh_ttl_seconds: 2_592_000,
         session_max_seconds: 7_776_000,
@@ -64,17 +65,27 @@ fn argon2(c: &mut Criterion) {
 }
 
 fn jwt(c: &mut Criterion) {
-    let tokens = AccessTokens::new(&token_config());
-    let user = user();
-    let token = tokens.issue(&user, "session", 1_800_000_000).unwrap().token;
-    let mut group = c.benchmark_group("jwt_hs256");
-    group.bench_function("sign", |b| {
-        b.iter(|| tokens.issue(&user, "session", 1_800_000_000).unwrap())
-    });
-    group.bench_function("verify", |b| {
-        b.iter(|| tokens.verify(&token, 1_800_000_001).unwrap())
-    });
-    group.finish();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for algorithm in [SigningAlgorithm::Rs256, SigningAlgorithm::Es256] {
+        let mut set = KeySet::default();
+        set.rotate(algorithm, 1_800_000_000).unwrap();
+        let keys = KeyRing::fixed(set, algorithm, KeyUse::BOTH).unwrap();
+        let tokens = AccessTokens::new(&token_config(algorithm), keys);
+        let user = user();
+        let token = tokens.issue(&user, "session", 1_800_000_000).unwrap().token;
+        let mut group = c.benchmark_group(format!("jwt_{}", algorithm.name().to_lowercase()));
+        group.bench_function("sign", |b| {
+            b.iter(|| tokens.issue(&user, "session", 1_800_000_000).unwrap())
+        });
+        group.bench_function("verify", |b| {
+            b.to_async(&runtime)
+                .iter(|| async { tokens.verify(&token, 1_800_000_001).await.unwrap() })
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(benches, argon2, jwt);

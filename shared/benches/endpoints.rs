@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use accounts::App;
+use accounts::auth::key_ring::KeySource;
+use accounts::auth::keys::KeySet;
 use accounts::clock::SystemClock;
 use accounts::config::{Config, Settings, StoreConfig};
 use accounts::http::serve_any;
@@ -16,11 +18,14 @@ use serde_json::{Value, json};
 fn app() -> App {
     let mut settings = HashMap::new();
     settings.insert(
-        "JWT_SIGNING_KEY".to_string(),
-        "bench-signing-key-0123456789abcdef0123".to_string(),
+        "JWT_ISSUER".to_string(),
+        "https://accounts.example.com".to_string(),
     );
-    let config =
+    let mut config =
         Config::load_with_store(&Settings::from_map(&settings), StoreConfig::Memory).unwrap();
+    let mut keys = KeySet::default();
+    keys.rotate(config.tokens.algorithm, 1_800_000_000).unwrap();
+    config.tokens.keys = KeySource::Fixed(keys);
     App::new(
         config,
         Arc::new(EmbeddedStore::in_memory().unwrap()),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::access::AccessTokens;
+use crate::auth::key_ring::{KeyRing, KeyRingError, KeyUse};
 use crate::auth::password::PasswordHasher;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, Settings, StoreConfig};
@@ -16,6 +17,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] KeyRingError),
     #[error("{0}")]
     Other(String),
 }
@@ -29,15 +32,34 @@ pub struct App {
 }
 
 impl App {
+    /// An app that signs and verifies with keys held in memory or in a key
+    /// file (the local server, the tests). Secrets Manager keys are read
+    /// over the network: [`App::from_env`].
     pub fn new(
         config: Config,
         store: Arc<dyn Store>,
         clock: SharedClock,
     ) -> Result<App, StartupError> {
+        let refresh = std::time::Duration::from_secs(config.tokens.key_refresh_seconds);
+        let keys = KeyRing::local(
+            &config.tokens.keys,
+            config.tokens.algorithm,
+            KeyUse::BOTH,
+            refresh,
+        )?;
+        App::with_keys(config, store, clock, keys)
+    }
+
+    pub fn with_keys(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        keys: KeyRing,
+    ) -> Result<App, StartupError> {
         let passwords = PasswordHasher::new(config.password_hash)
             .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(App {
-            access_tokens: AccessTokens::new(&config.tokens),
+            access_tokens: AccessTokens::new(&config.tokens, keys),
             passwords,
             store,
             clock,
@@ -45,16 +67,21 @@ impl App {
         })
     }
 
-    /// Reads the environment and opens the configured store.
-    pub async fn from_env() -> Result<App, StartupError> {
+    /// Reads the environment, opens the configured store and reads the keys
+    /// that `keys` calls for (a signing function reads the private key set,
+    /// a verifying one only the public set).
+    pub async fn from_env(keys: KeyUse) -> Result<App, StartupError> {
         let config = Config::load(&Settings::from_env())?;
         let store = open_store(&config.store).await?;
-        App::new(config, store, Arc::new(SystemClock))
+        let refresh = std::time::Duration::from_secs(config.tokens.key_refresh_seconds);
+        let ring =
+            KeyRing::open(&config.tokens.keys, config.tokens.algorithm, keys, refresh).await?;
+        App::with_keys(config, store, Arc::new(SystemClock), ring)
     }
 
     /// For a Lambda's `main`: the app, or one clear log line and exit status 1.
-    pub async fn from_env_or_exit() -> App {
-        match App::from_env().await {
+    pub async fn from_env_or_exit(keys: KeyUse) -> App {
+        match App::from_env(keys).await {
             Ok(app) => app,
             Err(error) => {
                 tracing::error!(%error, "refusing to start");

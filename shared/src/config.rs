@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::env;
 use std::path::PathBuf;
 
-/// Shortest signing secret accepted: 256 bits, as HS256 calls for.
-pub const MIN_SIGNING_KEY_BYTES: usize = 32;
+use crate::auth::key_ring::KeySource;
+use crate::auth::keys::SigningAlgorithm;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -27,30 +27,27 @@ pub enum StoreConfig {
     Memory,
 }
 
-/// A secret that HS256 signs or verifies with, named by its `kid`.
-#[derive(Clone)]
-pub struct SigningKey {
-    pub kid: String,
-    pub secret: Vec<u8>,
-}
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .field("secret", &"<redacted>")
-            .finish()
-    }
+/// The `iss` of access tokens: the URL other services fetch
+/// `/.well-known/openid-configuration` from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issuer {
+    /// `JWT_ISSUER`: the deployment's URL (a custom domain, say).
+    Fixed(String),
+    /// Unset: the API's own URL, `https://` and the domain API Gateway says
+    /// the request came to. (SAM cannot give a function its own API's URL:
+    /// the API already depends on the function.)
+    FromRequest,
 }
 
 #[derive(Debug, Clone)]
 pub struct TokenConfig {
-    pub issuer: String,
+    pub issuer: Issuer,
     pub audience: String,
-    /// Signs new tokens, and verifies.
-    pub signing_key: SigningKey,
-    /// Verify only: keys being rotated out.
-    pub verification_keys: Vec<SigningKey>,
+    /// What new tokens are signed with, and the only algorithm accepted.
+    pub algorithm: SigningAlgorithm,
+    pub keys: KeySource,
+    /// How stale a warm process's keys may get before it re-reads them.
+    pub key_refresh_seconds: u64,
     pub access_ttl_seconds: i64,
     pub refresh_ttl_seconds: i64,
     pub session_max_seconds: i64,
@@ -143,26 +140,6 @@ impl<'a> Settings<'a> {
     }
 }
 
-fn parse_key(name: &'static str, kid: &str, secret: &str) -> Result<SigningKey, ConfigError> {
-    let kid = kid.trim();
-    if kid.is_empty() || kid.len() > 64 {
-        return Err(ConfigError::Invalid {
-            name,
-            reason: "a key id must be 1 to 64 characters".into(),
-        });
-    }
-    if secret.len() < MIN_SIGNING_KEY_BYTES {
-        return Err(ConfigError::Invalid {
-            name,
-            reason: format!("a signing key must be at least {MIN_SIGNING_KEY_BYTES} bytes"),
-        });
-    }
-    Ok(SigningKey {
-        kid: kid.to_string(),
-        secret: secret.as_bytes().to_vec(),
-    })
-}
-
 impl Config {
     /// Reads every setting. The store choice: `TABLE_NAME` → DynamoDB,
     /// otherwise `ACCOUNTS_DATA` → embedded in that directory, otherwise
@@ -186,34 +163,48 @@ impl Config {
         settings: &Settings<'_>,
         store: StoreConfig,
     ) -> Result<Config, ConfigError> {
-        let secret = settings
-            .get("JWT_SIGNING_KEY")
-            .ok_or(ConfigError::Missing {
+        if settings.get("JWT_SIGNING_KEY").is_some() {
+            return Err(ConfigError::Invalid {
                 name: "JWT_SIGNING_KEY",
-            })?;
-        let kid = settings
-            .get("JWT_KEY_ID")
-            .unwrap_or_else(|| "primary".into());
-        let signing_key = parse_key("JWT_SIGNING_KEY", &kid, &secret)?;
-        let mut verification_keys = Vec::new();
-        if let Some(list) = settings.get("JWT_VERIFICATION_KEYS") {
-            for entry in list.split(',').filter(|e| !e.trim().is_empty()) {
-                let (kid, secret) = entry.split_once(':').ok_or(ConfigError::Invalid {
-                    name: "JWT_VERIFICATION_KEYS",
-                    reason: "expected kid:secret pairs separated by commas".into(),
-                })?;
-                verification_keys.push(parse_key("JWT_VERIFICATION_KEYS", kid, secret.trim())?);
-            }
+                reason: "shared-secret (HS256) signing is gone; configure JWT_KEYS_FILE or \
+                         JWT_PRIVATE_KEYS_SECRET / JWT_PUBLIC_KEYS_SECRET (README, Keys)"
+                    .into(),
+            });
         }
+        let algorithm = match settings.get("JWT_ALGORITHM") {
+            None => SigningAlgorithm::default(),
+            Some(name) => SigningAlgorithm::parse(name.trim()).ok_or(ConfigError::Invalid {
+                name: "JWT_ALGORITHM",
+                reason: "expected RS256 or ES256".into(),
+            })?,
+        };
+        let keys = match settings.get("JWT_KEYS_FILE") {
+            Some(path) => KeySource::File(path.into()),
+            None => KeySource::SecretsManager {
+                private: settings.get("JWT_PRIVATE_KEYS_SECRET"),
+                public: settings.get("JWT_PUBLIC_KEYS_SECRET"),
+            },
+        };
+        let issuer = match settings.get("JWT_ISSUER") {
+            None => Issuer::FromRequest,
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                Issuer::Fixed(url.trim_end_matches('/').to_owned())
+            }
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "JWT_ISSUER",
+                    reason: "expected the issuer's URL (https://…)".into(),
+                });
+            }
+        };
         let tokens = TokenConfig {
-            issuer: settings
-                .get("JWT_ISSUER")
-                .unwrap_or_else(|| "flashback-accounts".into()),
+            issuer,
             audience: settings
                 .get("JWT_AUDIENCE")
                 .unwrap_or_else(|| "flashback".into()),
-            signing_key,
-            verification_keys,
+            algorithm,
+            keys,
+            key_refresh_seconds: settings.seconds("JWT_KEYS_REFRESH_SECONDS", 300)? as u64,
             access_ttl_seconds: settings.seconds("ACCESS_TOKEN_TTL_SECONDS", 3600)?,
             refresh_ttl_seconds: settings.seconds("REFRESH_TOKEN_TTL_SECONDS", 30 * 86_400)?,
             session_max_seconds: settings.seconds("SESSION_MAX_SECONDS", 90 * 86_400)?,
@@ -253,11 +244,9 @@ mod tests {
             .collect()
     }
 
-    const KEY: &str = "0123456789abcdef0123456789abcdef";
-
     #[test]
     fn defaults_follow_the_contract() {
-        let m = map(&[("TABLE_NAME", "accounts"), ("JWT_SIGNING_KEY", KEY)]);
+        let m = map(&[("TABLE_NAME", "accounts")]);
         let c = Config::load(&Settings::from_map(&m)).unwrap();
         assert_eq!(
             c.store,
@@ -269,47 +258,68 @@ mod tests {
         assert_eq!(c.tokens.refresh_ttl_seconds, 2_592_000);
         assert_eq!(c.tokens.session_max_seconds, 7_776_000);
         assert_eq!(c.tokens.reuse_grace_seconds, 10);
+        assert_eq!(c.tokens.algorithm, SigningAlgorithm::Rs256);
+        assert_eq!(c.tokens.issuer, Issuer::FromRequest);
         assert_eq!(c.login_throttle.max_failures, 5);
         assert_eq!(c.login_throttle.window_seconds, 900);
         assert_eq!(c.password_hash, PasswordHashConfig::OWASP);
     }
 
     #[test]
-    fn a_missing_or_short_key_is_refused() {
-        let m = map(&[("TABLE_NAME", "t")]);
-        let err = Config::load(&Settings::from_map(&m)).unwrap_err();
-        assert!(err.to_string().contains("JWT_SIGNING_KEY is not set"));
-        let m = map(&[("TABLE_NAME", "t"), ("JWT_SIGNING_KEY", "short")]);
-        let err = Config::load(&Settings::from_map(&m)).unwrap_err();
-        assert!(err.to_string().contains("at least 32 bytes"), "{err}");
-        assert!(
-            !err.to_string().contains("short"),
-            "the key must not be echoed"
+    fn key_settings_are_read() {
+        let m = map(&[
+            ("TABLE_NAME", "t"),
+            ("JWT_ALGORITHM", "ES256"),
+            ("JWT_PRIVATE_KEYS_SECRET", "accounts/private"),
+            ("JWT_ISSUER", "https://accounts.example.com/"),
+        ]);
+        let c = Config::load(&Settings::from_map(&m)).unwrap();
+        assert_eq!(c.tokens.algorithm, SigningAlgorithm::Es256);
+        assert!(matches!(
+            &c.tokens.keys,
+            KeySource::SecretsManager { private: Some(p), public: None } if p == "accounts/private"
+        ));
+        assert_eq!(
+            c.tokens.issuer,
+            Issuer::Fixed("https://accounts.example.com".into())
         );
     }
 
     #[test]
-    fn weaker_argon2_parameters_are_refused() {
-        let m = map(&[
-            ("TABLE_NAME", "t"),
-            ("JWT_SIGNING_KEY", KEY),
-            ("ARGON2_MEMORY_KIB", "1024"),
-        ]);
-        assert!(Config::load(&Settings::from_map(&m)).is_err());
+    fn shared_secrets_and_unknown_algorithms_are_refused() {
+        let m = map(&[("TABLE_NAME", "t"), ("JWT_SIGNING_KEY", "a-leaked-secret")]);
+        let err = Config::load(&Settings::from_map(&m)).unwrap_err();
+        assert!(err.to_string().contains("HS256"), "{err}");
+        assert!(!err.to_string().contains("a-leaked-secret"));
+        for alg in ["HS256", "none", "PS256"] {
+            let m = map(&[("TABLE_NAME", "t"), ("JWT_ALGORITHM", alg)]);
+            assert!(matches!(
+                Config::load(&Settings::from_map(&m)),
+                Err(ConfigError::Invalid {
+                    name: "JWT_ALGORITHM",
+                    ..
+                })
+            ));
+        }
+        let m = map(&[("TABLE_NAME", "t"), ("JWT_ISSUER", "flashback-accounts")]);
+        assert!(matches!(
+            Config::load(&Settings::from_map(&m)),
+            Err(ConfigError::Invalid {
+                name: "JWT_ISSUER",
+                ..
+            })
+        ));
     }
 
     #[test]
-    fn verification_keys_are_parsed() {
-        let old = "fedcba9876543210fedcba9876543210";
-        let list = format!("old:{old}");
-        let m = map(&[
-            ("TABLE_NAME", "t"),
-            ("JWT_SIGNING_KEY", KEY),
-            ("JWT_VERIFICATION_KEYS", &list),
-        ]);
-        let c = Config::load(&Settings::from_map(&m)).unwrap();
-        assert_eq!(c.tokens.verification_keys.len(), 1);
-        assert_eq!(c.tokens.verification_keys[0].kid, "old");
-        assert!(!format!("{c:?}").contains(old), "Debug must redact secrets");
+    fn weaker_argon2_parameters_are_refused() {
+        let m = map(&[("TABLE_NAME", "t"), ("ARGON2_MEMORY_KIB", "1024")]);
+        assert!(matches!(
+            Config::load(&Settings::from_map(&m)),
+            Err(ConfigError::Invalid {
+                name: "ARGON2_MEMORY_KIB",
+                ..
+            })
+        ));
     }
 }

@@ -8,9 +8,11 @@
 pub mod round_trips;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use accounts::App;
+use accounts::auth::key_ring::KeySource;
+use accounts::auth::keys::{KeySet, SigningAlgorithm};
 use accounts::clock::ManualClock;
 use accounts::config::{Config, Settings, StoreConfig};
 use accounts::http::serve_any;
@@ -23,7 +25,8 @@ use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 
 pub const ENDPOINT_VAR: &str = "ACCOUNTS_TEST_DYNAMODB_ENDPOINT";
-pub const SIGNING_KEY: &str = "test-signing-key-0123456789abcdef0123";
+/// The issuer every test deployment signs as.
+pub const ISSUER: &str = "https://accounts.test";
 /// A fixed start, so that tests read like a timeline.
 pub const T0: i64 = 1_800_000_000;
 pub const PASSWORD: &str = "Secure-pass-123";
@@ -70,13 +73,33 @@ pub async fn fresh_store(backend: Backend) -> Arc<dyn Store> {
     }
 }
 
+/// The key set of every test app in this process (RS256, the default): one,
+/// because making RSA keys takes a while, and so that apps sharing a store
+/// accept each other's tokens.
+pub fn test_keys() -> &'static KeySet {
+    static KEYS: OnceLock<KeySet> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut set = KeySet::default();
+        set.rotate(SigningAlgorithm::Rs256, T0 - 1)
+            .expect("test key");
+        set
+    })
+}
+
+/// The settings of a test app: [`test_keys`] unless `overrides` name other
+/// keys, and [`ISSUER`].
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let mut settings: HashMap<String, String> = HashMap::new();
-    settings.insert("JWT_SIGNING_KEY".into(), SIGNING_KEY.into());
+    settings.insert("JWT_ISSUER".into(), ISSUER.into());
     for (k, v) in overrides {
         settings.insert(k.to_string(), v.to_string());
     }
-    Config::load_with_store(&Settings::from_map(&settings), StoreConfig::Memory).expect("config")
+    let mut config = Config::load_with_store(&Settings::from_map(&settings), StoreConfig::Memory)
+        .expect("config");
+    if !settings.contains_key("JWT_KEYS_FILE") {
+        config.tokens.keys = KeySource::Fixed(test_keys().clone());
+    }
+    config
 }
 
 /// What a request got back.

@@ -1,24 +1,30 @@
-//! Access tokens: HS256 JWTs with a pinned algorithm, a `kid` naming the key,
-//! and `iss`, `aud`, `exp` and `type` all checked.
+//! Access tokens: JWTs signed with an asymmetric key (RS256 by default,
+//! ES256 selectable), the algorithm pinned, a `kid` naming the key, and
+//! `iss`, `aud`, `exp` and `type` all checked.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
-use jsonwebtoken::{
-    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
-};
+use jsonwebtoken::{Header, Validation, decode, decode_header, encode};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::config::TokenConfig;
+use super::key_ring::KeyRing;
+use crate::config::{Issuer, TokenConfig};
 use crate::error::{Error, Result};
 use crate::model::User;
 
-const ALGORITHM: Algorithm = Algorithm::HS256;
 const ACCESS_TYPE: &str = "access";
 /// Tolerated clock skew between signer and verifier.
 const LEEWAY_SECONDS: i64 = 30;
 /// No honest token comes near this; a bigger one is refused before parsing.
 const MAX_TOKEN_BYTES: usize = 4096;
+
+tokio::task_local! {
+    /// The issuer URL of the request being served, where the deployment
+    /// names none (`JWT_ISSUER` unset): the API's own URL, from API Gateway's
+    /// request context. Set by `http::serve` around each request.
+    pub static REQUEST_ISSUER: String;
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,42 +51,56 @@ pub struct IssuedAccessToken {
 }
 
 pub struct AccessTokens {
-    issuer: String,
+    issuer: Issuer,
     audience: String,
     ttl_seconds: i64,
-    signing_kid: String,
-    encoding_key: EncodingKey,
-    decoding_keys: HashMap<String, DecodingKey>,
+    keys: KeyRing,
     validation: Validation,
 }
 
 impl AccessTokens {
-    pub fn new(config: &TokenConfig) -> AccessTokens {
-        let mut decoding_keys = HashMap::new();
-        for key in std::iter::once(&config.signing_key).chain(&config.verification_keys) {
-            decoding_keys
-                .entry(key.kid.clone())
-                .or_insert_with(|| DecodingKey::from_secret(&key.secret));
-        }
-        let mut validation = Validation::new(ALGORITHM);
-        validation.set_issuer(&[&config.issuer]);
+    pub fn new(config: &TokenConfig, keys: KeyRing) -> AccessTokens {
+        let mut validation = Validation::new(keys.algorithm().jwt());
         validation.set_audience(&[&config.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         // Expiry is checked against the service's clock below, so that it
-        // agrees with every other time decision the service makes.
+        // agrees with every other time decision the service makes; the
+        // issuer below too, since it may be the request's.
         validation.validate_exp = false;
         AccessTokens {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             ttl_seconds: config.access_ttl_seconds,
-            signing_kid: config.signing_key.kid.clone(),
-            encoding_key: EncodingKey::from_secret(&config.signing_key.secret),
-            decoding_keys,
+            keys,
             validation,
         }
     }
 
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// The `iss` this deployment signs and expects: the configured URL, or
+    /// the URL the current request came to.
+    pub fn issuer(&self) -> Result<Cow<'_, str>> {
+        match &self.issuer {
+            Issuer::Fixed(url) => Ok(Cow::Borrowed(url)),
+            Issuer::FromRequest => REQUEST_ISSUER
+                .try_with(|url| Cow::Owned(url.clone()))
+                .map_err(|_| {
+                    Error::Internal(
+                        "JWT_ISSUER is not set and the request names no API domain".into(),
+                    )
+                }),
+        }
+    }
+
     pub fn issue(&self, user: &User, session_id: &str, now: i64) -> Result<IssuedAccessToken> {
+        let keys = self.keys.current();
+        let (kid, encoding_key) = keys
+            .signer
+            .as_ref()
+            .ok_or_else(|| Error::Internal("this process holds no signing key".into()))?;
         let expires_at = now + self.ttl_seconds;
         let claims = AccessClaims {
             sub: user.id.clone(),
@@ -89,38 +109,44 @@ impl AccessTokens {
             org_id: user.org_id.clone(),
             token_type: ACCESS_TYPE.into(),
             sid: session_id.into(),
-            iss: self.issuer.clone(),
+            iss: self.issuer()?.into_owned(),
             aud: self.audience.clone(),
             iat: now,
             exp: expires_at,
             jti: Uuid::new_v4().simple().to_string(),
         };
-        let mut header = Header::new(ALGORITHM);
-        header.kid = Some(self.signing_kid.clone());
-        let token = encode(&header, &claims, &self.encoding_key)
+        let mut header = Header::new(self.keys.algorithm().jwt());
+        header.kid = Some(kid.clone());
+        let token = encode(&header, &claims, encoding_key)
             .map_err(|e| Error::Internal(format!("jwt encode: {e}")))?;
         Ok(IssuedAccessToken { token, expires_at })
     }
 
     /// The claims of a valid access token; `TokenExpired` or `InvalidToken`
     /// otherwise, whatever the reason (the reason is not the caller's business).
-    pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims> {
+    pub async fn verify(&self, token: &str, now: i64) -> Result<AccessClaims> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Error::InvalidToken);
         }
         let header = decode_header(token).map_err(|_| Error::InvalidToken)?;
-        if header.alg != ALGORITHM {
+        // Pinned: the header's `alg` must be the deployment's; `jku`, `x5u`,
+        // `jwk` and other header members are never followed.
+        if header.alg != self.keys.algorithm().jwt() {
             return Err(Error::InvalidToken);
         }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.decoding_keys.get(kid))
-            .ok_or(Error::InvalidToken)?;
+        let kid = header.kid.ok_or(Error::InvalidToken)?;
+        let mut keys = self.keys.current();
+        if !keys.verifiers.contains_key(&kid) && self.keys.refresh_for_unknown_kid().await {
+            keys = self.keys.current();
+        }
+        let key = keys.verifiers.get(&kid).ok_or(Error::InvalidToken)?;
         let claims = decode::<AccessClaims>(token, key, &self.validation)
             .map_err(|_| Error::InvalidToken)?
             .claims;
-        if claims.token_type != ACCESS_TYPE || claims.sub != claims.user_id {
+        if claims.token_type != ACCESS_TYPE
+            || claims.sub != claims.user_id
+            || claims.iss != self.issuer()?
+        {
             return Err(Error::InvalidToken);
         }
         if claims.exp + LEEWAY_SECONDS <= now {
@@ -136,24 +162,34 @@ impl AccessTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SigningKey;
+    use crate::auth::key_ring::{KeyRing, KeySource, KeyUse};
+    use crate::auth::keys::{KeySet, SigningAlgorithm};
     use crate::model::{ContactDetails, UserStatus};
     use crate::role::Role;
 
-    fn config(kid: &str, secret: &str) -> TokenConfig {
+    fn config() -> TokenConfig {
         TokenConfig {
-            issuer: "iss".into(),
+            issuer: Issuer::Fixed("https://issuer.test".into()),
             audience: "aud".into(),
-            signing_key: SigningKey {
-                kid: kid.into(),
-                secret: secret.as_bytes().to_vec(),
-            },
-            verification_keys: vec![],
+            algorithm: SigningAlgorithm::Es256,
+            keys: KeySource::Fixed(KeySet::default()),
+            key_refresh_seconds: 300,
             access_ttl_seconds: 3600,
             refresh_ttl_seconds: 100,
             session_max_seconds: 1000,
             reuse_grace_seconds: 10,
         }
+    }
+
+    fn key_set(now: i64) -> KeySet {
+        let mut set = KeySet::default();
+        set.rotate(SigningAlgorithm::Es256, now).unwrap();
+        set
+    }
+
+    fn tokens(config: &TokenConfig, set: &KeySet) -> AccessTokens {
+        let ring = KeyRing::fixed(set.clone(), config.algorithm, KeyUse::BOTH).unwrap();
+        AccessTokens::new(config, ring)
     }
 
     fn user() -> User {
@@ -176,51 +212,95 @@ mod tests {
         }
     }
 
-    const K1: &str = "0123456789abcdef0123456789abcdef";
-    const K2: &str = "fedcba9876543210fedcba9876543210";
-
-    #[test]
-    fn issued_tokens_verify_until_they_expire() {
-        let tokens = AccessTokens::new(&config("k1", K1));
+    #[tokio::test]
+    async fn issued_tokens_verify_until_they_expire() {
+        let tokens = tokens(&config(), &key_set(0));
         let issued = tokens.issue(&user(), "s1", 1000).unwrap();
         assert_eq!(issued.expires_at, 4600);
-        let claims = tokens.verify(&issued.token, 1001).unwrap();
+        let claims = tokens.verify(&issued.token, 1001).await.unwrap();
         assert_eq!(claims.sub, "u1");
         assert_eq!(claims.sid, "s1");
         assert_eq!(claims.token_type, "access");
+        assert_eq!(claims.iss, "https://issuer.test");
         assert!(matches!(
-            tokens.verify(&issued.token, 4600 + LEEWAY_SECONDS),
+            tokens.verify(&issued.token, 4600 + LEEWAY_SECONDS).await,
             Err(Error::TokenExpired)
         ));
     }
 
-    #[test]
-    fn rotated_keys_still_verify_and_unknown_keys_do_not() {
-        let old = AccessTokens::new(&config("old", K2));
-        let token = old.issue(&user(), "s", 0).unwrap().token;
-        let mut cfg = config("new", K1);
-        assert!(matches!(
-            AccessTokens::new(&cfg).verify(&token, 1),
-            Err(Error::InvalidToken)
-        ));
-        cfg.verification_keys.push(SigningKey {
-            kid: "old".into(),
-            secret: K2.as_bytes().to_vec(),
-        });
-        AccessTokens::new(&cfg).verify(&token, 1).unwrap();
-    }
-
-    #[test]
-    fn wrong_issuer_or_audience_is_refused() {
-        let token = AccessTokens::new(&config("k1", K1))
+    #[tokio::test]
+    async fn retired_keys_still_verify_and_unknown_keys_do_not() {
+        let mut set = key_set(0);
+        let token = tokens(&config(), &set)
             .issue(&user(), "s", 0)
             .unwrap()
             .token;
-        let mut other = config("k1", K1);
+        let stranger = tokens(&config(), &key_set(0));
+        assert!(matches!(
+            stranger.verify(&token, 1).await,
+            Err(Error::InvalidToken)
+        ));
+        set.rotate(SigningAlgorithm::Es256, 10).unwrap();
+        let rotated = tokens(&config(), &set);
+        rotated.verify(&token, 11).await.unwrap();
+        let fresh = rotated.issue(&user(), "s", 11).unwrap().token;
+        assert_ne!(
+            jsonwebtoken::decode_header(&fresh).unwrap().kid,
+            jsonwebtoken::decode_header(&token).unwrap().kid
+        );
+    }
+
+    #[tokio::test]
+    async fn wrong_issuer_or_audience_is_refused() {
+        let set = key_set(0);
+        let token = tokens(&config(), &set)
+            .issue(&user(), "s", 0)
+            .unwrap()
+            .token;
+        let mut other = config();
         other.audience = "someone-else".into();
-        assert!(AccessTokens::new(&other).verify(&token, 1).is_err());
-        let mut other = config("k1", K1);
-        other.issuer = "someone-else".into();
-        assert!(AccessTokens::new(&other).verify(&token, 1).is_err());
+        assert!(matches!(
+            tokens(&other, &set).verify(&token, 1).await,
+            Err(Error::InvalidToken)
+        ));
+        let mut other = config();
+        other.issuer = Issuer::Fixed("https://someone-else.test".into());
+        assert!(matches!(
+            tokens(&other, &set).verify(&token, 1).await,
+            Err(Error::InvalidToken)
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_request_issuer_is_used_where_none_is_configured() {
+        let set = key_set(0);
+        let mut config = config();
+        config.issuer = Issuer::FromRequest;
+        let tokens = tokens(&config, &set);
+        assert!(matches!(
+            tokens.issue(&user(), "s", 0),
+            Err(Error::Internal(_))
+        ));
+        let here = "https://abc.execute-api.us-east-1.amazonaws.com".to_string();
+        let token = REQUEST_ISSUER
+            .scope(here.clone(), async { tokens.issue(&user(), "s", 0) })
+            .await
+            .unwrap()
+            .token;
+        let claims = REQUEST_ISSUER
+            .scope(here, tokens.verify(&token, 1))
+            .await
+            .unwrap();
+        assert_eq!(
+            claims.iss,
+            "https://abc.execute-api.us-east-1.amazonaws.com"
+        );
+        let elsewhere = "https://other.execute-api.us-east-1.amazonaws.com".to_string();
+        assert!(matches!(
+            REQUEST_ISSUER
+                .scope(elsewhere, tokens.verify(&token, 1))
+                .await,
+            Err(Error::InvalidToken)
+        ));
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Route;
 use super::request::{bearer_token, json_body};
-use super::response::success;
+use super::response::{success, with_cache_control};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::error::{Error, Result};
@@ -26,6 +26,8 @@ pub(super) async fn handle(app: &App, req: &Request, route: Route) -> Result<Res
         Route::UpdateRole => put_user_role(app, req).await,
         Route::CreateMember => post_organization_users(app, req).await,
         Route::ListMembers => get_organization_users(app, req).await,
+        Route::Jwks => get_jwks(app),
+        Route::OpenIdConfiguration => get_openid_configuration(app),
     }
 }
 
@@ -168,8 +170,8 @@ async fn post_refresh(app: &App, req: &Request) -> Result<Response<Body>> {
     ))
 }
 
-fn claims(app: &App, req: &Request) -> Result<AccessClaims> {
-    verify_token(app, bearer_token(req)?)
+async fn claims(app: &App, req: &Request) -> Result<AccessClaims> {
+    verify_token(app, bearer_token(req)?).await
 }
 
 /// The `userId` path parameter, as API Gateway (or the local router) set it.
@@ -219,7 +221,7 @@ struct Data<T> {
 }
 
 async fn get_profile(app: &App, req: &Request) -> Result<Response<Body>> {
-    let user = users::profile(app, claims(app, req)?).await?;
+    let user = users::profile(app, claims(app, req).await?).await?;
     let data = ProfileData {
         id: &user.id,
         name: &user.name,
@@ -243,7 +245,7 @@ struct MemberRole<'a> {
 }
 
 async fn get_user(app: &App, req: &Request) -> Result<Response<Body>> {
-    let claims = claims(app, req)?;
+    let claims = claims(app, req).await?;
     let user = users::member(app, claims, &path_user_id(req)?).await?;
     let data = MemberRole {
         user_id: &user.id,
@@ -271,7 +273,7 @@ struct Message {
 }
 
 async fn put_user(app: &App, req: &Request) -> Result<Response<Body>> {
-    let claims = claims(app, req)?;
+    let claims = claims(app, req).await?;
     let body: UpdateUserRequest = json_body(req, app.config.max_body_bytes)?;
     let update = users::UserUpdate {
         name: body.name,
@@ -313,7 +315,7 @@ struct RoleChangedData<'a> {
 }
 
 async fn put_user_role(app: &App, req: &Request) -> Result<Response<Body>> {
-    let claims = claims(app, req)?;
+    let claims = claims(app, req).await?;
     let body: RoleRequest = json_body(req, app.config.max_body_bytes)?;
     let role = role_from_json(&body.org_role)?;
     let changed = users::change_role(app, claims, &path_user_id(req)?, role).await?;
@@ -374,7 +376,7 @@ struct Created<'a> {
 }
 
 async fn post_organization_users(app: &App, req: &Request) -> Result<Response<Body>> {
-    let claims = claims(app, req)?;
+    let claims = claims(app, req).await?;
     let body: CreateMemberRequest = json_body(req, app.config.max_body_bytes)?;
     let org_role = body.org_role.as_ref().map(role_from_json).transpose()?;
     let user = members::create(
@@ -405,7 +407,7 @@ struct MemberList<'a> {
 }
 
 async fn get_organization_users(app: &App, req: &Request) -> Result<Response<Body>> {
-    let members = members::list(app, claims(app, req)?).await?;
+    let members = members::list(app, claims(app, req).await?).await?;
     let data: Vec<MemberItem> = members.iter().map(MemberItem::from).collect();
     Ok(success(
         200,
@@ -456,7 +458,7 @@ struct QuotaResponse<'a> {
 }
 
 async fn get_quota(app: &App, req: &Request) -> Result<Response<Body>> {
-    let quota = quota::quota(app, claims(app, req)?).await?;
+    let quota = quota::quota(app, claims(app, req).await?).await?;
     let body = QuotaResponse {
         // The subscription's id is its organization's: one per organization.
         subscription: SubscriptionInfo {
@@ -484,4 +486,47 @@ async fn get_quota(app: &App, req: &Request) -> Result<Response<Body>> {
             .collect(),
     };
     Ok(success(200, &body))
+}
+
+/// The public keys (RFC 7517), as the key set in force holds them: other
+/// services and API Gateway's JWT authorizer verify tokens with these.
+fn get_jwks(app: &App) -> Result<Response<Body>> {
+    let keys = app.access_tokens.keys().current();
+    let set: serde_json::Value = serde_json::from_str(&keys.jwks)
+        .map_err(|e| Error::Internal(format!("public key set: {e}")))?;
+    // Verifiers re-read about as often as the functions do (README, Keys).
+    Ok(with_cache_control(
+        success(200, &set),
+        "public, max-age=300",
+    ))
+}
+
+/// OpenID Connect discovery: enough for an OIDC library or API Gateway's
+/// JWT authorizer to find the keys of this issuer.
+#[derive(Serialize)]
+struct Discovery<'a> {
+    issuer: &'a str,
+    jwks_uri: String,
+    id_token_signing_alg_values_supported: [&'static str; 1],
+    subject_types_supported: [&'static str; 1],
+    response_types_supported: [&'static str; 1],
+    claims_supported: [&'static str; 11],
+}
+
+fn get_openid_configuration(app: &App) -> Result<Response<Body>> {
+    let issuer = app.access_tokens.issuer()?;
+    let discovery = Discovery {
+        issuer: &issuer,
+        jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+        id_token_signing_alg_values_supported: [app.access_tokens.keys().algorithm().name()],
+        subject_types_supported: ["public"],
+        response_types_supported: ["token"],
+        claims_supported: [
+            "sub", "userId", "email", "orgId", "type", "sid", "iss", "aud", "iat", "exp", "jti",
+        ],
+    };
+    Ok(with_cache_control(
+        success(200, &discovery),
+        "public, max-age=3600",
+    ))
 }

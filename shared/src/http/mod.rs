@@ -12,6 +12,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
 use crate::App;
+use crate::auth::access::REQUEST_ISSUER;
+use crate::auth::key_ring::KeyUse;
+use crate::config::Issuer;
 use crate::error::Error;
 
 /// Every operation the API serves; one Lambda function each.
@@ -27,11 +30,13 @@ pub enum Route {
     GetUser,
     UpdateUser,
     UpdateRole,
+    Jwks,
+    OpenIdConfiguration,
 }
 
 impl Route {
     /// Literal paths before templated ones, as API Gateway matches them.
-    pub const ALL: [Route; 10] = [
+    pub const ALL: [Route; 12] = [
         Route::Register,
         Route::Login,
         Route::Refresh,
@@ -42,12 +47,19 @@ impl Route {
         Route::GetUser,
         Route::UpdateUser,
         Route::UpdateRole,
+        Route::Jwks,
+        Route::OpenIdConfiguration,
     ];
 
     pub fn method(self) -> Method {
         match self {
             Route::Register | Route::Login | Route::Refresh | Route::CreateMember => Method::POST,
-            Route::Profile | Route::Quota | Route::ListMembers | Route::GetUser => Method::GET,
+            Route::Profile
+            | Route::Quota
+            | Route::ListMembers
+            | Route::GetUser
+            | Route::Jwks
+            | Route::OpenIdConfiguration => Method::GET,
             Route::UpdateUser | Route::UpdateRole => Method::PUT,
         }
     }
@@ -63,6 +75,8 @@ impl Route {
             Route::ListMembers | Route::CreateMember => "/organization/users",
             Route::GetUser | Route::UpdateUser => "/user/{userId}",
             Route::UpdateRole => "/user/{userId}/role",
+            Route::Jwks => "/.well-known/jwks.json",
+            Route::OpenIdConfiguration => "/.well-known/openid-configuration",
         }
     }
 
@@ -79,6 +93,25 @@ impl Route {
             Route::GetUser => "get-user",
             Route::UpdateUser => "put-user",
             Route::UpdateRole => "put-user-role",
+            Route::Jwks => "get-jwks",
+            Route::OpenIdConfiguration => "get-openid-configuration",
+        }
+    }
+
+    /// The keys its function must hold: only the functions that sign in
+    /// may read the private key set.
+    pub fn key_use(self) -> KeyUse {
+        match self {
+            Route::Register | Route::Login | Route::Refresh => KeyUse::SIGN,
+            Route::Profile
+            | Route::Quota
+            | Route::ListMembers
+            | Route::CreateMember
+            | Route::GetUser
+            | Route::UpdateUser
+            | Route::UpdateRole
+            | Route::Jwks => KeyUse::VERIFY,
+            Route::OpenIdConfiguration => KeyUse::NONE,
         }
     }
 }
@@ -89,6 +122,18 @@ fn request_id(req: &Request) -> String {
     match req.lambda_context_ref() {
         Some(ctx) => ctx.request_id.clone(),
         None => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// The API's own URL, as API Gateway says the request came to it.
+fn request_issuer(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(ctx) => ctx
+            .domain_name
+            .as_ref()
+            .map(|domain| format!("https://{domain}")),
+        #[allow(unreachable_patterns)]
+        _ => None,
     }
 }
 
@@ -145,7 +190,12 @@ pub async fn serve(
     let request_id = request_id(&req);
     let method = req.method().clone();
     let span = tracing::info_span!("request", %request_id);
-    let handled = handlers::handle(app, &req, route).instrument(span).await;
+    app.access_tokens.keys().refresh_if_stale().await;
+    let handling = handlers::handle(app, &req, route).instrument(span);
+    let handled = match (&app.config.tokens.issuer, request_issuer(&req)) {
+        (Issuer::FromRequest, Some(issuer)) => REQUEST_ISSUER.scope(issuer, handling).await,
+        _ => handling.await,
+    };
     let (mut response, error_code) = match handled {
         Ok(response) => (response, None),
         Err(error) => {

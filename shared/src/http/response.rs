@@ -1,7 +1,7 @@
 //! The JSON envelope: `{"success": true, …}` or
 //! `{"success": false, "error_code": …, "message": …}`.
 
-use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -40,5 +40,12 @@ pub fn failure(error: &Error) -> Response<Body> {
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     }
+    response
+}
+
+pub fn with_cache_control(mut response: Response<Body>, policy: &'static str) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static(policy));
     response
 }

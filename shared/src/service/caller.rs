@@ -14,8 +14,8 @@ pub struct Caller {
 
 /// Checks the token and its account: a gone or deactivated account is 401
 /// like a bad token, so that roles and deactivation apply on the next request.
-pub fn verify_token(app: &App, token: &str) -> Result<AccessClaims> {
-    app.access_tokens.verify(token, app.now())
+pub async fn verify_token(app: &App, token: &str) -> Result<AccessClaims> {
+    app.access_tokens.verify(token, app.now()).await
 }
 
 pub fn caller_from(claims: AccessClaims, user: Option<User>) -> Result<Caller> {
