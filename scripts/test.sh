@@ -39,6 +39,9 @@ fi
 echo "test.sh: moto_server on 127.0.0.1:$port" >&2
 
 export ACCOUNTS_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+# A JWT verifier that is not this service (tests/verifier): joserfc comes with moto.
+ACCOUNTS_TEST_PYTHON="$(cd "$VENV" && pwd)/bin/python"
+export ACCOUNTS_TEST_PYTHON
 set +e
 cargo test --workspace "$@" 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}

@@ -472,3 +472,87 @@ fn pascal_case_names_resources() {
     assert_eq!(pascal_case("post-user-login"), "PostUserLogin");
     assert_eq!(pascal_case("get-user"), "GetUser");
 }
+
+/// Every string in a YAML tree (tagged values included), for scanning.
+fn strings(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::String(s) => found.push(s.clone()),
+        Value::Sequence(items) => items.iter().for_each(|v| strings(v, found)),
+        Value::Mapping(map) => map.iter().for_each(|(k, v)| {
+            strings(k, found);
+            strings(v, found);
+        }),
+        Value::Tagged(tagged) => strings(&tagged.value, found),
+        _ => {}
+    }
+}
+
+/// The key sets reach functions by secret name, through IAM: no key
+/// material and no dynamic reference to one in any environment; the
+/// private set readable by exactly the functions whose route signs, the
+/// public set by exactly those whose route verifies.
+#[test]
+fn only_signing_functions_may_read_the_private_keys() {
+    let doc = yaml("template.yaml");
+    let resources = doc.get("Resources").and_then(Value::as_mapping).unwrap();
+    let globals_env = doc
+        .get("Globals")
+        .and_then(|g| g.get("Function"))
+        .and_then(|f| f.get("Environment"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut problems = Vec::new();
+    let mut env_strings = Vec::new();
+    strings(&globals_env, &mut env_strings);
+    for route in Route::ALL {
+        let name = route.function_name();
+        let id = format!("{}Function", pascal_case(name));
+        let Some(properties) = resources.get(id.as_str()).and_then(|r| r.get("Properties")) else {
+            problems.push(format!("{id}: no such resource"));
+            continue;
+        };
+        let env = properties
+            .get("Environment")
+            .cloned()
+            .unwrap_or(Value::Null);
+        strings(&env, &mut env_strings);
+        let mut policies = Vec::new();
+        strings(
+            properties.get("Policies").unwrap_or(&Value::Null),
+            &mut policies,
+        );
+        let reads = |policy: &str| policies.iter().any(|p| p == policy);
+        let names_private = env
+            .get("Variables")
+            .is_some_and(|v| v.get("JWT_PRIVATE_KEYS_SECRET").is_some());
+        let need = route.key_use();
+        if reads("PrivateKeysReadPolicy") != need.sign || names_private != need.sign {
+            problems.push(format!(
+                "{id}: signs = {}, but may read the private keys = {}, names them = {names_private}",
+                need.sign,
+                reads("PrivateKeysReadPolicy")
+            ));
+        }
+        if reads("PublicKeysReadPolicy") != need.verify {
+            problems.push(format!(
+                "{id}: verifies = {}, but may read the public keys = {}",
+                need.verify,
+                reads("PublicKeysReadPolicy")
+            ));
+        }
+    }
+    for value in &env_strings {
+        let lower = value.to_lowercase();
+        if lower.contains("{{resolve:") || lower.contains("private key") || value.len() > 200 {
+            problems.push(format!(
+                "an environment value looks like key material: {value:.40}"
+            ));
+        }
+    }
+    for legacy in ["JWT_SIGNING_KEY", "JWT_VERIFICATION_KEYS"] {
+        if read("template.yaml").contains(legacy) {
+            problems.push(format!("template.yaml still sets {legacy}"));
+        }
+    }
+    assert!(problems.is_empty(), "\n  {}", problems.join("\n  "));
+}

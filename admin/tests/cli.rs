@@ -279,3 +279,117 @@ async fn table_create_then_every_subcommand_on_dynamodb() {
     drive(&admin, &t, &dir).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The private key set in a file, as JSON.
+fn key_file(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("jwt-keys.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn keys_rotate_and_prune_in_the_data_directory() {
+    let dir = scratch_dir();
+    let admin = Admin {
+        args: vec!["--data".into(), dir.display().to_string()],
+        env: vec![],
+    };
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&admin.ok(&["key", "public"])).unwrap(),
+        json!({"keys": []})
+    );
+    admin.ok(&["key", "rotate"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("jwt-keys.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let first = key_file(&dir)["keys"][0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = admin.ok(&["key", "rotate", "--algorithm", "RS256"]);
+    let keys = key_file(&dir)["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2);
+    let second = keys[0]["kid"].as_str().unwrap().to_owned();
+    assert!(out.contains(&second), "{out}");
+    assert!(keys[0].get("retiredAt").is_none());
+    assert_eq!(keys[1]["kid"], first.as_str());
+    assert!(
+        keys[1]["retiredAt"].is_i64(),
+        "the old key is retired, not gone"
+    );
+    // Published: both, without private members.
+    let public: serde_json::Value = serde_json::from_str(&admin.ok(&["key", "public"])).unwrap();
+    assert_eq!(public["keys"].as_array().unwrap().len(), 2);
+    assert!(public["keys"][0].get("d").is_none());
+
+    // Too early: an access token signed just before the rotation lives on.
+    assert!(admin.ok(&["key", "prune"]).contains("pruned 0 key(s)"));
+    assert_eq!(key_file(&dir)["keys"].as_array().unwrap().len(), 2);
+    // An hour and a bit later (the file's clock moved back instead).
+    let mut set = key_file(&dir);
+    let retired = set["keys"][1]["retiredAt"].as_i64().unwrap();
+    set["keys"][1]["retiredAt"] = json!(retired - 3600 - 61);
+    std::fs::write(dir.join("jwt-keys.json"), set.to_string()).unwrap();
+    let out = admin.ok(&["key", "prune"]);
+    assert!(out.contains(&format!("pruned 1 key(s): {first}")), "{out}");
+    let keys = key_file(&dir)["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["kid"], second.as_str());
+
+    let err = admin.fails(&["key", "rotate", "--algorithm", "HS256"]);
+    assert!(err.contains("RS256 or ES256"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn keys_rotate_into_secrets_manager() {
+    let endpoint = dynamodb_endpoint();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (private, public) = (
+        format!("admin-test/{id}/private"),
+        format!("admin-test/{id}/public"),
+    );
+    let admin = Admin {
+        args: vec![],
+        env: vec![
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER".into(), endpoint),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("JWT_PRIVATE_KEYS_SECRET".into(), private.clone()),
+            ("JWT_PUBLIC_KEYS_SECRET".into(), public.clone()),
+        ],
+    };
+    admin.ok(&["key", "rotate", "--algorithm", "ES256"]);
+    let sm = secrets_manager();
+    let private_set = sm
+        .read(&private)
+        .await
+        .unwrap()
+        .expect("private secret created");
+    let public_set = sm
+        .read(&public)
+        .await
+        .unwrap()
+        .expect("public secret created");
+    assert_eq!(private_set.keys.len(), 1);
+    assert!(private_set.keys[0].d.is_some());
+    assert_eq!(
+        public_set,
+        private_set.public(),
+        "the public secret holds the public half only"
+    );
+    assert_eq!(public_set.keys[0].alg, "ES256");
+    admin.ok(&["key", "rotate", "--algorithm", "ES256"]);
+    let private_set = sm.read(&private).await.unwrap().unwrap();
+    assert_eq!(private_set.keys.len(), 2);
+    assert_eq!(
+        sm.read(&public).await.unwrap().unwrap(),
+        private_set.public()
+    );
+}

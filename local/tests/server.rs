@@ -30,7 +30,13 @@ fn free_port() -> u16 {
 }
 
 fn start(args: &[&str]) -> Server {
-    let addr = format!("127.0.0.1:{}", free_port());
+    start_at(&format!("127.0.0.1:{}", free_port()), args)
+}
+
+/// Its address is its issuer (`http://ADDR`), so a restart that keeps
+/// tokens valid keeps the address.
+fn start_at(addr: &str, args: &[&str]) -> Server {
+    let addr = addr.to_owned();
     let child = Command::new(env!("CARGO_BIN_EXE_accounts-local"))
         .args(["--addr", &addr])
         .args(args)
@@ -138,10 +144,11 @@ fn data_and_tokens_survive_a_restart() {
     );
     assert_eq!(status, 200, "{body}");
     assert_ne!(body["refreshToken"].as_str().unwrap(), refresh_token);
+    let addr = server.addr.clone();
     drop(server);
 
     assert_key_is_private(&dir.join("jwt-keys.json"));
-    let server = start(&["--data", data]);
+    let server = start_at(&addr, &["--data", data]);
     let (status, body) = login(&server);
     assert_eq!(status, 200, "the same login works after a restart: {body}");
     // A token issued before the restart is still valid: the key was kept.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use accounts::App;
-use accounts::auth::key_ring::KeySource;
+use accounts::auth::key_ring::{KeySource, SecretsManagerKeys};
 use accounts::auth::keys::{KeySet, SigningAlgorithm};
 use accounts::clock::ManualClock;
 use accounts::config::{Config, Settings, StoreConfig};
@@ -58,6 +58,19 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .retry_config(accounts::app::dynamodb_retries())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Secrets Manager as moto serves it (the same server as DynamoDB).
+pub fn secrets_manager() -> SecretsManagerKeys {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .endpoint_url(dynamodb_endpoint())
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    SecretsManagerKeys::new(aws_sdk_secretsmanager::Client::from_conf(config))
 }
 
 /// A fresh, empty store of the given kind.

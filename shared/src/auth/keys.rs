@@ -285,8 +285,15 @@ impl Jwk {
             .to_der()
             .map_err(|_| invalid(kid, "cannot encode the RSA key"))?;
         // aws-lc checks the key's consistency (the primes, the exponents).
-        let pair = aws_lc_rs::rsa::KeyPair::from_der(&der)
-            .map_err(|e| invalid(kid, format!("RSA key rejected: {e}")))?;
+        let pair = aws_lc_rs::rsa::KeyPair::from_der(&der).map_err(|e| {
+            invalid(
+                kid,
+                format!(
+                    "RSA key rejected ({e}): it must be consistent and at least \
+                         {MIN_RSA_BITS} bits"
+                ),
+            )
+        })?;
         let bits = pair.public_modulus_len() * 8;
         if bits < MIN_RSA_BITS {
             return Err(invalid(
