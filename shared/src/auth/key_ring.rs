@@ -382,8 +382,7 @@ impl KeyRing {
                 ));
             }
         };
-        let keys = load_without_network(&loader, algorithm, need)
-            .unwrap_or_else(|| unreachable!("a local loader"))?;
+        let keys = load_local(&loader, algorithm, need)?;
         Ok(Self::holding(loader, algorithm, need, refresh_every, keys))
     }
 
@@ -483,24 +482,24 @@ impl KeyRing {
     }
 }
 
-/// The keys of a loader that needs no network; `None` for one that does.
-fn load_without_network(
+/// The keys of a loader that needs no network (memory, a file).
+fn load_local(
     loader: &Loader,
     algorithm: SigningAlgorithm,
     need: KeyUse,
-) -> Option<Result<LoadedKeys, KeyRingError>> {
+) -> Result<LoadedKeys, KeyRingError> {
     match loader {
-        Loader::Fixed(set) => Some(LoadedKeys::build(
-            Some(("fixed key set", set.clone())),
-            None,
-            algorithm,
-            need,
-        )),
-        Loader::File(path) => Some(read_key_file(path).and_then(|set| {
+        Loader::Fixed(set) => {
+            LoadedKeys::build(Some(("fixed key set", set.clone())), None, algorithm, need)
+        }
+        Loader::File(path) => {
+            let set = read_key_file(path)?;
             let name = format!("key file {}", path.display());
             LoadedKeys::build(Some((&name, set)), None, algorithm, need)
-        })),
-        Loader::SecretsManager { .. } => None,
+        }
+        Loader::SecretsManager { .. } => Err(KeyRingError::NotConfigured(
+            "Secrets Manager keys are read at start-up with KeyRing::open",
+        )),
     }
 }
 
@@ -509,11 +508,8 @@ async fn load(
     algorithm: SigningAlgorithm,
     need: KeyUse,
 ) -> Result<LoadedKeys, KeyRingError> {
-    if let Some(loaded) = load_without_network(loader, algorithm, need) {
-        return loaded;
-    }
     match loader {
-        Loader::Fixed(_) | Loader::File(_) => unreachable!("loaded above"),
+        Loader::Fixed(_) | Loader::File(_) => load_local(loader, algorithm, need),
         Loader::SecretsManager {
             keys,
             private,
