@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, the store conformance suite and the
 # endpoint tests, on the embedded store and on DynamoDB (moto_server, a real
-# DynamoDB-compatible server, installed into a virtualenv and started here).
+# DynamoDB-compatible server, installed into a virtualenv and started here),
+# and the browser tests (headless Chromium, installed with apt when missing).
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,15 @@ export ACCOUNTS_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 # A JWT verifier that is not this service (tests/verifier): joserfc comes with moto.
 ACCOUNTS_TEST_PYTHON="$(cd "$VENV" && pwd)/bin/python"
 export ACCOUNTS_TEST_PYTHON
+
+# Headless Chromium for the browser tests (local/tests/browser.rs), installed
+# with apt when missing. Without it those tests fail; the others still run.
+if chromium=$(scripts/ensure-chromium.sh); then
+  export ACCOUNTS_CHROMIUM="$chromium"
+  echo "test.sh: $("$chromium" --version 2>/dev/null)" >&2
+else
+  echo "test.sh: no headless Chromium: the browser tests will FAIL" >&2
+fi
 set +e
 cargo test --workspace "$@" 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}

@@ -1,5 +1,8 @@
 //! accounts-local as a child process, and plain HTTP/1.1 exchanges with it.
 
+// Each test crate uses its own part of this module.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
