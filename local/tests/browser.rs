@@ -308,8 +308,18 @@ fn a_page_on_another_origin_is_blocked() {
     let server = start(&["--memory", "--cors-allowed-origins", &allowed.origin]);
     let report = run_page(&other, &server, "blocked");
     assert_eq!(report.origin, other.origin);
-    assert_eq!(report.steps.len(), 2, "{:?}", report.steps);
-    for step in &report.steps {
+    assert_eq!(report.steps.len(), 3, "{:?}", report.steps);
+    let reachable = report.step("reachable");
+    assert_eq!(
+        (
+            &reachable["type"],
+            &reachable["status"],
+            &reachable["error"]
+        ),
+        (&json!("opaque"), &json!(0), &Value::Null),
+        "the API must be reachable from the page for the refusals to mean anything: {reachable}"
+    );
+    for step in [report.step("register"), report.step("profile")] {
         // fetch rejects with a TypeError; the script learns nothing else.
         assert!(
             step["error"]
