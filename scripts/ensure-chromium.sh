@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Headless Chromium for the browser test (local/tests/browser.rs): Debian's
-# `chromium` package, installed with apt when missing. Prints the binary's
-# path. Fails (exit 1) when it cannot be installed: the browser test must
-# not skip.
+# `chromium` package, installed with apt when missing (as root, or through
+# sudo), or the binary ACCOUNTS_CHROMIUM names. Prints the binary's path.
+# Fails (exit 1) when there is none: the browser test must not skip.
 set -euo pipefail
 
 find_chromium() {
   command -v chromium || command -v chromium-browser || true
 }
+
+# A browser named by the caller is used as it is.
+if [ -n "${ACCOUNTS_CHROMIUM:-}" ]; then
+  if [ ! -x "$ACCOUNTS_CHROMIUM" ]; then
+    echo "ensure-chromium: ACCOUNTS_CHROMIUM=$ACCOUNTS_CHROMIUM is not an executable" >&2
+    exit 1
+  fi
+  echo "$ACCOUNTS_CHROMIUM"
+  exit 0
+fi
 
 found="$(find_chromium)"
 if [ -z "$found" ]; then

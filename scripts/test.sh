@@ -45,13 +45,13 @@ ACCOUNTS_TEST_PYTHON="$(cd "$VENV" && pwd)/bin/python"
 export ACCOUNTS_TEST_PYTHON
 
 # Headless Chromium for the browser tests (local/tests/browser.rs), installed
-# with apt when missing. Without it those tests fail; the others still run.
-if chromium=$(scripts/ensure-chromium.sh); then
-  export ACCOUNTS_CHROMIUM="$chromium"
-  echo "test.sh: $("$chromium" --version 2>/dev/null)" >&2
-else
-  echo "test.sh: no headless Chromium: the browser tests will FAIL" >&2
+# with apt when missing; no browser, no test run.
+if ! chromium=$(scripts/ensure-chromium.sh); then
+  echo "test.sh: no headless Chromium for the browser tests (see above)" >&2
+  exit 1
 fi
+export ACCOUNTS_CHROMIUM="$chromium"
+echo "test.sh: $("$chromium" --version 2>/dev/null)" >&2
 set +e
 cargo test --workspace "$@" 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}
