@@ -111,6 +111,8 @@ fn run_page(page: &PageOrigin, server: &Server, scenario: &str) -> Report {
             // Root in CI: Chromium's sandbox refuses to run as root.
             "--no-sandbox",
             "--disable-gpu",
+            // Containers often have a small /dev/shm; Chromium then crashes.
+            "--disable-dev-shm-usage",
             "--no-first-run",
             "--no-default-browser-check",
             "--disable-extensions",
