@@ -37,8 +37,8 @@ pub const DEFAULT_ALLOWED_ORIGINS: &str = "http://localhost:5173,http://localhos
 
 /// The origins allowed to call the API from a browser: the meaning and
 /// format of template.yaml's `CorsAllowedOrigins`, comma-separated
-/// `scheme://host[:port]`. Empty: CORS off, as an empty `CorsAllowedOrigins`
-/// leaves the deployed API without a CORS configuration.
+/// `scheme://host[:port]`. Empty: CORS off (no preflight answer, no CORS
+/// header), as on an API without a CORS configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowedOrigins(Vec<String>);
 
