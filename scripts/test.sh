@@ -15,6 +15,15 @@ if ! "$VENV/bin/moto_server" --help >/dev/null 2>&1; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/moto-requirements.txt
 fi
 
+# Headless Chromium for the browser tests (local/tests/browser.rs), installed
+# with apt when missing; no browser, no test run.
+if ! chromium=$(scripts/ensure-chromium.sh); then
+  echo "test.sh: no headless Chromium for the browser tests (see above)" >&2
+  exit 1
+fi
+export ACCOUNTS_CHROMIUM="$chromium"
+echo "test.sh: $("$chromium" --version 2>/dev/null)" >&2
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
 # moto's server, one request at a time: plain moto_server runs requests on
@@ -43,15 +52,6 @@ export ACCOUNTS_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 # A JWT verifier that is not this service (tests/verifier): joserfc comes with moto.
 ACCOUNTS_TEST_PYTHON="$(cd "$VENV" && pwd)/bin/python"
 export ACCOUNTS_TEST_PYTHON
-
-# Headless Chromium for the browser tests (local/tests/browser.rs), installed
-# with apt when missing; no browser, no test run.
-if ! chromium=$(scripts/ensure-chromium.sh); then
-  echo "test.sh: no headless Chromium for the browser tests (see above)" >&2
-  exit 1
-fi
-export ACCOUNTS_CHROMIUM="$chromium"
-echo "test.sh: $("$chromium" --version 2>/dev/null)" >&2
 set +e
 cargo test --workspace "$@" 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}
