@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, the store conformance suite and the
 # endpoint tests, on the embedded store and on DynamoDB (moto_server, a real
-# DynamoDB-compatible server, installed into a virtualenv and started here).
+# DynamoDB-compatible server, installed into a virtualenv and started here),
+# and the browser tests (headless Chromium, installed with apt when missing).
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,15 @@ if ! "$VENV/bin/moto_server" --help >/dev/null 2>&1; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/moto-requirements.txt
 fi
+
+# Headless Chromium for the browser tests (local/tests/browser.rs), installed
+# with apt when missing; no browser, no test run.
+if ! chromium=$(scripts/ensure-chromium.sh); then
+  echo "test.sh: no headless Chromium for the browser tests (see above)" >&2
+  exit 1
+fi
+export ACCOUNTS_CHROMIUM="$chromium"
+echo "test.sh: $("$chromium" --version 2>/dev/null)" >&2
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target

@@ -1,5 +1,8 @@
 //! `accounts-local`: every route in one process, served over HTTP/1.1 like
-//! API Gateway would, through the very handlers the Lambda functions use.
+//! API Gateway would, through the very handlers the Lambda functions use,
+//! answering CORS as API Gateway does for template.yaml ([`cors`]).
+
+pub mod cors;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,6 +14,7 @@ use accounts::auth::keys::KeySet;
 use accounts::config::{Config, Settings, StoreConfig};
 use accounts::error::Error;
 use accounts::http::{response, serve_any};
+use cors::Cors;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -57,9 +61,18 @@ pub fn local_config(store: StoreConfig, addr: SocketAddr) -> Result<Config, Stri
 
 async fn handle(
     app: Arc<App>,
+    cors: Arc<Cors>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = req.into_parts();
+    // API Gateway answers a preflight itself: no handler sees it.
+    if cors.is_preflight(&parts.method, &parts.headers) {
+        let mut response = hyper::Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = hyper::StatusCode::NO_CONTENT;
+        *response.headers_mut() = cors.preflight_headers(&parts.headers);
+        return Ok(response);
+    }
+    let origin = parts.headers.get(hyper::header::ORIGIN).cloned();
     // Read one byte past the limit, so that an oversized body is told from
     // one exactly at the limit without buffering all of it.
     let limit = app.config.max_body_bytes + 1;
@@ -76,7 +89,8 @@ async fn handle(
         }
         Err(_) => response::failure(&Error::PayloadTooLarge),
     };
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    cors.add_response_headers(origin.as_ref(), &mut parts.headers);
     let bytes = match body {
         Body::Empty => Bytes::new(),
         Body::Text(text) => Bytes::from(text),
@@ -87,12 +101,15 @@ async fn handle(
 }
 
 /// Serves until the listener fails; each connection on its own task.
-pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, app: Arc<App>, cors: Arc<Cors>) -> std::io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         let app = Arc::clone(&app);
+        let cors = Arc::clone(&cors);
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(Arc::clone(&app), req));
+            let service = hyper::service::service_fn(move |req| {
+                handle(Arc::clone(&app), Arc::clone(&cors), req)
+            });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
@@ -104,9 +121,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> 
 }
 
 /// Binds `addr` and serves in the background; returns the bound address.
-pub async fn spawn(addr: SocketAddr, app: Arc<App>) -> std::io::Result<SocketAddr> {
+pub async fn spawn(addr: SocketAddr, app: Arc<App>, cors: Cors) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    tokio::spawn(serve(listener, app));
+    tokio::spawn(serve(listener, app, Arc::new(cors)));
     Ok(bound)
 }

@@ -11,6 +11,7 @@ use accounts::App;
 use accounts::auth::key_ring::{KeyRing, KeyUse};
 use accounts::clock::SystemClock;
 use accounts::config::StoreConfig;
+use accounts_local::cors::{AllowedOrigins, Cors, DEFAULT_ALLOWED_ORIGINS};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -33,6 +34,11 @@ struct Args {
     /// for a local DynamoDB-compatible server).
     #[arg(long, env = "TABLE_NAME")]
     dynamodb_table: Option<String>,
+    /// Origins whose pages may call the API from a browser, comma-separated
+    /// `scheme://host[:port]` (template.yaml's `CorsAllowedOrigins`); empty:
+    /// no CORS.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = DEFAULT_ALLOWED_ORIGINS)]
+    cors_allowed_origins: AllowedOrigins,
 }
 
 fn fail(message: String) -> ! {
@@ -66,11 +72,19 @@ async fn main() {
     .unwrap_or_else(|e| fail(format!("signing keys: {e}")));
     let app = App::with_keys(config, store, Arc::new(SystemClock), keys)
         .unwrap_or_else(|e| fail(e.to_string()));
-    let addr = accounts_local::spawn(args.addr, Arc::new(app))
+    let origins = args.cors_allowed_origins;
+    let cors_origins = if origins.is_empty() {
+        "none (CORS off)".to_owned()
+    } else {
+        origins.to_string()
+    };
+    let addr = accounts_local::spawn(args.addr, Arc::new(app), Cors::new(origins))
         .await
         .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", args.addr)));
-    tracing::info!(%addr, store = %described, "accounts-local listening");
-    eprintln!("accounts-local listening on http://{addr} ({described})");
+    tracing::info!(%addr, store = %described, %cors_origins, "accounts-local listening");
+    eprintln!(
+        "accounts-local listening on http://{addr} ({described}); browser origins allowed: {cors_origins}"
+    );
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("accounts-local stopping");
 }

@@ -1,75 +1,15 @@
 //! `accounts-local` as a process: it serves over HTTP, keeps its data and
-//! signing key across a restart, and keeps nothing with `--memory`.
+//! signing key across a restart, keeps nothing with `--memory`, and answers
+//! CORS as API Gateway does (the browser's side: browser.rs).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::{Server, exchange, start, start_at};
 
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(args: &[&str]) -> Server {
-    start_at(&format!("127.0.0.1:{}", free_port()), args)
-}
-
-/// Its address is its issuer (`http://ADDR`), so a restart that keeps
-/// tokens valid keeps the address.
-fn start_at(addr: &str, args: &[&str]) -> Server {
-    let addr = addr.to_owned();
-    let child = Command::new(env!("CARGO_BIN_EXE_accounts-local"))
-        .args(["--addr", &addr])
-        .args(args)
-        .env_remove("JWT_KEYS_FILE")
-        .env_remove("JWT_PRIVATE_KEYS_SECRET")
-        .env_remove("JWT_PUBLIC_KEYS_SECRET")
-        .env_remove("JWT_ISSUER")
-        .env_remove("TABLE_NAME")
-        .env_remove("ACCOUNTS_DATA")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("accounts-local starts");
-    // Dropped (killed and reaped) on every path from here.
-    let mut server = Server { child, addr };
-    // It says where it listens once it does.
-    let mut stderr = BufReader::new(server.child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut line = String::new();
-    while Instant::now() < deadline {
-        line.clear();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            panic!("accounts-local exited before listening");
-        }
-        if line.contains("listening on") {
-            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-            return server;
-        }
-    }
-    panic!("accounts-local did not listen within 30 s");
-}
-
-/// One HTTP/1.1 request; the status and the JSON body.
+/// One request; the status and the JSON body.
 fn request(
     server: &Server,
     method: &str,
@@ -77,26 +17,14 @@ fn request(
     body: Option<Value>,
     token: Option<&str>,
 ) -> (u16, Value) {
-    let mut stream = TcpStream::connect(&server.addr).unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token
-        .map(|t| format!("authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\ncontent-type: application/json\r\n{auth}content-length: {}\r\n\r\n{body}",
-        server.addr,
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let json = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or("");
-    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|a| ("authorization", a))
+        .into_iter()
+        .collect();
+    let reply = exchange(server, method, path, &headers, body.as_ref());
+    (reply.status, reply.body)
 }
 
 fn register(server: &Server) -> Value {
@@ -240,4 +168,130 @@ fn oversized_bodies_are_refused_without_reading_them_all() {
         (status, body["error_code"].as_str()),
         (413, Some("PAYLOAD_TOO_LARGE"))
     );
+}
+
+const PAGE: &str = "http://localhost:5173";
+
+fn preflight(server: &Server, origin: &str, method: &str, path: &str) -> support::Reply {
+    exchange(
+        server,
+        "OPTIONS",
+        path,
+        &[
+            ("origin", origin),
+            ("access-control-request-method", method),
+            (
+                "access-control-request-headers",
+                "authorization,content-type",
+            ),
+        ],
+        None,
+    )
+}
+
+#[test]
+fn preflights_are_answered_without_reaching_a_handler() {
+    // The default origins include the Vite dev server's.
+    let server = start(&["--memory"]);
+    for (method, path) in [
+        ("POST", "/user/login"),
+        ("PUT", "/user/some-id"),
+        ("DELETE", "/no/such/route"),
+    ] {
+        let reply = preflight(&server, PAGE, method, path);
+        assert_eq!(reply.status, 204, "{method} {path}");
+        assert_eq!(reply.header("access-control-allow-origin"), Some(PAGE));
+        assert_eq!(
+            reply.header("access-control-allow-methods"),
+            Some("GET,POST,PUT")
+        );
+        assert_eq!(
+            reply.header("access-control-allow-headers"),
+            Some("authorization,content-type")
+        );
+        assert_eq!(reply.header("access-control-max-age"), Some("600"));
+        assert_eq!(reply.header("access-control-allow-credentials"), None);
+        assert_eq!(reply.header("vary"), Some("Origin"));
+        // Every handler's answer carries a request id and a JSON body.
+        assert_eq!(reply.header("x-request-id"), None, "{method} {path}");
+        assert_eq!(reply.body, Value::Null);
+    }
+
+    // Another origin: no CORS header at all, never a wildcard.
+    for origin in ["http://localhost:5174", "https://localhost:5173", "null"] {
+        let reply = preflight(&server, origin, "POST", "/user/login");
+        assert_eq!(reply.status, 204, "{origin}");
+        assert_eq!(
+            reply.header_names("access-control-"),
+            Vec::<&str>::new(),
+            "{origin}"
+        );
+    }
+
+    // An OPTIONS that is no preflight is routed like any other method.
+    let reply = exchange(&server, "OPTIONS", "/user/login", &[("origin", PAGE)], None);
+    assert_eq!(
+        (reply.status, reply.body["error_code"].as_str()),
+        (405, Some("METHOD_NOT_ALLOWED"))
+    );
+}
+
+#[test]
+fn answers_to_an_allowed_origin_share_the_exposed_headers() {
+    let server = start(&[
+        "--memory",
+        "--cors-allowed-origins",
+        "http://127.0.0.1:8080",
+    ]);
+    let origin = [("origin", "http://127.0.0.1:8080")];
+    let body = json!({"email": "nobody@acme.com", "password": "Wrong-pass-123"});
+    let reply = exchange(&server, "POST", "/user/login", &origin, Some(&body));
+    assert_eq!(
+        (reply.status, reply.body["error_code"].as_str()),
+        (401, Some("INVALID_CREDENTIALS"))
+    );
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("http://127.0.0.1:8080")
+    );
+    assert_eq!(
+        reply.header("access-control-expose-headers"),
+        Some("retry-after,x-request-id")
+    );
+    assert_eq!(reply.header("vary"), Some("Origin"));
+    assert!(reply.header("x-request-id").is_some());
+
+    // The default origins are replaced, not added to.
+    let reply = exchange(&server, "GET", "/user/profile", &[("origin", PAGE)], None);
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.header_names("access-control-"), Vec::<&str>::new());
+    assert_eq!(reply.header("vary"), Some("Origin"));
+    let reply = preflight(&server, PAGE, "GET", "/user/profile");
+    assert_eq!(reply.header_names("access-control-"), Vec::<&str>::new());
+}
+
+#[test]
+fn no_origins_turn_cors_off() {
+    let server = start(&["--memory", "--cors-allowed-origins", ""]);
+    let reply = preflight(&server, PAGE, "POST", "/user/login");
+    assert_eq!(
+        (reply.status, reply.body["error_code"].as_str()),
+        (405, Some("METHOD_NOT_ALLOWED"))
+    );
+    assert_eq!(reply.header_names("access-control-"), Vec::<&str>::new());
+}
+
+#[test]
+fn a_bad_origin_setting_stops_the_server() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_accounts-local"))
+        .args([
+            "--memory",
+            "--cors-allowed-origins",
+            "http://localhost:5173/",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no path"), "{stderr}");
 }
