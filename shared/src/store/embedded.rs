@@ -66,6 +66,52 @@ CREATE TABLE IF NOT EXISTS login_throttles (
 );
 "#;
 
+/// Files only their owner may read.
+mod private_files {
+    use std::fs::{DirBuilder, OpenOptions, Permissions};
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    use std::path::Path;
+
+    use super::{StoreError, StoreResult};
+
+    const DIR_MODE: u32 = 0o700;
+    const FILE_MODE: u32 = 0o600;
+
+    fn failed(what: &str, path: &Path, e: std::io::Error) -> StoreError {
+        StoreError::Internal(format!("cannot {what} {}: {e}", path.display()))
+    }
+
+    /// Creates `dir` (and missing parents) as 0700. A directory that is
+    /// already there keeps its mode: it may be shared on purpose.
+    pub fn create_dir(dir: &Path) -> StoreResult<()> {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(DIR_MODE)
+            .create(dir)
+            .map_err(|e| failed("create", dir, e))
+    }
+
+    /// Creates `path` as an empty 0600 file unless it exists.
+    pub fn create_file(path: &Path) -> StoreResult<()> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(FILE_MODE)
+            .open(path)
+            .map(drop)
+            .map_err(|e| failed("create", path, e))
+    }
+
+    /// Makes an existing file 0600; a missing one is fine.
+    pub fn restrict(path: &Path) -> StoreResult<()> {
+        match std::fs::set_permissions(path, Permissions::from_mode(FILE_MODE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(failed("restrict", path, e)),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct EmbeddedStore {
     conn: Arc<Mutex<Connection>>,
@@ -102,18 +148,27 @@ fn from_json<T: DeserializeOwned>(text: String) -> StoreResult<T> {
 }
 
 impl EmbeddedStore {
-    /// Opens (creating if need be) the database in `dir`.
+    /// Opens (creating if need be) the database in `dir`. The file holds
+    /// password and token hashes: a directory this creates is the owner's
+    /// alone (0700), and the database and its WAL and shared-memory files
+    /// are 0600 (SQLite gives those two the database file's mode).
     pub fn open_dir(dir: &Path) -> StoreResult<EmbeddedStore> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| internal(format!("cannot create {}: {e}", dir.display())))?;
-        let conn = Connection::open(dir.join(DATABASE_FILE)).map_err(sqlite_error)?;
+        private_files::create_dir(dir)?;
+        let path = dir.join(DATABASE_FILE);
+        private_files::create_file(&path)?;
+        let conn = Connection::open(&path).map_err(sqlite_error)?;
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(sqlite_error)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(sqlite_error)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sqlite_error)?;
-        Self::with_connection(conn)
+        let store = Self::with_connection(conn)?;
+        // Files an older version left readable by others.
+        for suffix in ["", "-wal", "-shm"] {
+            private_files::restrict(&dir.join(format!("{DATABASE_FILE}{suffix}")))?;
+        }
+        Ok(store)
     }
 
     /// A private in-memory database: nothing is kept.
@@ -594,5 +649,42 @@ impl Store for EmbeddedStore {
             rows.map(|row| row.map_err(sqlite_error)).collect()
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_data_directory_and_database_files_are_the_owners_alone() {
+        let root = std::env::temp_dir().join(format!("accounts-perm-{}", uuid::Uuid::new_v4()));
+        let dir = root.join("data");
+        let store = EmbeddedStore::open_dir(&dir).unwrap();
+        // A write, so that the WAL and shared-memory files exist.
+        store.clear_login_throttle("ada@acme.com").await.unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        for file in ["", "-wal", "-shm"] {
+            let path = dir.join(format!("{DATABASE_FILE}{file}"));
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+        drop(store);
+
+        // A database an older version left world-readable is tightened.
+        let db = dir.join(DATABASE_FILE);
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        EmbeddedStore::open_dir(&dir).unwrap();
+        assert_eq!(mode(&db), 0o600);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }
