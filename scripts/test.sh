@@ -3,7 +3,8 @@
 # endpoint tests, on the embedded store and on DynamoDB (moto_server, a real
 # DynamoDB-compatible server, installed into a virtualenv and started here),
 # and the browser tests (headless Chromium, installed with apt when missing).
-# Extra arguments go to `cargo test`.
+# Extra arguments go to `cargo test`, which runs with --no-fail-fast so that
+# one run reports every failing test binary, not only the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,7 +54,7 @@ export ACCOUNTS_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 ACCOUNTS_TEST_PYTHON="$(cd "$VENV" && pwd)/bin/python"
 export ACCOUNTS_TEST_PYTHON
 set +e
-cargo test --workspace "$@" 2>&1 | tee target/test-output.txt
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}
 set -e
 # One closing line over every test binary.
