@@ -135,6 +135,79 @@ on_both_stores! {
         assert_eq!(throttle.failures, 4);
     }
 
+    async fn a_burst_of_simultaneous_guesses_gets_at_most_five_passwords_checked(t: TestApp) {
+        const RACERS: usize = 40;
+        t.register("ada@acme.com").await;
+        let checked_before = t.app.passwords.verifications();
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(RACERS));
+        let tasks: Vec<_> = (0..RACERS)
+            .map(|_| {
+                let (t, start) = (t.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    t.login("ada@acme.com", "Wrong-pass-123").await
+                })
+            })
+            .collect();
+        let (mut refused, mut wrong) = (0, 0);
+        for task in tasks {
+            let reply = task.await.unwrap();
+            match reply.status {
+                401 => {
+                    reply.assert_error(401, "INVALID_CREDENTIALS");
+                    wrong += 1;
+                }
+                _ => {
+                    reply.assert_error(429, "TOO_MANY_ATTEMPTS");
+                    assert!(retry_after(&reply) >= 1);
+                    refused += 1;
+                }
+            }
+        }
+        let checked = t.app.passwords.verifications() - checked_before;
+        println!("{RACERS} simultaneous wrong passwords: {checked} checked, {wrong} answered 401, {refused} answered 429");
+        assert!((1..=5).contains(&checked), "{checked} passwords checked");
+        assert_eq!(wrong, checked as usize, "every checked guess answered 401");
+        assert_eq!(refused, RACERS - wrong, "every other guess refused unchecked");
+        let throttle = t.store.login_throttle("ada@acme.com").await.unwrap().unwrap();
+        assert_eq!(throttle.failures as u64, checked, "every checked guess was counted");
+        if checked == 5 {
+            t.login("ada@acme.com", PASSWORD).await.assert_error(429, "TOO_MANY_ATTEMPTS");
+            assert_eq!(t.app.passwords.verifications() - checked_before, 5, "a locked address checks nothing");
+        }
+    }
+
+    async fn wrong_current_passwords_count_toward_the_login_throttle(t: TestApp) {
+        let ada = t.owner("ada@acme.com").await;
+        let path = format!("/user/{}", ada.id);
+        let change = |current: &str| json!({"password": "New-pass-456", "currentPassword": current});
+        for _ in 0..3 {
+            t.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        }
+        for _ in 0..2 {
+            t.put(&path, change("Wrong-pass-1"), &ada.access_token).await
+                .assert_error(401, "INVALID_CREDENTIALS");
+        }
+        let checked_before = t.app.passwords.verifications();
+        // Five failures in all: the right current password is refused too,
+        // unchecked, and so is a login.
+        let locked = t.put(&path, change(PASSWORD), &ada.access_token).await;
+        locked.assert_error(429, "TOO_MANY_ATTEMPTS");
+        assert_eq!(retry_after(&locked), 60);
+        t.login("ada@acme.com", PASSWORD).await.assert_error(429, "TOO_MANY_ATTEMPTS");
+        assert_eq!(t.app.passwords.verifications(), checked_before);
+        let user = t.store.user(&ada.id).await.unwrap().unwrap();
+        assert_eq!(user.version, 1, "the password was not changed");
+
+        // After the wait, a correct current password changes it and resets
+        // the count.
+        t.clock.advance(60);
+        let reply = t.put(&path, change(PASSWORD), &ada.access_token).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert!(t.store.login_throttle("ada@acme.com").await.unwrap().is_none());
+        assert_eq!(t.login("ada@acme.com", "New-pass-456").await.status, 200);
+    }
+
     async fn a_hash_at_old_parameters_is_replaced_on_login(t: TestApp) {
         t.register("ada@acme.com").await;
         let stronger = test_config(&[("ARGON2_MEMORY_KIB", "24576")]);

@@ -57,7 +57,20 @@ async fn every_endpoint_stays_within_its_round_trip_budget() {
     let login = measure(&counter, 200, t.login("ada@acme.com", PASSWORD)).await;
     rows.push(("POST /user/login", login, 3));
     let failed = measure(&counter, 401, t.login("ada@acme.com", "Wrong-pass-123")).await;
-    rows.push(("POST /user/login (wrong password)", failed, 3));
+    let unknown = measure(&counter, 401, t.login("nobody@acme.com", PASSWORD)).await;
+    // No enumeration by round trips: the same requests, in the same order.
+    let sorted = |tally: &Tally| {
+        let mut operations = tally.operations.clone();
+        operations.sort();
+        (tally.sequential, operations)
+    };
+    assert_eq!(
+        sorted(&failed),
+        sorted(&unknown),
+        "a wrong password and an unknown email"
+    );
+    rows.push(("POST /user/login (wrong password)", failed, 2));
+    rows.push(("POST /user/login (unknown email)", unknown, 2));
     let token = login_reply.str("accessToken");
     let refresh = measure(&counter, 200, t.refresh(&login_reply.str("refreshToken"))).await;
     rows.push(("POST /user/refresh", refresh, 3));

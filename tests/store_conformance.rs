@@ -195,7 +195,7 @@ async fn login_lookup_reads_user_and_throttle(store: Arc<dyn Store>) {
     let a = account("ada@acme.com");
     store.create_account(&a).await.unwrap();
     let found = store.login_lookup("ada@acme.com").await.unwrap();
-    assert_eq!(found.user, Some(a.user.clone()));
+    assert_eq!(found.user_id, Some(a.user.id.clone()));
     assert_eq!(found.throttle, None);
     let throttle = LoginThrottle {
         failures: 1,
@@ -210,7 +210,7 @@ async fn login_lookup_reads_user_and_throttle(store: Arc<dyn Store>) {
     let found = store.login_lookup("ada@acme.com").await.unwrap();
     assert_eq!(found.throttle, Some(throttle.clone()));
     let ghost = store.login_lookup("ghost@acme.com").await.unwrap();
-    assert!(ghost.user.is_none() && ghost.throttle.is_none());
+    assert!(ghost.user_id.is_none() && ghost.throttle.is_none());
 }
 
 async fn throttle_writes_are_compare_and_set(store: Arc<dyn Store>) {

@@ -4,6 +4,7 @@
 //! the blocking pool: see [`PasswordHasher::hash`] and [`PasswordHasher::verify`].
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash};
@@ -79,6 +80,9 @@ pub struct PasswordHasher {
     /// Verified against when the email is unknown, so that an unknown email
     /// costs what a wrong password costs. Made on first need, not at start.
     dummy_hash: Arc<OnceLock<String>>,
+    /// Passwords verified so far (dummy verifications included): what the
+    /// login throttle bounds, observable by tests and metrics.
+    verifications: Arc<AtomicU64>,
 }
 
 impl PasswordHasher {
@@ -95,6 +99,7 @@ impl PasswordHasher {
             params,
             in_flight: Arc::new(tokio::sync::Semaphore::new(cores)),
             dummy_hash: Arc::new(OnceLock::new()),
+            verifications: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -141,6 +146,11 @@ impl PasswordHasher {
             .map_err(|_| Error::Internal("hash limiter closed".into()))
     }
 
+    /// How many passwords this hasher has been asked to verify.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::SeqCst)
+    }
+
     /// Hashes on the blocking pool.
     pub async fn hash(&self, password: &str) -> Result<String> {
         let permit = self.permit().await?;
@@ -157,6 +167,7 @@ impl PasswordHasher {
     /// Verifies on the blocking pool. With no stored hash (unknown account)
     /// a dummy hash is verified instead and the answer is a mismatch.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<Verification> {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
         let permit = self.permit().await?;
         let hasher = self.clone();
         let password = password.to_owned();

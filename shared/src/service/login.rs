@@ -11,8 +11,13 @@ use crate::store::StoreError;
 
 /// A password no legitimate client sends; bigger ones are not even hashed.
 const MAX_PASSWORD_BYTES: usize = 1024;
-/// Concurrent failures for one address retry their count this often.
+/// Concurrent attempts on one address retry their count this often. Each
+/// round has a winner, and the address locks after `max_failures` wins, so
+/// a loser meets the lock long before this.
 const THROTTLE_WRITE_ATTEMPTS: usize = 16;
+/// A user id no account has (accounts get random v4 UUIDs): what login reads
+/// for an address without an account.
+const NO_ACCOUNT: &str = "00000000-0000-0000-0000-000000000000";
 
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
@@ -50,10 +55,30 @@ pub fn after_failure(
     }
 }
 
-async fn record_failure(app: &App, email: &str, mut current: Option<LoginThrottle>) -> Result<()> {
+/// Counts one password attempt for `email` before its password is checked,
+/// so that requests racing each other are counted too: each count is a
+/// compare-and-set on the record read, and at most `max_failures` of them
+/// succeed before the address is locked. `TooManyAttempts` when the address
+/// is locked, or when the count could not be written under contention (the
+/// attempt is then refused, not let through uncounted); a store failure is
+/// an error like any other (503). A success clears the count afterwards
+/// ([`clear_attempts`]).
+pub(crate) async fn count_attempt(
+    app: &App,
+    email: &str,
+    mut current: Option<LoginThrottle>,
+) -> Result<()> {
     let policy = app.config.login_throttle;
     for _ in 0..THROTTLE_WRITE_ATTEMPTS {
-        let next = after_failure(current.as_ref(), app.now(), &policy);
+        let now = app.now();
+        if let Some(t) = &current
+            && now < t.locked_until
+        {
+            return Err(Error::TooManyAttempts {
+                retry_after_seconds: (t.locked_until - now) as u64,
+            });
+        }
+        let next = after_failure(current.as_ref(), now, &policy);
         let expected = current.as_ref().map(|t| t.failures);
         match app.store.put_login_throttle(email, &next, expected).await {
             Ok(()) => return Ok(()),
@@ -63,9 +88,16 @@ async fn record_failure(app: &App, email: &str, mut current: Option<LoginThrottl
     }
     tracing::warn!(
         event = "login_throttle",
-        "gave up recording a failed login under contention"
+        "attempt refused: could not be counted under contention"
     );
-    Ok(())
+    Err(Error::TooManyAttempts {
+        retry_after_seconds: 1,
+    })
+}
+
+/// A correct password resets the address's count.
+pub(crate) async fn clear_attempts(app: &App, email: &str) -> Result<()> {
+    Ok(app.store.clear_login_throttle(email).await?)
 }
 
 /// Stores a hash at the current parameters. Losing to a concurrent update is
@@ -95,24 +127,29 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
     let email = validate::normalize_email(&input.email)
         .unwrap_or_else(|_| input.email.trim().to_lowercase());
     let lookup = app.store.login_lookup(&email).await?;
-    let now = app.now();
-    if let Some(t) = &lookup.throttle
-        && now < t.locked_until
-    {
-        tracing::info!(
-            event = "login",
-            outcome = "throttled",
-            "login refused: too many failures"
-        );
-        return Err(Error::TooManyAttempts {
-            retry_after_seconds: (t.locked_until - now) as u64,
-        });
+    // The account is read alongside the count, and a user id that no
+    // account has is read when the address has none: a known and an
+    // unknown address cost the same requests, in the same order.
+    let user_id = lookup.user_id.as_deref().unwrap_or(NO_ACCOUNT);
+    let (counted, user) = tokio::join!(
+        count_attempt(app, &email, lookup.throttle),
+        app.store.user(user_id)
+    );
+    if let Err(e) = counted {
+        if matches!(e, Error::TooManyAttempts { .. }) {
+            tracing::info!(
+                event = "login",
+                outcome = "throttled",
+                "login refused: too many attempts"
+            );
+        }
+        return Err(e);
     }
-    let stored_hash = lookup.user.as_ref().map(|u| u.password_hash.as_str());
+    let user = user?.filter(|u| u.email == email);
+    let stored_hash = user.as_ref().map(|u| u.password_hash.as_str());
     let verification = app.passwords.verify(&input.password, stored_hash).await?;
-    let mut user = match (verification, lookup.user) {
+    let mut user = match (verification, user) {
         (Verification::Mismatch, user) | (_, user @ None) => {
-            record_failure(app, &email, lookup.throttle).await?;
             tracing::info!(
                 event = "login",
                 outcome = "failure",
@@ -129,13 +166,10 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
         return Err(Error::UserInactive);
     }
     let (session, refresh_token) = new_session(app, &user.id, input.device_info)?;
-    let clear_throttle = async {
-        match lookup.throttle {
-            Some(_) => app.store.clear_login_throttle(&email).await,
-            None => Ok(()),
-        }
-    };
-    let (created, cleared) = tokio::join!(app.store.create_session(&session), clear_throttle);
+    let (created, cleared) = tokio::join!(
+        app.store.create_session(&session),
+        clear_attempts(app, &email)
+    );
     created?;
     cleared?;
     if verification == Verification::MatchNeedsRehash {

@@ -1,7 +1,7 @@
 //! A user's own profile, a member's role, and updates to both.
 
 use super::caller::{self, Caller, caller_from};
-use super::{roles, validate};
+use super::{login, roles, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::auth::password::{self, Verification};
@@ -89,6 +89,14 @@ pub async fn update(
                 .filter(|c| !c.is_empty())
                 .ok_or(Error::CurrentPasswordRequired)?;
             password::check_strength(new_password)?;
+            // A stolen access token must not make the current password
+            // guessable without limit: each guess counts toward the
+            // address's login throttle, before it is checked.
+            let attempts = app.store.login_throttle(&target.email).await?;
+            if let Err(e) = login::count_attempt(app, &target.email, attempts).await {
+                tracing::info!(event = "password_change", outcome = "throttled", user_id = %target.id, "password change refused: too many attempts");
+                return Err(e);
+            }
             if app
                 .passwords
                 .verify(current, Some(&target.password_hash))
@@ -98,7 +106,12 @@ pub async fn update(
                 tracing::info!(event = "password_change", outcome = "failure", user_id = %target.id, "password change refused: wrong current password");
                 return Err(Error::InvalidCredentials);
             }
-            Some(app.passwords.hash(new_password).await?)
+            let (cleared, hash) = tokio::join!(
+                login::clear_attempts(app, &target.email),
+                app.passwords.hash(new_password)
+            );
+            cleared?;
+            Some(hash?)
         }
     };
     if !own {

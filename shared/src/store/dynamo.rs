@@ -761,20 +761,16 @@ impl Store for DynamoStore {
             ])
             .await?;
         let mut lookup = LoginLookup::default();
-        let mut owner = None;
         for item in items {
             let pk = match item.get(PK) {
                 Some(AttributeValue::S(pk)) => pk.clone(),
                 _ => return Err(StoreError::Internal("BatchGetItem: item without pk".into())),
             };
             if pk == lock_pk {
-                owner = Some(decode::<EmailLock>("BatchGetItem", item)?.user_id);
+                lookup.user_id = Some(decode::<EmailLock>("BatchGetItem", item)?.user_id);
             } else if pk == throttle_pk {
                 lookup.throttle = Some(decode("BatchGetItem", item)?);
             }
-        }
-        if let Some(user_id) = owner {
-            lookup.user = self.user(&user_id).await?;
         }
         Ok(lookup)
     }

@@ -354,7 +354,12 @@ impl Store for EmbeddedStore {
         let email = email.to_owned();
         self.run(move |conn| {
             Ok(LoginLookup {
-                user: read_json(conn, USER_BY_EMAIL, &email)?,
+                user_id: conn
+                    .query_row("SELECT id FROM users WHERE email = ?1", [&email], |row| {
+                        row.get(0)
+                    })
+                    .optional()
+                    .map_err(sqlite_error)?,
                 throttle: read_json(conn, THROTTLE_BY_EMAIL, &email)?,
             })
         })

@@ -62,10 +62,13 @@ impl RoleChange {
     }
 }
 
-/// What login needs to decide, read together.
+/// What login reads first, together: whose address it is and how many
+/// attempts it has had. The account itself is read next, alongside the
+/// counting of the attempt, whether or not there is one (see
+/// `service::login`), so that both cases cost the same requests.
 #[derive(Debug, Clone, Default)]
 pub struct LoginLookup {
-    pub user: Option<User>,
+    pub user_id: Option<String>,
     pub throttle: Option<LoginThrottle>,
 }
 
@@ -84,7 +87,8 @@ pub trait Store: Send + Sync {
 
     async fn subscription(&self, org_id: &str) -> StoreResult<Option<Subscription>>;
 
-    /// The account (if any) and the failed-attempt record (if any) of an email.
+    /// The id of the account (if any) and the attempt record (if any) of an
+    /// email, in one round trip.
     async fn login_lookup(&self, email: &str) -> StoreResult<LoginLookup>;
 
     async fn login_throttle(&self, email: &str) -> StoreResult<Option<LoginThrottle>>;
