@@ -9,6 +9,52 @@ fn role_path(id: &str) -> String {
     format!("/user/{id}/role")
 }
 
+/// Grace (ADMINISTRATORS in Ada's organization) asks for a new
+/// ADMINISTRATORS member on an app that hashes slowly; once the new
+/// password is hashing, `meanwhile` changes Grace. Returns the answer.
+async fn create_admin_while_caller_changes<F, Fut>(t: &TestApp, meanwhile: F) -> Reply
+where
+    F: FnOnce(Member, Member) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let ada = t.owner("ada@acme.com").await;
+    let grace = t.member(&ada, "grace@acme.com", 254).await;
+    // Hashing takes long enough here for the change to land before the write.
+    let slow = t.sharing_store(test_config(&[("ARGON2_ITERATIONS", "40")]));
+    let hashes_before = slow.app.passwords.hashes();
+    let request = {
+        let (slow, token) = (slow.clone(), grace.access_token.clone());
+        tokio::spawn(async move {
+            let body = json!({
+                "email": "mallory@acme.com", "password": PASSWORD,
+                "firstName": "Mallory", "lastName": "M", "orgRole": 254
+            });
+            slow.call("POST", "/organization/users", Some(body), Some(&token))
+                .await
+        })
+    };
+    while slow.app.passwords.hashes() == hashes_before {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    meanwhile(ada.clone(), grace).await;
+    assert!(
+        !request.is_finished(),
+        "the change landed after the write: hash slower"
+    );
+    let reply = request.await.unwrap();
+    assert!(
+        t.store
+            .user_by_email("mallory@acme.com")
+            .await
+            .unwrap()
+            .is_none(),
+        "{}",
+        reply.body
+    );
+    assert_eq!(t.store.members(&ada.org_id).await.unwrap().len(), 2);
+    reply
+}
+
 on_both_stores! {
     async fn profile_shows_the_caller(t: TestApp) {
         let ada = t.owner("ada@acme.com").await;
@@ -306,5 +352,31 @@ on_both_stores! {
         let other = t.owner("eve@evil.com").await;
         t.put(&role_path(&grace.id), json!({"orgRole": 1}), &other.access_token).await.assert_error(404, "USER_NOT_FOUND");
         assert_eq!(t.role_of(&grace.id).await, 0);
+    }
+
+    async fn a_caller_demoted_while_the_password_hashes_creates_nothing(t: TestApp) {
+        let reply = create_admin_while_caller_changes(&t, |ada, grace| {
+            let t = t.clone();
+            async move {
+                let demoted = t.put(&role_path(&grace.id), json!({"orgRole": 0}), &ada.access_token).await;
+                assert_eq!(demoted.status, 200, "{}", demoted.body);
+            }
+        })
+        .await;
+        reply.assert_error(403, "INSUFFICIENT_PERMISSIONS");
+    }
+
+    async fn a_caller_deactivated_while_the_password_hashes_creates_nothing(t: TestApp) {
+        let reply = create_admin_while_caller_changes(&t, |_, grace| {
+            let t = t.clone();
+            async move {
+                let mut user = t.store.user(&grace.id).await.unwrap().unwrap();
+                user.status = UserStatus::Inactive;
+                user.version += 1;
+                t.store.update_user(&user).await.unwrap();
+            }
+        })
+        .await;
+        reply.assert_error(401, "INVALID_TOKEN");
     }
 }

@@ -83,6 +83,8 @@ pub struct PasswordHasher {
     /// Passwords verified so far (dummy verifications included): what the
     /// login throttle bounds, observable by tests and metrics.
     verifications: Arc<AtomicU64>,
+    /// New hashes begun so far, likewise.
+    hashes: Arc<AtomicU64>,
 }
 
 impl PasswordHasher {
@@ -100,6 +102,7 @@ impl PasswordHasher {
             in_flight: Arc::new(tokio::sync::Semaphore::new(cores)),
             dummy_hash: Arc::new(OnceLock::new()),
             verifications: Arc::new(AtomicU64::new(0)),
+            hashes: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -151,9 +154,15 @@ impl PasswordHasher {
         self.verifications.load(Ordering::SeqCst)
     }
 
+    /// How many new hashes this hasher has begun.
+    pub fn hashes(&self) -> u64 {
+        self.hashes.load(Ordering::SeqCst)
+    }
+
     /// Hashes on the blocking pool.
     pub async fn hash(&self, password: &str) -> Result<String> {
         let permit = self.permit().await?;
+        self.hashes.fetch_add(1, Ordering::SeqCst);
         let hasher = self.clone();
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || {

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::caller::{self, caller_from};
+use super::caller::{self, Caller, caller_from};
 use super::{roles, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
@@ -10,6 +10,7 @@ use crate::auth::password;
 use crate::error::{Error, Result};
 use crate::model::{ContactDetails, User, UserStatus};
 use crate::role::Role;
+use crate::store::{MemberAddition, StoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewMember {
@@ -20,14 +21,28 @@ pub struct NewMember {
     pub org_role: Option<Role>,
 }
 
-/// POST /organization/users: a new user in the caller's organization.
-pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result<User> {
-    let caller = caller::caller(app, claims).await?;
-    let org_id = caller.org_id()?.to_owned();
-    let role = input.org_role.unwrap_or(Role::User);
+/// How often a creation is decided again after its caller changed.
+const ADD_ATTEMPTS: usize = 3;
+
+/// May `caller` create a member with `role`?
+fn check_may_add(caller: &Caller, role: Role) -> Result<()> {
+    caller.org_id()?;
     if role > roles::highest_manageable(caller.user.org_role)? {
         return Err(Error::InsufficientPermissions);
     }
+    Ok(())
+}
+
+/// POST /organization/users: a new user in the caller's organization.
+///
+/// The password hashes for tens of milliseconds after the caller was read
+/// and checked; the write is conditional on the caller being unchanged since,
+/// so a caller demoted or deactivated meanwhile is decided on again as it is
+/// now, not as it was.
+pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result<User> {
+    let mut caller = caller::caller(app, claims.clone()).await?;
+    let role = input.org_role.unwrap_or(Role::User);
+    check_may_add(&caller, role)?;
     let email = validate::normalize_email(&input.email)?;
     password::check_strength(&input.password)?;
     let name = validate::name("firstName", &input.first_name)?;
@@ -39,7 +54,7 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         email,
         name,
         last_name,
-        org_id,
+        org_id: caller.org_id()?.to_owned(),
         org_role: role,
         password_hash,
         status: UserStatus::Active,
@@ -51,7 +66,24 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         updated_at: now,
         version: 1,
     };
-    app.store.add_member(&user).await?;
+    for attempt in 1..=ADD_ATTEMPTS {
+        let addition = MemberAddition {
+            user: user.clone(),
+            caller_id: caller.user.id.clone(),
+            caller_version: caller.user.version,
+        };
+        match app.store.add_member(&addition).await {
+            Ok(()) => break,
+            Err(StoreError::Conflict) if attempt < ADD_ATTEMPTS => {
+                caller = caller::caller(app, claims.clone()).await?;
+                if caller.user.org_id != user.org_id {
+                    return Err(Error::InvalidToken);
+                }
+                check_may_add(&caller, role)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     tracing::info!(
         event = "member_created",
         outcome = "success",

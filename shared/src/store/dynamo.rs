@@ -29,7 +29,8 @@
 //!
 //! - `create_account`: 5 Puts, each only where nothing exists yet.
 //! - `add_member`: the organization must exist (and gains an owner if the
-//!   user is one), plus the user and its email lock.
+//!   user is one), the caller must be at its read version, plus the user
+//!   and its email lock.
 //! - `change_role`: the target at its read version, the caller at its read
 //!   version, and the organization's `ownerCount` moved, never below 1.
 //!
@@ -55,7 +56,7 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{LoginLookup, RoleChange, Store, StoreError, StoreResult};
+use super::{LoginLookup, MemberAddition, RoleChange, Store, StoreError, StoreResult};
 use crate::model::{
     LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
 };
@@ -678,9 +679,11 @@ fn decide_account(reasons: &[Reason]) -> Option<StoreError> {
     condition_failed_at(reasons, 1).then_some(StoreError::EmailTaken)
 }
 
-/// add_member's items: organization check, user, email lock.
+/// add_member's items: organization check, user, email lock, caller check.
+/// A caller that changed is answered before a taken email: the request is
+/// decided again on the caller as it is now.
 fn decide_member(reasons: &[Reason]) -> Option<StoreError> {
-    if condition_failed_at(reasons, 0) {
+    if condition_failed_at(reasons, 0) || condition_failed_at(reasons, 3) {
         Some(StoreError::Conflict)
     } else {
         condition_failed_at(reasons, 2).then_some(StoreError::EmailTaken)
@@ -849,7 +852,8 @@ impl Store for DynamoStore {
         Ok(users.into_iter().filter(|u| u.org_id == org_id).collect())
     }
 
-    async fn add_member(&self, user: &User) -> StoreResult<()> {
+    async fn add_member(&self, addition: &MemberAddition) -> StoreResult<()> {
+        let user = &addition.user;
         let (org_pk, org_sk) = org_key(&user.org_id);
         let org = if user.org_role == Role::Owner {
             self.tx_update(
@@ -862,6 +866,7 @@ impl Store for DynamoStore {
         } else {
             self.tx_check(key(org_pk, org_sk), Condition::new("attribute_exists(pk)"))?
         };
+        let (caller_pk, caller_sk) = user_key(&addition.caller_id);
         // In the order decide_member expects.
         let items = vec![
             org,
@@ -869,6 +874,12 @@ impl Store for DynamoStore {
             self.tx_put(
                 email_lock_item(&user.email, &user.id),
                 Condition::new(NOT_EXISTS),
+            )?,
+            self.tx_check(
+                key(caller_pk, caller_sk),
+                Condition::new("#v = :version")
+                    .name("#v", "version")
+                    .value(":version", n(addition.caller_version)),
             )?,
         ];
         self.transact(items, decide_member, Some(&user.email)).await
@@ -1379,7 +1390,7 @@ mod tests {
             let e = failed(decide_account, &codes);
             assert!(matches!(e, StoreError::EmailTaken), "{codes:?}");
         }
-        let e = failed(decide_member, &[NONE, NONE, CCF]);
+        let e = failed(decide_member, &[NONE, NONE, CCF, NONE]);
         assert!(matches!(e, StoreError::EmailTaken));
     }
 
@@ -1390,7 +1401,10 @@ mod tests {
             assert!(matches!(e, StoreError::Conflict), "{codes:?}");
         }
         // A missing organization wins over a taken email, as in SQLite.
-        let e = failed(decide_member, &[CCF, NONE, CCF]);
+        let e = failed(decide_member, &[CCF, NONE, CCF, NONE]);
+        assert!(matches!(e, StoreError::Conflict));
+        // So does a caller that changed since read.
+        let e = failed(decide_member, &[NONE, NONE, CCF, CCF]);
         assert!(matches!(e, StoreError::Conflict));
     }
 

@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{LoginLookup, RoleChange, Store, StoreError, StoreResult};
+use super::{LoginLookup, MemberAddition, RoleChange, Store, StoreError, StoreResult};
 use crate::model::{
     LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
 };
@@ -450,16 +450,20 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn add_member(&self, user: &User) -> StoreResult<()> {
-        let data = to_json(user)?;
-        let user = user.clone();
+    async fn add_member(&self, addition: &MemberAddition) -> StoreResult<()> {
+        let data = to_json(&addition.user)?;
+        let addition = addition.clone();
         self.run(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sqlite_error)?;
+            if current_version(&tx, &addition.caller_id)? != Some(addition.caller_version) {
+                return Err(StoreError::Conflict);
+            }
+            let user = &addition.user;
             let delta = if user.org_role == Role::Owner { 1 } else { 0 };
             move_owner_count(&tx, &user.org_id, delta)?;
-            insert_user(&tx, &user, &data)?;
+            insert_user(&tx, user, &data)?;
             tx.commit().map_err(sqlite_error)
         })
         .await

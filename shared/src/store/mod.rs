@@ -62,6 +62,16 @@ impl RoleChange {
     }
 }
 
+/// A new member, with who adds it: it is written only if the caller is
+/// still as it was read when the request was decided (not demoted or
+/// deactivated while the new password hashed).
+#[derive(Debug, Clone)]
+pub struct MemberAddition {
+    pub user: User,
+    pub caller_id: String,
+    pub caller_version: u64,
+}
+
 /// What login reads first, together: whose address it is and how many
 /// attempts it has had. The account itself is read next, alongside the
 /// counting of the attempt, whether or not there is one (see
@@ -114,9 +124,10 @@ pub trait Store: Send + Sync {
     async fn members(&self, org_id: &str) -> StoreResult<Vec<User>>;
 
     /// Adds a user (and its email lock) to an existing organization, counting
-    /// it among the owners if it is one. `EmailTaken` as for `create_account`;
-    /// `Conflict` when the organization does not exist.
-    async fn add_member(&self, user: &User) -> StoreResult<()>;
+    /// it among the owners if it is one. `Conflict` when the caller changed
+    /// since read or the organization does not exist; otherwise `EmailTaken`
+    /// as for `create_account`.
+    async fn add_member(&self, addition: &MemberAddition) -> StoreResult<()>;
 
     /// Writes a role change and moves the owner count with it, all or
     /// nothing. `LastOwner` if the organization would be left without an
