@@ -187,4 +187,34 @@ on_both_stores! {
         // The winner can sign in with the password it registered.
         assert_eq!(t.login("race@acme.com", PASSWORD).await.status, 200);
     }
+
+    async fn two_spellings_of_one_mailbox_are_one_account(t: TestApp) {
+        let first = t.register("ada@bücher.de").await;
+        assert_eq!(first.body["user"]["email"], json!("ada@xn--bcher-kva.de"));
+        for spelling in ["ada@xn--bcher-kva.de", "ADA@BÜCHER.DE", "ａｄａ@ｂüｃｈｅｒ.ｄｅ", "ada@bu\u{0308}cher.de"] {
+            t.post("/user/register", registration(spelling)).await
+                .assert_error(409, "EMAIL_ALREADY_REGISTERED");
+        }
+        let stored = t.store.user_by_email("ada@xn--bcher-kva.de").await.unwrap().unwrap();
+        assert_eq!(stored.id, first.body["user"]["id"].as_str().unwrap());
+        // Any spelling signs in to it.
+        let login = t.login("ＡＤＡ@bücher.de", PASSWORD).await;
+        assert_eq!(login.status, 200, "{}", login.body);
+        assert_eq!(login.body["user"]["id"], first.body["user"]["id"]);
+    }
+
+    async fn invisible_and_direction_changing_characters_are_refused(t: TestApp) {
+        let mut body = registration("ada@acme.com");
+        body["firstName"] = json!("Ada\u{202E}ecalevol");
+        t.post("/user/register", body).await.assert_error(400, "VALIDATION_ERROR");
+        let mut body = registration("ada@acme.com");
+        body["lastName"] = json!("Love\u{200B}lace");
+        t.post("/user/register", body).await.assert_error(400, "VALIDATION_ERROR");
+        t.post("/user/register", registration("ada\u{200B}@acme.com")).await
+            .assert_error(400, "VALIDATION_ERROR");
+        assert!(t.store.user_by_email("ada@acme.com").await.unwrap().is_none());
+        let ada = t.owner("ada@acme.com").await;
+        t.put(&format!("/user/{}", ada.id), json!({"name": "\u{2067}Ada"}), &ada.access_token).await
+            .assert_error(400, "VALIDATION_ERROR");
+    }
 }

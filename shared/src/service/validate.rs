@@ -1,20 +1,43 @@
 //! Input rules shared by every operation that takes user data.
 
+use icu_normalizer::ComposingNormalizerBorrowed;
+use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+
 use crate::error::{Error, Result};
 
 pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_OPTIONAL_FIELD_CHARS: usize = 200;
 
-/// Trimmed and lower-cased, if it has the form of an address:
-/// `local@domain.tld`, no spaces or control characters, within RFC 5321 sizes.
+/// One spelling per mailbox, if it has the form of an address:
+/// `local@domain.tld`, no spaces, control or invisible characters, within
+/// RFC 5321 sizes. Trimmed, NFKC-normalised (full-width and other
+/// compatibility forms fold to their plain letters) and lower-cased; the
+/// domain in IDNA's ASCII form (`bücher.de` and `xn--bcher-kva.de` are one
+/// domain, stored as the latter).
 pub fn normalize_email(raw: &str) -> Result<String> {
-    let email = raw.trim().to_lowercase();
     let invalid = || Error::validation("email must be a valid email address");
+    let trimmed = raw.trim();
+    if trimmed.chars().any(is_invisible) {
+        return Err(invalid());
+    }
+    let nfkc = ComposingNormalizerBorrowed::new_nfkc();
+    let folded = nfkc
+        .normalize(&nfkc.normalize(trimmed).to_lowercase())
+        .into_owned();
+    let (local, domain) = folded.rsplit_once('@').ok_or_else(invalid)?;
+    let domain = Uts46::new()
+        .to_ascii(
+            domain.as_bytes(),
+            AsciiDenyList::STD3,
+            Hyphens::Allow,
+            DnsLength::Verify,
+        )
+        .map_err(|_| invalid())?;
+    let email = format!("{local}@{domain}");
     if email.chars().count() > MAX_EMAIL_CHARS {
         return Err(invalid());
     }
-    let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
     let local_ok = !local.is_empty()
         && local.len() <= 64
         && !local.starts_with('.')
@@ -57,7 +80,27 @@ pub fn text(field: &str, raw: &str, max: usize) -> Result<String> {
             "{field} must not contain control characters"
         )));
     }
+    if value.chars().any(is_invisible) {
+        return Err(Error::validation(format!(
+            "{field} must not contain invisible or direction-changing characters"
+        )));
+    }
     Ok(value.to_owned())
+}
+
+/// Characters that show nothing or change how the text around them is
+/// shown: bidirectional controls (U+202E makes "Ada" read backwards),
+/// zero-width spaces and joiners, and the rest of Unicode's
+/// Default_Ignorable_Code_Point set; also line and paragraph separators.
+/// Text holding them can pass for other text.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}'
+        | '\u{17B4}'..='\u{17B5}' | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}' | '\u{FFA0}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 pub fn name(field: &str, raw: &str) -> Result<String> {
@@ -114,6 +157,56 @@ mod tests {
         }
         let long = format!("{}@acme.com", "a".repeat(250));
         assert!(normalize_email(&long).is_err());
+    }
+
+    #[test]
+    fn one_mailbox_has_one_spelling() {
+        for spelling in [
+            "ada@bücher.de",
+            "ADA@BÜCHER.DE",
+            "ada@xn--bcher-kva.de",
+            "ada@bu\u{0308}cher.de",
+            "ａｄａ@ｂüｃｈｅｒ.ｄｅ",
+        ] {
+            assert_eq!(
+                normalize_email(spelling).unwrap(),
+                "ada@xn--bcher-kva.de",
+                "{spelling}"
+            );
+        }
+        assert_eq!(normalize_email("ＡＤＡ@acme.com").unwrap(), "ada@acme.com");
+        // A Unicode local part is folded the same way, and kept.
+        assert_eq!(
+            normalize_email("Jose\u{0301}@acme.com").unwrap(),
+            "jos\u{e9}@acme.com"
+        );
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_in_emails_and_names() {
+        for bad in [
+            "ada\u{200B}@acme.com",
+            "ada@ac\u{00AD}me.com",
+            "\u{202E}ada@acme.com",
+            "ada@acme.com\u{2066}",
+            "ada@xn--zzzz.com",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+        for bad in [
+            "Ada\u{202E}ecalevol",
+            "A\u{200B}da",
+            "Ada\u{2067}",
+            "\u{FEFF}Ada",
+            "Ad\u{200D}a",
+            "Ada\u{2028}King",
+        ] {
+            let err = name("firstName", bad).unwrap_err();
+            assert_eq!(err.code(), "VALIDATION_ERROR");
+            assert!(err.to_string().contains("invisible"), "{bad:?}: {err}");
+        }
+        name("firstName", "Zoë").unwrap();
+        name("firstName", "李").unwrap();
     }
 
     #[test]
