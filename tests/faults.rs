@@ -541,3 +541,139 @@ async fn an_addition_whose_answer_is_lost_counts_at_most_once() {
         "counted {total}: more than once"
     );
 }
+
+/// The census after `before`, with `added` more items of each named kind
+/// and nothing else changed.
+fn assert_census(
+    after: &BTreeMap<String, usize>,
+    before: &BTreeMap<String, usize>,
+    added: &[&str],
+) {
+    let mut expected = before.clone();
+    for kind in added {
+        *expected.entry((*kind).to_owned()).or_default() += 1;
+    }
+    assert_eq!(after, &expected, "store contents");
+}
+
+// A write the store applied but whose answer was lost is retried by the
+// SDK, and the retry fails the write's own condition. Each must still get
+// the answer of the write that was done, and nothing may be doubled.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_registration_whose_answer_is_lost_is_one_account_and_201() {
+    let (f, _, _, before) = populated().await;
+    let t = &f.t;
+    f.proxy.lose_answer_to("TransactWriteItems");
+    let lin = t.post("/user/register", registration("lin@acme.com")).await;
+    assert_eq!(f.proxy.lost_answers(), 1, "the answer was lost");
+    assert_eq!(lin.status, 201, "{}", lin.body);
+    assert_census(
+        &f.census().await,
+        &before,
+        &[
+            "USER/PROFILE",
+            "EMAIL/EMAIL",
+            "ORG/META",
+            "ORG/SUB",
+            "SESSION/SESSION",
+        ],
+    );
+    let stored = f
+        .direct
+        .user_by_email("lin@acme.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.id, lin.body["user"]["id"].as_str().unwrap());
+    assert_eq!(t.refresh(&lin.str("refreshToken")).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_creation_whose_answer_is_lost_is_one_member_and_201() {
+    let (f, ada, _, before) = populated().await;
+    f.proxy.lose_answer_to("TransactWriteItems");
+    let body = json!({
+        "email": "hopper@acme.com", "password": PASSWORD,
+        "firstName": "Grace", "lastName": "Hopper", "orgRole": 0
+    });
+    let created =
+        f.t.call(
+            "POST",
+            "/organization/users",
+            Some(body),
+            Some(&ada.access_token),
+        )
+        .await;
+    assert_eq!(f.proxy.lost_answers(), 1, "the answer was lost");
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_census(&f.census().await, &before, &["USER/PROFILE", "EMAIL/EMAIL"]);
+    let hopper = f
+        .direct
+        .user_by_email("hopper@acme.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hopper.id, created.body["data"]["id"].as_str().unwrap());
+    assert_eq!(f.direct.members(&ada.org_id).await.unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_role_change_whose_answer_is_lost_is_one_change_and_200() {
+    let (f, ada, grace, before) = populated().await;
+    f.proxy.lose_answer_to("TransactWriteItems");
+    let promoted =
+        f.t.put(
+            &format!("/user/{}/role", grace.id),
+            json!({"orgRole": Role::Owner.value()}),
+            &ada.access_token,
+        )
+        .await;
+    assert_eq!(f.proxy.lost_answers(), 1, "the answer was lost");
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+    assert_eq!(promoted.body["data"]["previousRole"], json!(0));
+    assert_eq!(promoted.body["data"]["newRole"], json!(255));
+    let grace_now = f.direct.user(&grace.id).await.unwrap().unwrap();
+    assert_eq!((grace_now.org_role, grace_now.version), (Role::Owner, 2));
+    assert_eq!(owners(f.direct.as_ref(), &ada.org_id).await, (2, 2));
+    assert_census(&f.census().await, &before, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refresh_whose_answer_is_lost_is_one_rotation_and_200() {
+    let (f, ada, _, before) = populated().await;
+    f.proxy.lose_answer_to("PutItem");
+    let refreshed = f.t.refresh(&ada.refresh_token).await;
+    assert_eq!(f.proxy.lost_answers(), 1, "the answer was lost");
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let session_id = accounts::auth::refresh::session_id_of(&ada.refresh_token).unwrap();
+    let session = f.direct.session(session_id).await.unwrap().unwrap();
+    assert_eq!(session.previous_hashes.len(), 1, "rotated once");
+    assert_eq!(
+        session.token_hash,
+        accounts::auth::refresh::hash(&refreshed.str("refreshToken"))
+    );
+    assert_census(&f.census().await, &before, &[]);
+    assert_eq!(
+        f.t.refresh(&refreshed.str("refreshToken")).await.status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_login_whose_count_answer_is_lost_is_counted_once() {
+    let (f, _, _, before) = populated().await;
+    f.proxy.lose_answer_to("PutItem");
+    f.t.login("ada@acme.com", "Wrong-pass-123")
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    assert_eq!(f.proxy.lost_answers(), 1, "the answer was lost");
+    let throttle = f
+        .direct
+        .login_throttle("ada@acme.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(throttle.failures, 1, "counted once");
+    assert_census(&f.census().await, &before, &["THROTTLE/LOGIN"]);
+}

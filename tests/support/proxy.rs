@@ -9,6 +9,11 @@
 //! - `throttle`: every HTTP request is answered by the proxy itself with
 //!   DynamoDB's `ProvisionedThroughputExceededException` (400), and counted;
 //!   nothing reaches the server.
+//! - `lose_answer_to(op)` (while up): the next request of DynamoDB operation
+//!   `op` reaches the server, which does it and answers; the answer is
+//!   dropped and the connection reset, as when a network fails at just the
+//!   wrong moment. The client sees a broken connection and (its SDK)
+//!   retries a request the store has already applied.
 //!
 //! Included with `#[path]` by the tests that use it (it needs tokio's `net`
 //! and `io-util`, dev-dependencies of this package).
@@ -35,7 +40,34 @@ pub struct Proxy {
     addr: SocketAddr,
     mode: watch::Sender<Mode>,
     throttled: Arc<AtomicUsize>,
+    losses: Arc<Losses>,
     accept: JoinHandle<()>,
+}
+
+/// Answers to lose: the operation armed, and how many were lost so far.
+#[derive(Default)]
+struct Losses {
+    /// The `x-amz-target` line of the next request whose answer is lost.
+    armed: std::sync::Mutex<Option<String>>,
+    lost: AtomicUsize,
+}
+
+impl Losses {
+    /// Whether this chunk of a client's request starts the armed operation
+    /// (disarming it).
+    fn take_if_armed(&self, chunk: &[u8]) -> bool {
+        let mut armed = self.armed.lock().unwrap();
+        let Some(target) = armed.as_deref() else {
+            return false;
+        };
+        let chunk = chunk.to_ascii_lowercase();
+        if find(&chunk, target.as_bytes()).is_some() {
+            *armed = None;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// DynamoDB's answer to a request over the table's throughput.
@@ -55,9 +87,11 @@ impl Proxy {
         let addr = listener.local_addr().expect("proxy address");
         let (mode, _) = watch::channel(Mode::Up);
         let throttled = Arc::new(AtomicUsize::new(0));
+        let losses = Arc::new(Losses::default());
         let accept = {
             let mode = mode.clone();
             let throttled = Arc::clone(&throttled);
+            let losses = Arc::clone(&losses);
             tokio::spawn(async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -65,7 +99,8 @@ impl Proxy {
                     };
                     let rx = mode.subscribe();
                     let throttled = Arc::clone(&throttled);
-                    tokio::spawn(serve(client, upstream, rx, throttled));
+                    let losses = Arc::clone(&losses);
+                    tokio::spawn(serve(client, upstream, rx, throttled, losses));
                 }
             })
         };
@@ -73,6 +108,7 @@ impl Proxy {
             addr,
             mode,
             throttled,
+            losses,
             accept,
         }
     }
@@ -96,6 +132,22 @@ impl Proxy {
 
     pub fn throttle(&self) {
         self.mode.send_replace(Mode::Throttle);
+    }
+
+    /// Loses the answer to the next request of DynamoDB operation
+    /// `operation` (`"TransactWriteItems"`, `"PutItem"`, …): the store
+    /// does the request, its answer never arrives.
+    pub fn lose_answer_to(&self, operation: &str) {
+        let target = format!(
+            "x-amz-target: dynamodb_20120810.{}\r\n",
+            operation.to_ascii_lowercase()
+        );
+        *self.losses.armed.lock().unwrap() = Some(target);
+    }
+
+    /// How many answers were lost so far.
+    pub fn lost_answers(&self) -> usize {
+        self.losses.lost.load(Ordering::SeqCst)
     }
 
     /// How many requests were answered with a throttling error so far.
@@ -122,6 +174,7 @@ async fn serve(
     upstream: SocketAddr,
     mut mode: watch::Receiver<Mode>,
     throttled: Arc<AtomicUsize>,
+    losses: Arc<Losses>,
 ) {
     let current = *mode.borrow_and_update();
     match current {
@@ -134,13 +187,20 @@ async fn serve(
     };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    pump(client, server, mode).await;
+    pump(client, server, mode, losses).await;
 }
 
 /// Forwards both ways until either side closes or the proxy goes down.
-async fn pump(mut client: TcpStream, mut server: TcpStream, mut mode: watch::Receiver<Mode>) {
+async fn pump(
+    mut client: TcpStream,
+    mut server: TcpStream,
+    mut mode: watch::Receiver<Mode>,
+    losses: Arc<Losses>,
+) {
     let mut from_client = vec![0u8; 64 * 1024];
     let mut from_server = vec![0u8; 64 * 1024];
+    // The request in flight on this connection is one whose answer is lost.
+    let mut losing = false;
     loop {
         tokio::select! {
             changed = mode.changed() => {
@@ -154,6 +214,7 @@ async fn pump(mut client: TcpStream, mut server: TcpStream, mut mode: watch::Rec
             read = client.read(&mut from_client) => match read {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
+                    losing |= losses.take_if_armed(&from_client[..n]);
                     if server.write_all(&from_client[..n]).await.is_err() {
                         return;
                     }
@@ -161,6 +222,13 @@ async fn pump(mut client: TcpStream, mut server: TcpStream, mut mode: watch::Rec
             },
             read = server.read(&mut from_server) => match read {
                 Ok(0) | Err(_) => return,
+                Ok(_) if losing => {
+                    // The server has done the request: its answer goes nowhere.
+                    losses.lost.fetch_add(1, Ordering::SeqCst);
+                    reset(client);
+                    reset(server);
+                    return;
+                }
                 Ok(n) => {
                     let now = *mode.borrow();
                     if let Mode::Slow(delay) = now {

@@ -37,6 +37,18 @@
 //! A transaction cancelled by a concurrent one (`TransactionConflict`) is
 //! retried a few times (`TX_ATTEMPTS`) with backoff.
 //!
+//! A lost answer must not become a wrong one. The SDK retries a request
+//! whose answer did not arrive (a broken connection, a timeout), and a
+//! conditional write that was in fact applied then fails its own condition
+//! ("the email is taken": by itself). So every transaction carries a
+//! `ClientRequestToken` (DynamoDB then answers an identical retry with the
+//! first outcome, for 10 minutes), and every conditional write stamps a
+//! fresh `writeId` on an item it writes (the user, the session, the throttle
+//! record): when a condition fails, that item is read back, and finding its
+//! own `writeId` there means the write was done, by the attempt whose answer
+//! was lost. The second check is what works where the token is ignored
+//! (moto), and costs one read only on failed conditions.
+//!
 //! Error strings carry the operation and the error code only, never item
 //! contents (hashes, tokens, emails).
 
@@ -72,6 +84,10 @@ const GSI1SK: &str = "gsi1sk";
 const TTL: &str = "ttl";
 /// The attribute of an email lock naming its user.
 const LOCK_USER_ID: &str = "userId";
+/// A fresh id stamped on each conditional write, so that the write is
+/// recognised as its own if its answer was lost and the retry then failed
+/// the write's own condition.
+const WRITE_ID: &str = "writeId";
 
 const SK_PROFILE: &str = "PROFILE";
 const SK_EMAIL: &str = "EMAIL";
@@ -188,6 +204,44 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// A conditional PutItem that is recognised as done when its answer was
+    /// lost (see the module documentation): stamped with a fresh write id,
+    /// and a failed condition read back against it.
+    async fn put_once(&self, item: Item, condition: Condition) -> StoreResult<()> {
+        let proof = WriteProof::stamp(item)?;
+        let item = proof.item.clone();
+        match self.put(item, condition).await {
+            Err(StoreError::Conflict) if self.written(&proof).await? => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Whether the item of `proof` holds its write id: the write was applied.
+    async fn written(&self, proof: &WriteProof) -> StoreResult<bool> {
+        const OP: &str = "GetItem";
+        let out = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(proof.key()))
+            .consistent_read(true)
+            .projection_expression("#w")
+            .expression_attribute_names("#w", WRITE_ID)
+            .send()
+            .await
+            .map_err(|e| store_error(OP, e))?;
+        let stored = out.item.as_ref().and_then(|item| item.get(WRITE_ID));
+        let applied = matches!(stored, Some(AttributeValue::S(id)) if *id == proof.write_id);
+        if applied {
+            tracing::info!(
+                event = "store_retry",
+                "a write whose answer was lost had been applied"
+            );
+        }
+        Ok(applied)
+    }
+
     fn tx_put(&self, item: Item, condition: Condition) -> StoreResult<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -237,31 +291,50 @@ impl DynamoStore {
     /// Runs one transaction, again (bounded, with backoff) while it loses to
     /// concurrent transactions. With `email`: a lost race after which the
     /// email lock exists is `EmailTaken`. Out of attempts: `Conflict`.
+    /// `proof` is one of the items, stamped: a failed condition is first
+    /// checked against it, in case it failed against this very transaction.
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
         decide: fn(&[Reason]) -> Option<StoreError>,
         email: Option<&str>,
+        proof: &WriteProof,
     ) -> StoreResult<()> {
         for attempt in 1..=TX_ATTEMPTS {
+            // One token per attempt: the SDK's own retries of the attempt
+            // resend it, and an attempt of this loop follows a cancelled one.
             let result = self
                 .client()
                 .await
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .client_request_token(uuid::Uuid::new_v4().to_string())
                 .send()
                 .await;
             let Err(err) = result else {
                 return Ok(());
             };
             match tx_failure(err, decide) {
+                TxFailure::Failed(
+                    e @ (StoreError::Conflict | StoreError::EmailTaken | StoreError::LastOwner),
+                ) => {
+                    return if self.written(proof).await? {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    };
+                }
                 TxFailure::Failed(e) => return Err(e),
                 TxFailure::Contended => {
                     tracing::debug!(attempt, "transaction lost to a concurrent one");
                     if let Some(email) = email
                         && self.email_lock_owner(email).await?.is_some()
                     {
-                        return Err(StoreError::EmailTaken);
+                        return if self.written(proof).await? {
+                            Ok(())
+                        } else {
+                            Err(StoreError::EmailTaken)
+                        };
                     }
                     if attempt < TX_ATTEMPTS {
                         tokio::time::sleep(backoff(attempt)).await;
@@ -408,6 +481,30 @@ impl Condition {
     }
 }
 
+/// An item stamped with a fresh write id, and the id.
+struct WriteProof {
+    item: Item,
+    write_id: String,
+}
+
+impl WriteProof {
+    fn stamp(mut item: Item) -> StoreResult<WriteProof> {
+        if !item.contains_key(PK) || !item.contains_key(SK) {
+            return Err(StoreError::Internal("write proof: item without key".into()));
+        }
+        let write_id = uuid::Uuid::new_v4().to_string();
+        item.insert(WRITE_ID.into(), s(&write_id));
+        Ok(WriteProof { item, write_id })
+    }
+
+    fn key(&self) -> Item {
+        [PK, SK]
+            .into_iter()
+            .filter_map(|k| Some((k.to_string(), self.item.get(k)?.clone())))
+            .collect()
+    }
+}
+
 /// The email lock's own attributes.
 #[derive(serde::Deserialize)]
 struct EmailLock {
@@ -498,7 +595,7 @@ fn item<T: Serialize>(
 /// Key, index and TTL attributes are dropped first: a record reads back
 /// exactly what it wrote, even where its type refuses unknown fields.
 fn decode<T: DeserializeOwned>(op: &'static str, mut item: Item) -> StoreResult<T> {
-    for attribute in [PK, SK, GSI1PK, GSI1SK, TTL] {
+    for attribute in [PK, SK, GSI1PK, GSI1SK, TTL, WRITE_ID] {
         item.remove(attribute);
     }
     serde_dynamo::from_item(item).map_err(|_| {
@@ -717,9 +814,10 @@ fn backoff(attempt: u32) -> Duration {
 impl Store for DynamoStore {
     async fn create_account(&self, account: &NewAccount) -> StoreResult<()> {
         let user = &account.user;
+        let proof = WriteProof::stamp(user_item(user)?)?;
         // In the order decide_account expects.
         let items = vec![
-            self.tx_put(user_item(user)?, Condition::new(NOT_EXISTS))?,
+            self.tx_put(proof.item.clone(), Condition::new(NOT_EXISTS))?,
             self.tx_put(
                 email_lock_item(&user.email, &user.id),
                 Condition::new(NOT_EXISTS),
@@ -731,7 +829,7 @@ impl Store for DynamoStore {
             )?,
             self.tx_put(session_item(&account.session)?, Condition::new(NOT_EXISTS))?,
         ];
-        self.transact(items, decide_account, Some(&user.email))
+        self.transact(items, decide_account, Some(&user.email), &proof)
             .await
     }
 
@@ -794,7 +892,8 @@ impl Store for DynamoStore {
                 .name("#f", "failures")
                 .value(":expected", n(expected)),
         };
-        self.put(throttle_item(email, throttle)?, condition).await
+        self.put_once(throttle_item(email, throttle)?, condition)
+            .await
     }
 
     async fn clear_login_throttle(&self, email: &str) -> StoreResult<()> {
@@ -828,7 +927,7 @@ impl Store for DynamoStore {
         .value(":email", s(&user.email))
         .value(":org", s(&user.org_id))
         .value(":role", n(user.org_role.value()));
-        self.put(user_item(user)?, condition).await
+        self.put_once(user_item(user)?, condition).await
     }
 
     async fn members(&self, org_id: &str) -> StoreResult<Vec<User>> {
@@ -867,10 +966,11 @@ impl Store for DynamoStore {
             self.tx_check(key(org_pk, org_sk), Condition::new("attribute_exists(pk)"))?
         };
         let (caller_pk, caller_sk) = user_key(&addition.caller_id);
+        let proof = WriteProof::stamp(user_item(user)?)?;
         // In the order decide_member expects.
         let items = vec![
             org,
-            self.tx_put(user_item(user)?, Condition::new(NOT_EXISTS))?,
+            self.tx_put(proof.item.clone(), Condition::new(NOT_EXISTS))?,
             self.tx_put(
                 email_lock_item(&user.email, &user.id),
                 Condition::new(NOT_EXISTS),
@@ -882,7 +982,8 @@ impl Store for DynamoStore {
                     .value(":version", n(addition.caller_version)),
             )?,
         ];
-        self.transact(items, decide_member, Some(&user.email)).await
+        self.transact(items, decide_member, Some(&user.email), &proof)
+            .await
     }
 
     async fn change_role(&self, change: &RoleChange) -> StoreResult<()> {
@@ -910,9 +1011,10 @@ impl Store for DynamoStore {
             )?
         };
         // In the order decide_role expects.
+        let proof = WriteProof::stamp(user_item(target)?)?;
         let mut items = vec![
             self.tx_put(
-                user_item(target)?,
+                proof.item.clone(),
                 Condition::new("attribute_exists(pk) AND #v = :previous")
                     .name("#v", "version")
                     .value(":previous", n(previous)),
@@ -930,7 +1032,7 @@ impl Store for DynamoStore {
                 )?,
             );
         }
-        self.transact(items, decide_role, None).await
+        self.transact(items, decide_role, None, &proof).await
     }
 
     async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<usize> {
@@ -966,7 +1068,7 @@ impl Store for DynamoStore {
     }
 
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
-        self.put(session_item(session)?, Condition::new(NOT_EXISTS))
+        self.put_once(session_item(session)?, Condition::new(NOT_EXISTS))
             .await
     }
 
@@ -984,7 +1086,7 @@ impl Store for DynamoStore {
             .name("#r", "revoked")
             .value(":expected", s(expected_token_hash))
             .value(":false", AttributeValue::Bool(false));
-        self.put(session_item(session)?, condition).await
+        self.put_once(session_item(session)?, condition).await
     }
 
     async fn revoke_session(&self, session_id: &str) -> StoreResult<()> {
