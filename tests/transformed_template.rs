@@ -1,0 +1,215 @@
+//! template.yaml as AWS sees it: after SAM's transform (pinned
+//! aws-sam-translator, offline; see `accounts_tests::sam`). cfn-lint and
+//! `sam validate --lint` check the template as written; what SAM makes of
+//! it (the API body with its CORS object and routes, the functions'
+//! settings) is checked here.
+
+use std::collections::BTreeMap;
+
+use accounts::http::Route;
+use accounts_tests::sam::{TRANSFORM_PARAMETERS, transformed_template};
+use serde_json::{Value, json};
+
+/// Every function's environment, as the functions receive it. One map for
+/// all: update it here when the configuration changes.
+fn expected_environment() -> Value {
+    json!({
+        "TABLE_NAME": {"Ref": "Table"},
+        "JWT_SIGNING_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${SigningKeySecret}:SecretString}}"},
+        "JWT_KEY_ID": {"Ref": "SigningKeyId"},
+        "JWT_VERIFICATION_KEYS": {"Fn::If": [
+            "HasVerificationKeys",
+            {"Fn::Sub": "{{resolve:secretsmanager:${VerificationKeysSecret}:SecretString}}"},
+            ""
+        ]},
+        "JWT_ISSUER": "flashback-accounts",
+        "JWT_AUDIENCE": "flashback",
+        "ACCESS_TOKEN_TTL_SECONDS": "3600",
+        "REFRESH_TOKEN_TTL_SECONDS": "2592000",
+        "SESSION_MAX_SECONDS": "7776000",
+        "REFRESH_REUSE_GRACE_SECONDS": "10",
+        "LOGIN_MAX_FAILURES": "5",
+        "LOGIN_FAILURE_WINDOW_SECONDS": "900",
+        "ARGON2_MEMORY_KIB": "19456",
+        "ARGON2_ITERATIONS": "2",
+        "ARGON2_PARALLELISM": "1",
+        "MAX_BODY_BYTES": "16384",
+        "RUST_LOG": "info",
+    })
+}
+
+/// The CORS answer browsers get, as in template.yaml's CorsConfiguration.
+fn expected_cors(origins: &[&str]) -> Value {
+    json!({
+        "allowOrigins": origins,
+        "allowMethods": ["GET", "POST", "PUT"],
+        "allowHeaders": ["authorization", "content-type"],
+        "exposeHeaders": ["retry-after", "x-request-id"],
+        "maxAge": 600,
+        "allowCredentials": false,
+    })
+}
+
+fn resources() -> &'static serde_json::Map<String, Value> {
+    transformed_template()["Resources"]
+        .as_object()
+        .expect("the transformed template has Resources")
+}
+
+/// The resources of one CloudFormation type, by logical id.
+fn of_type(kind: &str) -> BTreeMap<&'static str, &'static Value> {
+    resources()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(id, r)| (id.as_str(), r))
+        .collect()
+}
+
+/// The one API body SAM generated.
+fn api_body() -> &'static Value {
+    let apis = of_type("AWS::ApiGatewayV2::Api");
+    assert_eq!(apis.len(), 1, "one HTTP API: {:?}", apis.keys());
+    let body = &apis.values().next().unwrap()["Properties"]["Body"];
+    assert!(body.is_object(), "the HTTP API has no inline Body");
+    body
+}
+
+/// `Fn::Split` of a literal string, as CloudFormation evaluates it.
+fn evaluate_split(value: &Value) -> Vec<String> {
+    let args = value["Fn::Split"]
+        .as_array()
+        .unwrap_or_else(|| panic!("allowOrigins is not an Fn::Split: {value}"));
+    let (Some(separator), Some(text)) = (args[0].as_str(), args[1].as_str()) else {
+        panic!("allowOrigins: Fn::Split of something else than a string: {value}");
+    };
+    text.split(separator).map(str::to_owned).collect()
+}
+
+#[test]
+fn cors_survives_the_transform_whole() {
+    let cors = &api_body()["x-amazon-apigateway-cors"];
+    println!(
+        "x-amazon-apigateway-cors: {}",
+        serde_json::to_string_pretty(cors).unwrap()
+    );
+    // Only with origins configured; otherwise no CORS object at all.
+    let branches = cors["Fn::If"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the CORS object is not conditional on origins: {cors}"));
+    assert_eq!(branches.len(), 3, "{cors}");
+    assert_eq!(branches[0], "HasCorsOrigins");
+    assert_eq!(branches[2], json!({"Ref": "AWS::NoValue"}));
+    assert_eq!(
+        transformed_template()["Conditions"]["HasCorsOrigins"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "CorsAllowedOrigins"}, ""]}]})
+    );
+
+    let mut object = branches[1].clone();
+    let origins = evaluate_split(&object["allowOrigins"]);
+    object["allowOrigins"] = json!(origins);
+    let given = TRANSFORM_PARAMETERS
+        .iter()
+        .find(|(key, _)| *key == "CorsAllowedOrigins")
+        .map(|(_, value)| value.split(',').collect::<Vec<_>>())
+        .expect("the transform is given CorsAllowedOrigins");
+    assert_eq!(object, expected_cors(&given));
+}
+
+/// `${Logical.Arn}` in an integration's URI → the logical id.
+fn integration_function(operation: &Value, context: &str) -> &'static str {
+    let uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{context}: no Lambda integration URI"));
+    let start = uri
+        .find("/functions/${")
+        .unwrap_or_else(|| panic!("{context}: {uri}"))
+        + "/functions/${".len();
+    let end = uri[start..]
+        .find(".Arn}")
+        .unwrap_or_else(|| panic!("{context}: {uri}"));
+    let id = &uri[start..start + end];
+    resources()
+        .get_key_value(id)
+        .map(|(id, _)| id.as_str())
+        .unwrap_or_else(|| panic!("{context}: integrates {id}, which is no resource"))
+}
+
+/// The binary a Lambda function resource runs.
+fn binary(logical_id: &str) -> &'static str {
+    resources()[logical_id]["Metadata"]["BuildProperties"]["Binary"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{logical_id}: no Metadata.BuildProperties.Binary"))
+}
+
+#[test]
+fn every_route_of_the_code_and_default_reach_their_function() {
+    let paths = api_body()["paths"]
+        .as_object()
+        .expect("the API body has paths");
+    let mut deployed = BTreeMap::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().expect("a path item is an object") {
+            let context = format!("{method} {path}");
+            let function = integration_function(operation, &context);
+            let method = match method.as_str() {
+                "x-amazon-apigateway-any-method" => "ANY".to_string(),
+                other => other.to_ascii_uppercase(),
+            };
+            assert_eq!(
+                operation["x-amazon-apigateway-integration"]["payloadFormatVersion"], "2.0",
+                "{context}: lambda_http reads payload 2.0"
+            );
+            if path == "$default" {
+                println!(
+                    "$default: {}",
+                    serde_json::to_string_pretty(operation).unwrap()
+                );
+                assert_eq!(operation["isDefaultRoute"], true, "{context}");
+            }
+            deployed.insert((method, path.clone()), binary(function).to_string());
+        }
+    }
+    let mut expected: BTreeMap<(String, String), String> = Route::ALL
+        .iter()
+        .map(|r| {
+            (
+                (r.method().to_string(), r.path().to_string()),
+                r.function_name().to_string(),
+            )
+        })
+        .collect();
+    expected.insert(
+        ("ANY".into(), "$default".into()),
+        "default-route".to_string(),
+    );
+    assert_eq!(deployed, expected);
+
+    // API Gateway may invoke each of them.
+    let permitted: Vec<&str> = of_type("AWS::Lambda::Permission")
+        .values()
+        .filter(|p| p["Properties"]["Principal"] == "apigateway.amazonaws.com")
+        .filter_map(|p| p["Properties"]["FunctionName"]["Ref"].as_str())
+        .collect();
+    for function in of_type("AWS::Lambda::Function").keys() {
+        assert!(
+            permitted.contains(function),
+            "{function}: API Gateway has no permission to invoke it"
+        );
+    }
+}
+
+#[test]
+fn every_function_gets_the_same_environment() {
+    let functions = of_type("AWS::Lambda::Function");
+    assert_eq!(
+        functions.len(),
+        Route::ALL.len() + 1,
+        "{:?}",
+        functions.keys()
+    );
+    let expected = expected_environment();
+    for (id, function) in functions {
+        let actual = &function["Properties"]["Environment"]["Variables"];
+        assert_eq!(actual, &expected, "{id}: environment");
+    }
+}
