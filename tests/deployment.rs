@@ -518,6 +518,27 @@ fn openapi_error_codes_are_declared() {
 }
 
 #[test]
+fn the_index_projects_what_the_store_creates_it_with() {
+    let doc = yaml("template.yaml");
+    let indexes = doc["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("template.yaml: Table has no GlobalSecondaryIndexes");
+    assert_eq!(indexes.len(), 1, "template.yaml: one index, gsi1");
+    let projection = &indexes[0]["Projection"];
+    assert_eq!(indexes[0]["IndexName"].as_str(), Some("gsi1"));
+    assert_eq!(projection["ProjectionType"].as_str(), Some("INCLUDE"));
+    let attributes: Vec<&str> = projection["NonKeyAttributes"]
+        .as_sequence()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        attributes,
+        accounts::store::dynamo::GSI1_PROJECTED,
+        "template.yaml's gsi1 and create_table (dynamo.rs) project different attributes"
+    );
+}
+
+#[test]
 fn pascal_case_names_resources() {
     assert_eq!(pascal_case("post-user-login"), "PostUserLogin");
     assert_eq!(pascal_case("get-user"), "GetUser");
