@@ -213,3 +213,65 @@ fn every_function_gets_the_same_environment() {
         assert_eq!(actual, &expected, "{id}: environment");
     }
 }
+
+/// A parameter's default, as a number.
+fn default_number(parameter: &str) -> f64 {
+    let default = &transformed_template()["Parameters"][parameter]["Default"];
+    default
+        .as_f64()
+        .or_else(|| default.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_else(|| panic!("parameter {parameter} has no numeric default"))
+}
+
+#[test]
+fn public_hashing_routes_are_throttled_below_the_stage() {
+    let stages = of_type("AWS::ApiGatewayV2::Stage");
+    assert_eq!(stages.len(), 1);
+    let stage = &stages.values().next().unwrap()["Properties"];
+    let route_keys: Vec<String> = api_body()["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object().unwrap().keys().map(move |method| {
+                if path == "$default" {
+                    path.clone()
+                } else {
+                    format!("{} {path}", method.to_ascii_uppercase())
+                }
+            })
+        })
+        .collect();
+    let settings = stage["RouteSettings"]
+        .as_object()
+        .expect("the stage has RouteSettings");
+    for key in settings.keys() {
+        assert!(route_keys.contains(key), "RouteSettings {key} is no route");
+    }
+    let limit = |settings: &Value, field: &str| {
+        let parameter = settings[field]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field} is not a parameter: {settings}"));
+        default_number(parameter)
+    };
+    let stage_rate = limit(&stage["DefaultRouteSettings"], "ThrottlingRateLimit");
+    let stage_burst = limit(&stage["DefaultRouteSettings"], "ThrottlingBurstLimit");
+    for route in [Route::Login, Route::Register] {
+        let key = format!("{} {}", route.method(), route.path());
+        let route_settings = settings
+            .get(&key)
+            .unwrap_or_else(|| panic!("{key}: no route throttle"));
+        let (rate, burst) = (
+            limit(route_settings, "ThrottlingRateLimit"),
+            limit(route_settings, "ThrottlingBurstLimit"),
+        );
+        assert!(
+            rate * 4.0 <= stage_rate && burst * 4.0 <= stage_burst,
+            "{key}: {rate}/s burst {burst} is not far below the stage's {stage_rate}/s burst {stage_burst}"
+        );
+    }
+    assert_eq!(
+        stage["DefaultRouteSettings"]["DetailedMetricsEnabled"],
+        true
+    );
+}
