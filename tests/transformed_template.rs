@@ -275,3 +275,104 @@ fn public_hashing_routes_are_throttled_below_the_stage() {
         true
     );
 }
+
+/// `{"Ref": "X"}` → X.
+fn ref_of(value: &Value) -> Option<&str> {
+    value["Ref"].as_str()
+}
+
+#[test]
+fn every_function_has_error_throttle_and_duration_alarms_to_the_topic() {
+    let alarms = of_type("AWS::CloudWatch::Alarm");
+    for (id, alarm) in &alarms {
+        let properties = &alarm["Properties"];
+        for actions in ["AlarmActions", "OKActions"] {
+            assert_eq!(
+                properties[actions],
+                json!([{"Ref": "AlarmTopic"}]),
+                "{id}: {actions}"
+            );
+        }
+    }
+    for (function_id, function) in of_type("AWS::Lambda::Function") {
+        let timeout_ms = function["Properties"]["Timeout"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{function_id}: no Timeout"))
+            * 1000.0;
+        let on_function = |metric: &str| {
+            alarms
+                .values()
+                .map(|a| &a["Properties"])
+                .find(|p| {
+                    p["Namespace"] == "AWS/Lambda"
+                        && p["MetricName"] == metric
+                        && p["Dimensions"]
+                            == json!([{"Name": "FunctionName", "Value": {"Ref": function_id}}])
+                })
+                .unwrap_or_else(|| panic!("{function_id}: no {metric} alarm"))
+        };
+        for metric in ["Errors", "Throttles"] {
+            let alarm = on_function(metric);
+            assert_eq!(alarm["Threshold"], 1, "{function_id}: {metric}");
+            assert_eq!(alarm["Statistic"], "Sum", "{function_id}: {metric}");
+        }
+        let duration = on_function("Duration");
+        assert_eq!(duration["Statistic"], "Maximum");
+        assert_eq!(
+            duration["Threshold"].as_f64(),
+            Some(timeout_ms * 0.8),
+            "{function_id}: the duration alarm is not at 80% of the timeout"
+        );
+    }
+}
+
+#[test]
+fn audit_metric_filters_match_events_the_code_logs() {
+    let services = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src/service");
+    let sources: Vec<String> = std::fs::read_dir(&services)
+        .expect("shared/src/service")
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let alarms = of_type("AWS::CloudWatch::Alarm");
+    let filters = of_type("AWS::Logs::MetricFilter");
+    assert!(filters.len() >= 3, "{:?}", filters.keys());
+    for (id, filter) in filters {
+        let properties = &filter["Properties"];
+        let pattern = properties["FilterPattern"].as_str().unwrap();
+        // `{ $.event = "login" && $.outcome = "failure" }`
+        let field = |name: &str| {
+            let start = pattern
+                .find(&format!("$.{name} = \""))
+                .unwrap_or_else(|| panic!("{id}: no {name} in {pattern}"))
+                + name.len()
+                + 6;
+            &pattern[start..start + pattern[start..].find('"').unwrap()]
+        };
+        let (event, outcome) = (field("event"), field("outcome"));
+        assert!(
+            sources.iter().any(|s| {
+                s.contains(&format!("event = \"{event}\""))
+                    && s.contains(&format!("outcome = \"{outcome}\""))
+            }),
+            "{id}: no service logs event {event} with outcome {outcome}"
+        );
+        let log_group = ref_of(&properties["LogGroupName"]).expect("a log group of the stack");
+        assert!(
+            of_type("AWS::Lambda::Function")
+                .values()
+                .any(|f| ref_of(&f["Properties"]["LoggingConfig"]["LogGroup"]) == Some(log_group)),
+            "{id}: {log_group} is no function's log group"
+        );
+        let metric = &properties["MetricTransformations"][0];
+        let alarmed = alarms.values().any(|a| {
+            a["Properties"]["MetricName"] == metric["MetricName"]
+                && a["Properties"]["Namespace"] == metric["MetricNamespace"]
+        });
+        let is_login_or_refresh = matches!(event, "login" | "refresh");
+        assert!(
+            alarmed || !is_login_or_refresh,
+            "{id}: no alarm on {}",
+            metric["MetricName"]
+        );
+    }
+}
