@@ -242,7 +242,11 @@ pub async fn serve_any(app: &App, req: Request) -> Response<Body> {
                 Err(never) => match never {},
             }
         }
-        Err(error) => response::failure(&error),
+        // What the `$default` route's function answers on AWS.
+        Err(_) => match serve_unmatched(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
     }
 }
 
