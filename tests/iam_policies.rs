@@ -180,12 +180,23 @@ fn policy(template: &Yaml, binary: &str) -> Vec<Statement> {
         .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
         .unwrap_or_else(|| panic!("template.yaml: no function builds {binary}"));
     let mut statements = Vec::new();
-    for document in function["Properties"]["Policies"]
+    // Inline documents only (SAM policy templates name no DynamoDB action
+    // here), and their DynamoDB statements only.
+    let documents = function["Properties"]["Policies"]
         .as_sequence()
         .into_iter()
-        .flatten()
-    {
-        for statement in document["Statement"].as_sequence().expect("Statement") {
+        .flatten();
+    for document in documents {
+        let Some(document_statements) = document["Statement"].as_sequence() else {
+            continue;
+        };
+        for statement in document_statements {
+            if !strings(&statement["Action"])
+                .iter()
+                .any(|a| a.starts_with("dynamodb:"))
+            {
+                continue;
+            }
             assert_eq!(
                 statement["Effect"].as_str(),
                 Some("Allow"),

@@ -10,9 +10,10 @@ use accounts::http::Route;
 use accounts_tests::sam::{TRANSFORM_PARAMETERS, transformed_template};
 use serde_json::{Value, json};
 
-/// Every function's environment, as the functions receive it. One map for
-/// all: update it here when the configuration changes.
-fn expected_environment() -> Value {
+/// The environment every function receives. Update it here when the
+/// configuration changes; variables of some functions only go in
+/// [`own_environment`].
+fn common_environment() -> Value {
     json!({
         "TABLE_NAME": {"Ref": "Table"},
         "JWT_SIGNING_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${SigningKeySecret}:SecretString}}"},
@@ -36,6 +37,23 @@ fn expected_environment() -> Value {
         "MAX_BODY_BYTES": "16384",
         "RUST_LOG": "info",
     })
+}
+
+/// Variables only some functions get: (binary, name, value).
+fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
+    Vec::new()
+}
+
+/// What the function building `binary` must receive.
+fn expected_environment(binary: &str) -> Value {
+    let mut environment = common_environment();
+    for (_, name, value) in own_environment()
+        .into_iter()
+        .filter(|(b, _, _)| *b == binary)
+    {
+        environment[name] = value;
+    }
+    environment
 }
 
 /// The CORS answer browsers get, as in template.yaml's CorsConfiguration.
@@ -199,7 +217,7 @@ fn every_route_of_the_code_and_default_reach_their_function() {
 }
 
 #[test]
-fn every_function_gets_the_same_environment() {
+fn every_function_gets_its_environment() {
     let functions = of_type("AWS::Lambda::Function");
     assert_eq!(
         functions.len(),
@@ -207,10 +225,13 @@ fn every_function_gets_the_same_environment() {
         "{:?}",
         functions.keys()
     );
-    let expected = expected_environment();
     for (id, function) in functions {
         let actual = &function["Properties"]["Environment"]["Variables"];
-        assert_eq!(actual, &expected, "{id}: environment");
+        assert_eq!(
+            actual,
+            &expected_environment(binary(id)),
+            "{id}: environment"
+        );
     }
 }
 
