@@ -16,14 +16,11 @@ use serde_json::{Value, json};
 fn common_environment() -> Value {
     json!({
         "TABLE_NAME": {"Ref": "Table"},
-        "JWT_SIGNING_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${SigningKeySecret}:SecretString}}"},
-        "JWT_KEY_ID": {"Ref": "SigningKeyId"},
-        "JWT_VERIFICATION_KEYS": {"Fn::If": [
-            "HasVerificationKeys",
-            {"Fn::Sub": "{{resolve:secretsmanager:${VerificationKeysSecret}:SecretString}}"},
-            ""
-        ]},
-        "JWT_ISSUER": "flashback-accounts",
+        // Secret names only; the key sets are read at cold start.
+        "JWT_PUBLIC_KEYS_SECRET": {"Ref": "PublicKeysSecretName"},
+        "JWT_KEYS_REFRESH_SECONDS": "300",
+        "JWT_ALGORITHM": {"Ref": "JwtAlgorithm"},
+        "JWT_ISSUER": {"Fn::If": ["HasIssuerUrl", {"Ref": "IssuerUrl"}, {"Ref": "AWS::NoValue"}]},
         "JWT_AUDIENCE": "flashback",
         "ACCESS_TOKEN_TTL_SECONDS": "3600",
         "REFRESH_TOKEN_TTL_SECONDS": "2592000",
@@ -41,7 +38,17 @@ fn common_environment() -> Value {
 
 /// Variables only some functions get: (binary, name, value).
 fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
-    Vec::new()
+    // Only the functions that sign tokens name the private key set.
+    ["post-user-register", "post-user-login", "post-user-refresh"]
+        .into_iter()
+        .map(|binary| {
+            (
+                binary,
+                "JWT_PRIVATE_KEYS_SECRET",
+                json!({"Ref": "PrivateKeysSecretName"}),
+            )
+        })
+        .collect()
 }
 
 /// What the function building `binary` must receive.
