@@ -25,6 +25,11 @@ fi
 export ACCOUNTS_CHROMIUM="$chromium"
 echo "test.sh: $("$chromium" --version 2>/dev/null)" >&2
 
+# The SAM translator, for the tests of what CloudFormation deploys
+# (tests/transformed_template.rs runs scripts/transform-template.py with it).
+ACCOUNTS_SAM_VENV="$(scripts/sam-venv.sh)"
+export ACCOUNTS_SAM_VENV
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
 # moto's server, one request at a time: plain moto_server runs requests on

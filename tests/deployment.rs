@@ -4,6 +4,9 @@
 //!   `cargo lambda watch` router (root `Cargo.toml`) and of
 //!   `accounts::http::Route::ALL` (what `accounts-local` serves) are one set
 //!   of method + path, and each route goes to the same function everywhere.
+//! - API Gateway's `$default` route (any method) goes to `default-route`,
+//!   whose `main` serves unmatched requests only and builds no app (no
+//!   store, no keys).
 //! - Every crate under `functions/` has exactly one function resource in
 //!   `template.yaml` (logical id `<PascalCase crate>Function`, built from
 //!   that crate's binary), and every function resource is such a crate; each
@@ -115,6 +118,19 @@ struct TemplateFunction {
     binary: String,
 }
 
+/// API Gateway's route key for requests no other route takes.
+const DEFAULT_ROUTE: &str = "$default";
+/// The crate that serves it.
+const DEFAULT_ROUTE_FUNCTION: &str = "default-route";
+
+/// template.yaml's HttpApi events: the routes of the code, the functions,
+/// and (method, function) of every `$default` route.
+struct TemplateApi {
+    routes: Routes,
+    functions: Vec<TemplateFunction>,
+    default_routes: Vec<(String, String)>,
+}
+
 /// The value of `!Ref X` or `{"Ref": "X"}`.
 fn ref_target(value: &Value) -> Option<&str> {
     match value {
@@ -124,7 +140,7 @@ fn ref_target(value: &Value) -> Option<&str> {
     }
 }
 
-fn template_routes_and_functions() -> (Routes, Vec<TemplateFunction>) {
+fn template_api() -> TemplateApi {
     let doc = yaml("template.yaml");
     let resources = doc
         .get("Resources")
@@ -143,6 +159,7 @@ fn template_routes_and_functions() -> (Routes, Vec<TemplateFunction>) {
 
     let mut routes = Routes::new();
     let mut functions = Vec::new();
+    let mut default_routes = Vec::new();
     for (id, resource) in resources {
         let id = id
             .as_str()
@@ -207,20 +224,24 @@ fn template_routes_and_functions() -> (Routes, Vec<TemplateFunction>) {
                 api.is_some_and(|api| http_apis.contains(api)),
                 "{context}: ApiId must be a !Ref to the template's HttpApi, not {api:?}"
             );
-            insert(
-                &mut routes,
-                "template.yaml",
-                str_at(event_properties, "Method", &context),
-                str_at(event_properties, "Path", &context),
-                &binary,
-            );
+            let method = str_at(event_properties, "Method", &context);
+            let path = str_at(event_properties, "Path", &context);
+            if path == DEFAULT_ROUTE {
+                default_routes.push((method.to_ascii_uppercase(), binary.clone()));
+            } else {
+                insert(&mut routes, "template.yaml", method, path, &binary);
+            }
         }
         functions.push(TemplateFunction {
             logical_id: id.to_string(),
             binary,
         });
     }
-    (routes, functions)
+    TemplateApi {
+        routes,
+        functions,
+        default_routes,
+    }
 }
 
 /// `[workspace.metadata.lambda.watch.router]` of the root Cargo.toml.
@@ -327,7 +348,7 @@ fn openapi_template_and_code_declare_the_same_routes() {
     let code = code_routes();
     assert_eq!(code.len(), Route::ALL.len(), "Route::ALL repeats a route");
     let openapi = openapi_routes();
-    let (template, _) = template_routes_and_functions();
+    let template = template_api().routes;
     assert_same("Route::ALL", &code, "openapi.yaml", &openapi);
     assert_same("Route::ALL", &code, "template.yaml", &template);
     assert_same("openapi.yaml", &openapi, "template.yaml", &template);
@@ -346,7 +367,7 @@ fn cargo_lambda_watch_routes_like_api_gateway() {
 #[test]
 fn every_function_crate_has_exactly_one_function_resource() {
     let crates = function_crates();
-    let (_, functions) = template_routes_and_functions();
+    let functions = template_api().functions;
     let mut problems = Vec::new();
 
     for (dir, package) in &crates {
@@ -412,13 +433,42 @@ fn every_route_has_its_function_crate_serving_it() {
             ));
         }
     }
-    let served: BTreeSet<&str> = Route::ALL.iter().map(|r| r.function_name()).collect();
+    let mut served: BTreeSet<&str> = Route::ALL.iter().map(|r| r.function_name()).collect();
+    served.insert(DEFAULT_ROUTE_FUNCTION);
     for package in packages.difference(&served) {
         problems.push(format!(
             "functions/{package}: serves no route of Route::ALL"
         ));
     }
     assert!(problems.is_empty(), "\n  {}", problems.join("\n  "));
+}
+
+#[test]
+fn the_default_route_answers_unmatched_requests_without_an_app() {
+    assert_eq!(
+        template_api().default_routes,
+        [("ANY".to_string(), DEFAULT_ROUTE_FUNCTION.to_string())],
+        "template.yaml: exactly one {DEFAULT_ROUTE} route, any method, to {DEFAULT_ROUTE_FUNCTION}"
+    );
+    let main = workspace_root()
+        .join("functions")
+        .join(DEFAULT_ROUTE_FUNCTION)
+        .join("src/main.rs");
+    let source =
+        fs::read_to_string(&main).unwrap_or_else(|e| panic!("cannot read {}: {e}", main.display()));
+    assert!(
+        source.contains("serve_unmatched"),
+        "{}: does not serve unmatched requests",
+        main.display()
+    );
+    // No configuration, store or keys: it must start without them.
+    for forbidden in ["App::", "Config", "Store"] {
+        assert!(
+            !source.contains(forbidden),
+            "{}: uses {forbidden}",
+            main.display()
+        );
+    }
 }
 
 #[test]
@@ -464,6 +514,27 @@ fn openapi_error_codes_are_declared() {
     assert!(
         unknown.is_empty(),
         "openapi.yaml: error codes not in ErrorCode: {unknown:?}"
+    );
+}
+
+#[test]
+fn the_index_projects_what_the_store_creates_it_with() {
+    let doc = yaml("template.yaml");
+    let indexes = doc["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("template.yaml: Table has no GlobalSecondaryIndexes");
+    assert_eq!(indexes.len(), 1, "template.yaml: one index, gsi1");
+    let projection = &indexes[0]["Projection"];
+    assert_eq!(indexes[0]["IndexName"].as_str(), Some("gsi1"));
+    assert_eq!(projection["ProjectionType"].as_str(), Some("INCLUDE"));
+    let attributes: Vec<&str> = projection["NonKeyAttributes"]
+        .as_sequence()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        attributes,
+        accounts::store::dynamo::GSI1_PROJECTED,
+        "template.yaml's gsi1 and create_table (dynamo.rs) project different attributes"
     );
 }
 

@@ -1,7 +1,7 @@
 //! Each function's handler on a real API Gateway HTTP API (payload 2.0)
 //! event, parsed by `lambda_http` itself, as the Lambda runtime would.
 
-use accounts::http::{Route, serve};
+use accounts::http::{Route, serve, serve_unmatched};
 use accounts_tests::*;
 use lambda_http::{Body, Context, RequestExt};
 use serde_json::Value;
@@ -107,5 +107,65 @@ on_both_stores! {
         // The same events without a valid token are 401s, not Lambda errors.
         let (status, body, _) = invoke(&t, Route::GetUser, &protected(Route::GetUser, "forged", grace)).await;
         assert_eq!((status, body["error_code"].as_str()), (401, Some("INVALID_TOKEN")));
+    }
+}
+
+/// The `default-route` function on a `$default` event: what API Gateway
+/// sends when no route matches.
+async fn invoke_default_route(method: &str, path: &str) -> (u16, Value, String) {
+    let path_fixture = format!(
+        "{}/fixtures/apigw-v2-default-route.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event = std::fs::read_to_string(&path_fixture)
+        .unwrap_or_else(|e| panic!("{path_fixture}: {e}"))
+        .replace("REQUEST_METHOD", method)
+        .replace("REQUEST_PATH", path);
+    let mut context = Context::default();
+    context.request_id = "lambda-request-default-route".into();
+    let req = lambda_http::request::from_str(&event)
+        .expect("lambda_http parses the fixture")
+        .with_lambda_context(context);
+    let response = serve_unmatched(req).await.unwrap();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body = match response.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (response.status().as_u16(), body, request_id)
+}
+
+#[tokio::test]
+async fn the_default_route_answers_unmatched_events_with_the_envelope() {
+    // A path of the API with a method it does not serve.
+    for (method, path) in [
+        ("DELETE", "/user/login"),
+        ("POST", "/user/abc-123"),
+        ("GET", "/user/abc-123/role"),
+    ] {
+        let (status, body, request_id) = invoke_default_route(method, path).await;
+        assert_eq!(status, 405, "{method} {path}: {body}");
+        assert_eq!(body["success"], false);
+        assert_eq!(body["error_code"], "METHOD_NOT_ALLOWED");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+        assert_eq!(request_id, "lambda-request-default-route");
+    }
+    // No such path.
+    for (method, path) in [
+        ("GET", "/"),
+        ("GET", "/users"),
+        ("POST", "/user/abc/role/extra"),
+    ] {
+        let (status, body, _) = invoke_default_route(method, path).await;
+        assert_eq!(status, 404, "{method} {path}: {body}");
+        assert_eq!(body["success"], false);
+        assert_eq!(body["error_code"], "NOT_FOUND");
     }
 }

@@ -88,6 +88,7 @@ conformance!(
     sessions_rotate_once_per_token,
     concurrent_rotations_have_one_winner,
     revoked_sessions_do_not_rotate,
+    index_reads_return_whole_records,
 );
 
 async fn create_account_writes_every_record(store: Arc<dyn Store>) {
@@ -319,4 +320,40 @@ async fn revoked_sessions_do_not_rotate(store: Arc<dyn Store>) {
     ));
     store.revoke_session("no-such-session").await.unwrap();
     assert_eq!(store.session("no-such-session").await.unwrap(), None);
+}
+
+/// What is listed through the index (DynamoDB's projects keys and
+/// `revoked` only) comes back whole: plans, members, a user's sessions.
+async fn index_reads_return_whole_records(store: Arc<dyn Store>) {
+    let plan = accounts::service::plans::default_plans().remove(0);
+    store.put_plan(&plan).await.unwrap();
+    assert_eq!(store.plans().await.unwrap(), vec![plan]);
+
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
+    assert_eq!(
+        store.members(&a.organization.id).await.unwrap(),
+        vec![a.user.clone()]
+    );
+
+    let user_id = &a.user.id;
+    let (kept, other, revoked) = (session(user_id), session(user_id), session(user_id));
+    for s in [&kept, &other, &revoked] {
+        store.create_session(s).await.unwrap();
+    }
+    store.revoke_session(&revoked.id).await.unwrap();
+    // The account's first session and `other`; not the kept or the revoked one.
+    assert_eq!(
+        store
+            .revoke_user_sessions(user_id, Some(&kept.id))
+            .await
+            .unwrap(),
+        2
+    );
+    for (s, revoked) in [(&kept, false), (&other, true), (&a.session, true)] {
+        assert_eq!(
+            store.session(&s.id).await.unwrap().unwrap().revoked,
+            revoked
+        );
+    }
 }

@@ -6,6 +6,7 @@
 //! sets it). Without one they fail: a skipped store test is not a passed one.
 
 pub mod round_trips;
+pub mod sam;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};

@@ -4,6 +4,7 @@
 mod handlers;
 pub mod request;
 pub mod response;
+mod unmatched;
 
 use std::time::Instant;
 
@@ -16,6 +17,8 @@ use crate::auth::access::REQUEST_ISSUER;
 use crate::auth::key_ring::KeyUse;
 use crate::config::Issuer;
 use crate::error::Error;
+
+pub use unmatched::{serve_unmatched, unmatched_error};
 
 /// Every operation the API serves; one Lambda function each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +242,11 @@ pub async fn serve_any(app: &App, req: Request) -> Response<Body> {
                 Err(never) => match never {},
             }
         }
-        Err(error) => response::failure(&error),
+        // What the `$default` route's function answers on AWS.
+        Err(_) => match serve_unmatched(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
     }
 }
 

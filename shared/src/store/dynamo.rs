@@ -15,10 +15,13 @@
 //! Records are stored with `serde_dynamo`, so their attributes carry the
 //! models' serde (camelCase) names; the key, index and TTL attributes are
 //! added next to them and ignored when reading back. The global secondary
-//! index `gsi1` (`gsi1pk`/`gsi1sk`, projecting everything) lists an
-//! organization's users (`members`) and a user's sessions
-//! (`revoke_user_sessions`). DynamoDB's TTL deletes expired sessions and
-//! throttle records on its own, some time after `ttl`.
+//! index `gsi1` (`gsi1pk`/`gsi1sk`) lists an organization's users
+//! (`members`), a user's sessions (`revoke_user_sessions`) and the plans
+//! (`plans`). It projects the keys and [`GSI1_PROJECTED`] only: no
+//! password or token hash is copied into it, and a refresh (which changes
+//! neither) writes nothing to it. Whatever else a query needs is read from
+//! the table by key. DynamoDB's TTL deletes expired sessions and throttle
+//! records on its own, some time after `ttl`.
 //!
 //! Every read of a record is strongly consistent. The index is not: `members`
 //! takes the list of ids from it and then reads the records consistently;
@@ -81,6 +84,10 @@ const SK: &str = "sk";
 const GSI1: &str = "gsi1";
 const GSI1PK: &str = "gsi1pk";
 const GSI1SK: &str = "gsi1sk";
+/// The attributes `gsi1` projects besides the keys: a session's `revoked`,
+/// so that revoking a user's sessions skips those already revoked.
+/// template.yaml's index must project the same (tests/deployment.rs).
+pub const GSI1_PROJECTED: &[&str] = &["revoked"];
 const TTL: &str = "ttl";
 /// The attribute of an email lock naming its user.
 const LOCK_USER_ID: &str = "userId";
@@ -95,6 +102,7 @@ const SK_META: &str = "META";
 const SK_SUB: &str = "SUB";
 const SK_SESSION: &str = "SESSION";
 const SK_LOGIN: &str = "LOGIN";
+const SESSION_PREFIX: &str = "SESSION#";
 /// Usage counters sort under their organization: `USAGE#<capability>#<period>`.
 const USAGE_PREFIX: &str = "USAGE#";
 /// The index partition that lists every plan.
@@ -934,13 +942,7 @@ impl Store for DynamoStore {
         // The index says who the members are; their records are then read
         // consistently, so that roles and versions are current.
         let listed = self.query_index(format!("ORG#{org_id}"), "USER#").await?;
-        let keys = listed
-            .into_iter()
-            .map(|mut item| match (item.remove(PK), item.remove(SK)) {
-                (Some(pk), Some(sk)) => Ok(HashMap::from([(PK.into(), pk), (SK.into(), sk)])),
-                _ => Err(StoreError::Internal("Query: index item without key".into())),
-            })
-            .collect::<StoreResult<Vec<Item>>>()?;
+        let keys = table_keys(listed)?;
         let users = self
             .batch_get(keys)
             .await?
@@ -1042,13 +1044,15 @@ impl Store for DynamoStore {
         let listed = self
             .query_index(format!("USER#{user_id}"), "SESSION#")
             .await?;
+        // The index holds keys and `revoked` only: the id is the key's.
         let ids: Vec<String> = listed
             .into_iter()
             .filter(|item| !matches!(item.get("revoked"), Some(AttributeValue::Bool(true))))
-            .filter_map(|item| match item.get("id") {
-                Some(AttributeValue::S(id)) if Some(id.as_str()) != keep => Some(id.clone()),
+            .filter_map(|item| match item.get(PK) {
+                Some(AttributeValue::S(pk)) => pk.strip_prefix(SESSION_PREFIX).map(str::to_owned),
                 _ => None,
             })
+            .filter(|id| Some(id.as_str()) != keep)
             .collect();
         let mut revoked = 0;
         for batch in ids.chunks(REVOKE_CONCURRENCY) {
@@ -1114,10 +1118,12 @@ impl Store for DynamoStore {
     }
 
     async fn plans(&self) -> StoreResult<Vec<Plan>> {
-        self.query_index(PLANS_PARTITION.into(), "PLAN#")
+        // The index names the plans; their records come from the table.
+        let listed = self.query_index(PLANS_PARTITION.into(), "PLAN#").await?;
+        self.batch_get(table_keys(listed)?)
             .await?
             .into_iter()
-            .map(|item| decode("Query", item))
+            .map(|item| decode("BatchGetItem", item))
             .collect()
     }
 
@@ -1271,6 +1277,17 @@ struct UsageCounter {
     amount: u64,
 }
 
+/// The table keys (`pk`, `sk`) of items read from the index.
+fn table_keys(listed: Vec<Item>) -> StoreResult<Vec<Item>> {
+    listed
+        .into_iter()
+        .map(|mut item| match (item.remove(PK), item.remove(SK)) {
+            (Some(pk), Some(sk)) => Ok(HashMap::from([(PK.into(), pk), (SK.into(), sk)])),
+            _ => Err(StoreError::Internal("Query: index item without key".into())),
+        })
+        .collect()
+}
+
 fn key_owned(pk: String, sk: String) -> Item {
     HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
 }
@@ -1323,7 +1340,7 @@ pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
 }
 
 /// Creates the table (on-demand capacity, `pk`/`sk` keys, index `gsi1` on
-/// `gsi1pk`/`gsi1sk` projecting everything), waits until it and its index are
+/// `gsi1pk`/`gsi1sk` projecting the keys and [`GSI1_PROJECTED`]), waits until it and its index are
 /// ACTIVE, and turns on TTL on `ttl`. A table that already exists is fine:
 /// calling this again is harmless.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
@@ -1348,7 +1365,10 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .key_schema(key_element(GSI1SK, KeyType::Range)?)
         .projection(
             Projection::builder()
-                .projection_type(ProjectionType::All)
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(
+                    GSI1_PROJECTED.iter().map(|a| a.to_string()).collect(),
+                ))
                 .build(),
         )
         .build()

@@ -1,0 +1,489 @@
+//! Each function's IAM policy (template.yaml) allows every DynamoDB request
+//! its code makes, item by item, and grants nothing its code does not use.
+//!
+//! Every route is driven through its main code paths against DynamoDB
+//! (moto), with an SDK interceptor that records each request's action, the
+//! table or index it reaches and the partition keys it touches (each item of
+//! a batch or transaction, as IAM authorizes them). Each recorded request is
+//! then evaluated against the function's policy statements: Allow, the
+//! action, the resource (`!GetAtt Table.Arn` or `${Table.Arn}/index/NAME`),
+//! and `ForAllValues:StringLike` on `dynamodb:LeadingKeys`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use accounts::http::Route;
+use accounts::store::dynamo::{DynamoStore, create_table};
+use accounts_tests::*;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{
+    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
+use aws_sdk_dynamodb::error::BoxError;
+use serde_json::{Value, json};
+use serde_norway::Value as Yaml;
+
+/// What IAM authorizes: one action on one resource for some partition keys.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Access {
+    action: String,
+    /// None: the table; Some(name): that index.
+    index: Option<String>,
+    leading_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Recorder {
+    accesses: Arc<Mutex<Vec<Access>>>,
+}
+
+impl Recorder {
+    fn take(&self) -> Vec<Access> {
+        std::mem::take(&mut *self.accesses.lock().unwrap())
+    }
+}
+
+fn pk_of(item: &Value) -> String {
+    item["pk"]["S"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string pk in {item}"))
+        .to_owned()
+}
+
+/// The accesses IAM checks for one DynamoDB request (JSON protocol).
+fn accesses_of(operation: &str, body: &Value) -> Vec<Access> {
+    let access = |action: &str, index: Option<String>, keys: Vec<String>| Access {
+        action: action.to_owned(),
+        index,
+        leading_keys: keys,
+    };
+    match operation {
+        "GetItem" | "DeleteItem" | "UpdateItem" => {
+            vec![access(operation, None, vec![pk_of(&body["Key"])])]
+        }
+        "PutItem" => vec![access(operation, None, vec![pk_of(&body["Item"])])],
+        "BatchGetItem" => {
+            let tables = body["RequestItems"].as_object().expect("RequestItems");
+            let keys = tables
+                .values()
+                .flat_map(|t| t["Keys"].as_array().expect("Keys").iter().map(pk_of))
+                .collect();
+            vec![access(operation, None, keys)]
+        }
+        "TransactWriteItems" => body["TransactItems"]
+            .as_array()
+            .expect("TransactItems")
+            .iter()
+            .map(
+                |item| match item.as_object().and_then(|o| o.iter().next()) {
+                    Some((kind, write)) => match kind.as_str() {
+                        "Put" => access("PutItem", None, vec![pk_of(&write["Item"])]),
+                        "Update" => access("UpdateItem", None, vec![pk_of(&write["Key"])]),
+                        "Delete" => access("DeleteItem", None, vec![pk_of(&write["Key"])]),
+                        "ConditionCheck" => {
+                            access("ConditionCheckItem", None, vec![pk_of(&write["Key"])])
+                        }
+                        other => panic!("unknown transaction item {other}"),
+                    },
+                    None => panic!("empty transaction item"),
+                },
+            )
+            .collect(),
+        "Query" => {
+            // The store's queries name their partition value `:pk`.
+            let partition = body["ExpressionAttributeValues"][":pk"]["S"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a Query without :pk: {body}"))
+                .to_owned();
+            let index = body["IndexName"].as_str().map(str::to_owned);
+            vec![access(operation, index, vec![partition])]
+        }
+        other => panic!("the code made a {other} request: add it to this test"),
+    }
+}
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "IamRecorder"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let target = request
+            .headers()
+            .get("x-amz-target")
+            .expect("a DynamoDB request names its operation");
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        let body: Value = serde_json::from_slice(request.body().bytes().unwrap_or(b"{}"))
+            .expect("a DynamoDB request body is JSON");
+        self.accesses
+            .lock()
+            .unwrap()
+            .extend(accesses_of(&operation, &body));
+        Ok(())
+    }
+}
+
+/// One Allow statement of a function's policy.
+#[derive(Debug)]
+struct Statement {
+    actions: Vec<String>,
+    /// None: the table; Some(name): an index (`*` for any).
+    index: Option<String>,
+    /// None: no LeadingKeys condition.
+    leading_keys: Option<Vec<String>>,
+}
+
+fn template() -> Yaml {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(&path).expect("template.yaml"))
+        .expect("template.yaml is YAML")
+}
+
+fn strings(value: &Yaml) -> Vec<String> {
+    match value {
+        Yaml::String(s) => vec![s.clone()],
+        Yaml::Sequence(items) => items
+            .iter()
+            .filter_map(|v| v.as_str())
+            .map(str::to_owned)
+            .collect(),
+        _ => panic!("expected a string or a list: {value:?}"),
+    }
+}
+
+fn resource_of(value: &Yaml, context: &str) -> Option<String> {
+    match value {
+        Yaml::Tagged(t) if t.tag == "GetAtt" && t.value.as_str() == Some("Table.Arn") => None,
+        Yaml::Tagged(t) if t.tag == "Sub" => {
+            let sub = t.value.as_str().unwrap_or_default();
+            let index = sub.strip_prefix("${Table.Arn}/index/").unwrap_or_else(|| {
+                panic!("{context}: resource {sub} is neither the table nor an index")
+            });
+            Some(index.to_owned())
+        }
+        other => panic!("{context}: resource {other:?} is neither the table nor an index"),
+    }
+}
+
+/// The DynamoDB statements of the function that serves `binary`.
+fn policy(template: &Yaml, binary: &str) -> Vec<Statement> {
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let function = resources
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("template.yaml: no function builds {binary}"));
+    let mut statements = Vec::new();
+    // Inline documents only (SAM policy templates name no DynamoDB action
+    // here), and their DynamoDB statements only.
+    let documents = function["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten();
+    for document in documents {
+        let Some(document_statements) = document["Statement"].as_sequence() else {
+            continue;
+        };
+        for statement in document_statements {
+            if !strings(&statement["Action"])
+                .iter()
+                .any(|a| a.starts_with("dynamodb:"))
+            {
+                continue;
+            }
+            assert_eq!(
+                statement["Effect"].as_str(),
+                Some("Allow"),
+                "{binary}: only Allow statements"
+            );
+            let condition = &statement["Condition"];
+            let leading_keys = (!condition.is_null()).then(|| {
+                let like = &condition["ForAllValues:StringLike"];
+                assert!(
+                    condition.as_mapping().is_some_and(|m| m.len() == 1) && like.as_mapping().is_some_and(|m| m.len() == 1),
+                    "{binary}: a condition other than ForAllValues:StringLike on dynamodb:LeadingKeys"
+                );
+                strings(&like["dynamodb:LeadingKeys"])
+            });
+            statements.push(Statement {
+                actions: strings(&statement["Action"]),
+                index: resource_of(&statement["Resource"], binary),
+                leading_keys,
+            });
+        }
+    }
+    statements
+}
+
+/// IAM's StringLike: `*` matches any run of characters, `?` one.
+fn like(pattern: &str, value: &str) -> bool {
+    match pattern.chars().next() {
+        None => value.is_empty(),
+        Some('*') => (0..=value.len())
+            .filter(|&i| value.is_char_boundary(i))
+            .any(|i| like(&pattern[1..], &value[i..])),
+        Some('?') => value
+            .chars()
+            .next()
+            .is_some_and(|c| like(&pattern[1..], &value[c.len_utf8()..])),
+        Some(p) => value.starts_with(p) && like(&pattern[p.len_utf8()..], &value[p.len_utf8()..]),
+    }
+}
+
+/// The statement (index) that allows `access`, if one does.
+fn allowing(statements: &[Statement], access: &Access) -> Option<usize> {
+    statements.iter().position(|s| {
+        s.actions.contains(&format!("dynamodb:{}", access.action))
+            && match (&s.index, &access.index) {
+                (None, None) => true,
+                (Some(granted), Some(used)) => granted == "*" || granted == used,
+                _ => false,
+            }
+            && match &s.leading_keys {
+                None => true,
+                Some(patterns) => access
+                    .leading_keys
+                    .iter()
+                    .all(|key| patterns.iter().any(|p| like(p, key))),
+            }
+    })
+}
+
+/// `USER#123` → `USER#`: the kind of key, as the policies name them.
+fn kind(key: &str) -> String {
+    match key.find('#') {
+        Some(i) => key[..=i].to_owned(),
+        None => key.to_owned(),
+    }
+}
+
+async fn recorded_app() -> (TestApp, Recorder) {
+    let recorder = Recorder::default();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(dynamodb_endpoint())
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config.clone());
+    let table = format!("accounts-iam-{}", uuid::Uuid::new_v4().simple());
+    create_table(&client, &table).await.unwrap();
+    let recording = aws_sdk_dynamodb::Client::from_conf(
+        config.to_builder().interceptor(recorder.clone()).build(),
+    );
+    let t = TestApp::on_store(
+        Arc::new(DynamoStore::new(recording, table)),
+        Backend::Dynamo,
+    );
+    (t, recorder)
+}
+
+/// Grants that no scenario below can reach: the code's lost-race and
+/// rehash paths. (function, action, key kind) with the reason.
+const RACE_PATH_GRANTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "post-user-register",
+        "GetItem",
+        "EMAIL#",
+        "reads the email lock after losing the registration race",
+    ),
+    (
+        "post-organization-users",
+        "GetItem",
+        "EMAIL#",
+        "reads the email lock after losing the race for the address",
+    ),
+    (
+        "post-user-login",
+        "PutItem",
+        "USER#",
+        "rehashes a password stored at other argon2 parameters",
+    ),
+    (
+        "post-user-login",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the throttle record after losing a race to count a failure",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_function_policy_allows_exactly_what_its_code_does() {
+    let (t, recorder) = recorded_app().await;
+    let mut observed: Vec<(Route, Access)> = Vec::new();
+    let mut record = |route: Route, recorder: &Recorder| {
+        observed.extend(recorder.take().into_iter().map(|a| (route, a)));
+    };
+
+    recorder.take();
+    let ada = t.owner("ada@acme.com").await;
+    record(Route::Register, &recorder);
+
+    // Login: success, then failures up to the lock, then a locked attempt.
+    let login = t.login("ada@acme.com", PASSWORD).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    record(Route::Login, &recorder);
+    for _ in 0..6 {
+        t.login("ada@acme.com", "Wrong-pass-123").await;
+    }
+    t.login("nobody@acme.com", "Wrong-pass-123").await;
+    record(Route::Login, &recorder);
+    t.clock.advance(3600);
+    let again = t.login("ada@acme.com", PASSWORD).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    record(Route::Login, &recorder);
+    // The clock moved past the first tokens' lifetime.
+    let token = again.str("accessToken");
+
+    // Refresh: a rotation, then a replay after the grace window (reuse).
+    let rotated = t.refresh(&login.str("refreshToken")).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    t.clock.advance(60);
+    t.refresh(&login.str("refreshToken"))
+        .await
+        .assert_error(401, "REFRESH_TOKEN_REUSED");
+    record(Route::Refresh, &recorder);
+
+    assert_eq!(t.get("/user/profile", &token).await.status, 200);
+    record(Route::Profile, &recorder);
+    // The first quota read of a table seeds the plan.
+    assert_eq!(t.get("/user/quota", &token).await.status, 200);
+    record(Route::Quota, &recorder);
+
+    let body = json!({"email": "grace@acme.com", "password": PASSWORD, "firstName": "Grace",
+                      "lastName": "Hopper", "orgRole": 0});
+    let created = t
+        .call("POST", "/organization/users", Some(body), Some(&token))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let grace = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let body = json!({"email": "alan@acme.com", "password": PASSWORD, "firstName": "Alan",
+                      "lastName": "Turing", "orgRole": 255});
+    let created = t
+        .call("POST", "/organization/users", Some(body), Some(&token))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    record(Route::CreateMember, &recorder);
+
+    assert_eq!(t.get("/organization/users", &token).await.status, 200);
+    record(Route::ListMembers, &recorder);
+    assert_eq!(t.get(&format!("/user/{grace}"), &token).await.status, 200);
+    record(Route::GetUser, &recorder);
+
+    let renamed = t
+        .put(
+            &format!("/user/{grace}"),
+            json!({"name": "Amazing"}),
+            &token,
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let changed = t
+        .put(
+            &format!("/user/{}", ada.id),
+            json!({"password": "Brand-new-pass-789", "currentPassword": PASSWORD}),
+            &token,
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    record(Route::UpdateUser, &recorder);
+
+    let promoted = t
+        .put(
+            &format!("/user/{grace}/role"),
+            json!({"orgRole": 2}),
+            &token,
+        )
+        .await;
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+    // Making an owner moves the organization's owner count.
+    let crowned = t
+        .put(
+            &format!("/user/{grace}/role"),
+            json!({"orgRole": 255}),
+            &token,
+        )
+        .await;
+    assert_eq!(crowned.status, 200, "{}", crowned.body);
+    record(Route::UpdateRole, &recorder);
+
+    let template = template();
+    let mut refused = Vec::new();
+    let mut used: BTreeSet<(&str, String, String)> = BTreeSet::new();
+    for (route, access) in &observed {
+        let function = route.function_name();
+        let statements = policy(&template, function);
+        match allowing(&statements, access) {
+            Some(_) => {
+                for key in &access.leading_keys {
+                    used.insert((function, access.action.clone(), kind(key)));
+                }
+            }
+            None => refused.push(format!("{function}: {access:?}")),
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "requests the policies refuse:\n  {}",
+        refused.join("\n  ")
+    );
+
+    // Least privilege: every granted (action, key kind) is used, or is a known race path.
+    let mut unused = Vec::new();
+    for route in Route::ALL {
+        let function = route.function_name();
+        for statement in policy(&template, function) {
+            let patterns = statement.leading_keys.unwrap_or_else(|| {
+                panic!(
+                    "{function}: {:?} has no LeadingKeys condition",
+                    statement.actions
+                )
+            });
+            assert_ne!(
+                statement.index.as_deref(),
+                Some("*"),
+                "{function}: {:?} on every index; name the one it reads",
+                statement.actions
+            );
+            for action in &statement.actions {
+                let action = action.trim_start_matches("dynamodb:");
+                for pattern in &patterns {
+                    let key_kind = pattern.trim_end_matches('*').to_owned();
+                    let grant = (function, action.to_owned(), key_kind.clone());
+                    let explained = RACE_PATH_GRANTS
+                        .iter()
+                        .any(|(f, a, k, _)| (*f, *a, *k) == (function, action, key_kind.as_str()));
+                    if !used.contains(&grant) && !explained {
+                        unused.push(format!("{function}: dynamodb:{action} on {pattern}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        unused.is_empty(),
+        "granted but never used:\n  {}",
+        unused.join("\n  ")
+    );
+    println!(
+        "{} DynamoDB accesses, all allowed; {} (function, action, key kind) grants used",
+        observed.len(),
+        used.len()
+    );
+}
+
+#[test]
+fn string_like_matches_as_iam_does() {
+    assert!(like("USER#*", "USER#123"));
+    assert!(like("USER#*", "USER#"));
+    assert!(!like("USER#*", "ORG#1"));
+    assert!(!like("USER#*", "XUSER#1"));
+    assert!(like("A?C", "ABC"));
+    assert!(!like("A?C", "AC"));
+}
