@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build -q -p accounts-local -p accounts-admin
+scripts/build.sh -q
 rm -rf target/fuzz
 mkdir -p target/fuzz
 
