@@ -46,7 +46,8 @@ region=us-east-1
 # The functions' environment, all of it: what template.yaml sets on AWS,
 # with moto for DynamoDB and Secrets Manager, and throwaway credentials.
 # The signing keys are JWK sets in two secrets (made below with
-# `accounts-admin key rotate`); each function reads the one its route needs.
+# `accounts-admin key rotate`); each function reads the one its route needs
+# (on AWS only the signing functions are given the private secret's name).
 # JWT_ISSUER is left unset: the issuer is then the API's own URL.
 function_env() {
   cat <<ENV
@@ -58,6 +59,8 @@ AWS_ACCESS_KEY_ID=smoke
 AWS_SECRET_ACCESS_KEY=smoke
 JWT_PRIVATE_KEYS_SECRET=accounts-smoke/private-keys
 JWT_PUBLIC_KEYS_SECRET=accounts-smoke/public-keys
+JWT_KEYS_REFRESH_SECONDS=300
+JWT_ALGORITHM=RS256
 JWT_AUDIENCE=flashback
 RUST_LOG=info
 ENV

@@ -4,6 +4,7 @@ that matter. Prints one line per check and closes with
 `smoke: N passed, N failed`; exits 1 on any failure.
 
 usage: smoke_lambda.py BASE_URL"""
+import base64
 import json
 import sys
 import urllib.error
@@ -60,6 +61,15 @@ def check(name, status, body, expected_status, **fields):
 
 def present(value):
     return isinstance(value, str) and len(value) > 0
+
+
+def jwt_part(token, index):
+    """The decoded header (0) or claims (1) of a JWT; {} for anything else."""
+    try:
+        part = token.split(".")[index]
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (AttributeError, IndexError, ValueError):
+        return {}
 
 
 def error(code):
@@ -161,6 +171,21 @@ check("PUT /user/{userId}/role (reserved role)", s, b, 400, **error("INVALID_ROL
 # The member signs in with the password it was created with.
 s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD})
 check("POST /user/login (the new member)", s, b, 200, user__id=member_id, user__orgRole=1)
+
+# GET /.well-known/jwks.json: the public key that signed the tokens above,
+# and nothing private.
+kid = jwt_part(token, 0).get("kid")
+s, b = call("GET", "/.well-known/jwks.json")
+check("GET /.well-known/jwks.json", s, b, 200,
+      keys=lambda keys: isinstance(keys, list) and any(
+          k.get("kid") == kid and k.get("use") == "sig" and k.get("alg") == "RS256"
+          for k in keys) and not any("d" in k or "p" in k for k in keys))
+
+# GET /.well-known/openid-configuration: the issuer the tokens carry.
+s, b = call("GET", "/.well-known/openid-configuration")
+check("GET /.well-known/openid-configuration", s, b, 200,
+      issuer=lambda i: present(i) and i == jwt_part(token, 1).get("iss"),
+      jwks_uri=lambda u: present(u) and u.endswith("/.well-known/jwks.json"))
 
 # No function serves an unknown route: cargo lambda hands it to its default
 # function, which nothing serves, and gives up after its --timeout (408).
