@@ -4,6 +4,11 @@
 # response is a 5xx, that every response matches its documented schema and
 # status codes, and prints how many cases ran. Fails on any finding.
 #
+# Two runs: on the embedded store (in memory), then on DynamoDB (a table on
+# moto_server, started as scripts/test.sh does), since each store refuses
+# different inputs (DynamoDB: key sizes, nesting depth, number range, ...)
+# and both must answer them with a 4xx.
+#
 # usage: scripts/fuzz.sh [MAX_EXAMPLES per operation, default 100]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,34 +22,60 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VER
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build -q -p accounts-local
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
+# shellcheck source=scripts/moto.sh
+. scripts/moto.sh
+server=""
+cleanup() {
+  [ -z "$server" ] || kill "$server" 2>/dev/null || true
+  stop_moto
+}
+trap cleanup EXIT
+
+scripts/build.sh -q
+rm -rf target/fuzz
 mkdir -p target/fuzz
-RUST_LOG=warn target/debug/accounts-local --memory --addr "127.0.0.1:$port" >target/fuzz/server.log 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -s -o /dev/null "$base/" && break; sleep 0.1; done
 
-# A caller with the highest role, so that authorized paths are reached too.
-token=$(curl -s -X POST "$base/user/register" -H 'content-type: application/json' \
-  -d '{"email":"fuzz@acme.com","password":"Secure-pass-123","firstName":"Fuzz","lastName":"Er","companyName":"Acme","isBusiness":true}' \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
-"$VENV/bin/schemathesis" run openapi.yaml \
-  --url "$base" \
-  --header "Authorization: Bearer $token" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
-  --max-examples "$MAX_EXAMPLES" \
-  --phases examples,coverage,fuzzing \
-  --seed 20261127 \
-  --generation-database none \
-  --workers 2 \
-  --no-color \
-  --report ndjson --report-dir target/fuzz 2>&1 | tee target/fuzz/run.txt
-status=${PIPESTATUS[0]}
+# fuzz_server NAME ARGS...: starts accounts-local with ARGS, fuzzes it,
+# stops it; its findings and log are under target/fuzz/NAME.
+fuzz_server() {
+  local name="$1"
+  shift
+  local out="target/fuzz/$name" port base token status cases
+  mkdir -p "$out"
+  port=$(free_port)
+  base="http://127.0.0.1:$port"
+  RUST_LOG=warn target/debug/accounts-local "$@" --addr "127.0.0.1:$port" >"$out/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do curl -s -o /dev/null "$base/" && break; sleep 0.1; done
 
-python3 - target/fuzz <<'PY'
+  # A caller with the highest role, so that authorized paths are reached too.
+  token=$(curl -s -X POST "$base/user/register" -H 'content-type: application/json' \
+    -d '{"email":"fuzz@acme.com","password":"Secure-pass-123","firstName":"Fuzz","lastName":"Er","companyName":"Acme","isBusiness":true}' \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+
+  set +e
+  "$VENV/bin/schemathesis" run openapi.yaml \
+    --url "$base" \
+    --header "Authorization: Bearer $token" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
+    --max-examples "$MAX_EXAMPLES" \
+    --phases examples,coverage,fuzzing \
+    --seed 20261127 \
+    --generation-database none \
+    --workers 2 \
+    --no-color \
+    --report ndjson --report-dir "$out" 2>&1 | tee "$out/run.txt"
+  status=${PIPESTATUS[0]}
+  set -e
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
+
+  cases=$(python3 - "$out" <<'PY'
 import glob, json, sys
 cases = 0
 for path in glob.glob(f"{sys.argv[1]}/*.ndjson"):
@@ -52,11 +83,27 @@ for path in glob.glob(f"{sys.argv[1]}/*.ndjson"):
         event = json.loads(line)
         if "ScenarioFinished" in event:
             cases += len(event["ScenarioFinished"].get("recorder", {}).get("cases", {}) or {})
-print(f"fuzz.sh: {cases} generated cases run")
+print(cases)
 PY
-if grep -q '"level":"ERROR"' target/fuzz/server.log; then
-  echo "fuzz.sh: the server logged an error:" >&2
-  grep '"level":"ERROR"' target/fuzz/server.log | head -5 >&2
-  exit 1
-fi
-exit "$status"
+)
+  if grep -q '"level":"ERROR"' "$out/server.log"; then
+    echo "fuzz.sh: $name: the server logged an error:" >&2
+    grep '"level":"ERROR"' "$out/server.log" | head -5 >&2
+    status=1
+  fi
+  echo "fuzz.sh: $name: $cases generated cases run, $([ "$status" = 0 ] && echo ok || echo FAILED)"
+  return "$status"
+}
+
+failed=0
+fuzz_server embedded --memory || failed=1
+
+start_moto target/fuzz/moto_server.log
+# The AWS configuration both binaries read: moto, with fake credentials.
+export AWS_ENDPOINT_URL_DYNAMODB="$MOTO_ENDPOINT" AWS_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=fuzz AWS_SECRET_ACCESS_KEY=fuzz
+table="accounts-fuzz"
+target/debug/accounts-admin --dynamodb-table "$table" table create
+fuzz_server dynamodb --dynamodb-table "$table" || failed=1
+
+exit "$failed"

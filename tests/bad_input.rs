@@ -86,3 +86,116 @@ on_both_stores! {
         }
     }
 }
+
+/// `{"n": {"n": … {"leaf": true}}}`, `depth` objects deep.
+fn nested(depth: usize) -> serde_json::Value {
+    (1..depth).fold(json!({"leaf": true}), |inner, _| json!({"n": inner}))
+}
+
+// Inputs DynamoDB would refuse (a key over 2048 bytes, maps nested past 32
+// levels, numbers out of its range, ...) are 400s on both stores, before
+// anything is written: on DynamoDB they were 500s, after the password was
+// checked.
+on_both_stores! {
+    async fn device_info_a_store_cannot_keep_is_a_validation_error(t: TestApp) {
+        let ada = t.owner("ada@acme.com").await;
+        let many_keys: serde_json::Map<String, serde_json::Value> =
+            (0..101).map(|i| (format!("k{i}"), json!(i))).collect();
+        let bad_device_infos = [
+            nested(40),
+            nested(9),
+            json!({"n": 1e300}),
+            json!({"n": -1e300}),
+            json!({"n": 1e-300}),
+            json!({"screen": {"ratio": 1e126}}),
+            json!({"": "empty key"}),
+            json!({"os": {"": 1}}),
+            json!({"k".repeat(129): 1}),
+            serde_json::Value::Object(many_keys),
+            json!({"list": vec![1; 101]}),
+            json!({"userAgent": "x".repeat(5000)}),
+        ];
+        for device_info in bad_device_infos {
+            let reply = t.post("/user/login", json!({
+                "email": "ada@acme.com", "password": PASSWORD, "deviceInfo": device_info
+            })).await;
+            reply.assert_error(400, "VALIDATION_ERROR");
+            assert!(reply.str("message").starts_with("deviceInfo "), "{}", reply.body);
+        }
+        // Nothing was written: no failure counted, no session but register's.
+        assert!(t.store.login_throttle("ada@acme.com").await.unwrap().is_none());
+        let ordinary = json!({
+            "userAgent": "Mozilla/5.0", "os": "linux", "blank": "",
+            "screen": {"w": 1920, "ratio": 1.5, "tiny": 1e-100, "big": 9.9e125},
+            "deep": nested(7), "tags": ["a", null, false, -1]
+        });
+        let reply = t.post("/user/login", json!({
+            "email": "ada@acme.com", "password": PASSWORD, "deviceInfo": ordinary
+        })).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let session = t.store.session(&reply.str("tokenId")).await.unwrap().expect("session");
+        assert_eq!(session.device_info, Some(ordinary));
+        assert_eq!(t.store.revoke_user_sessions(&ada.id, None).await.unwrap(), 2);
+    }
+
+    async fn a_login_email_too_long_to_be_a_key_is_a_validation_error(t: TestApp) {
+        t.register("ada@acme.com").await;
+        let just_over = format!("{}@acme.com", "a".repeat(254 - 8));
+        for email in [just_over.clone(), format!("{}@acme.com", "a".repeat(3000)), "é".repeat(1500)] {
+            let reply = t.login(&email, PASSWORD).await;
+            reply.assert_error(400, "VALIDATION_ERROR");
+            assert_eq!(reply.str("message"), "email must be at most 254 characters");
+        }
+        assert!(t.store.login_throttle(&just_over).await.unwrap().is_none());
+        // 254 characters is an address like any other: unknown, so a counted failure.
+        let longest = format!("{}@acme.com", "a".repeat(254 - 9));
+        t.login(&longest, PASSWORD).await.assert_error(401, "INVALID_CREDENTIALS");
+        assert_eq!(t.store.login_throttle(&longest).await.unwrap().unwrap().failures, 1);
+    }
+
+    async fn oversized_registration_fields_write_nothing(t: TestApp) {
+        let huge = "x".repeat(3000);
+        let fields = [
+            "firstName", "lastName", "companyName", "companyWebsite", "phone", "address1",
+            "address2", "city", "state", "zipcode", "country", "website",
+        ];
+        for field in fields {
+            let mut body = registration("ada@acme.com");
+            body[field] = json!(huge);
+            let reply = t.post("/user/register", body).await;
+            reply.assert_error(400, "VALIDATION_ERROR");
+            assert!(reply.str("message").starts_with(field), "{field}: {}", reply.body);
+        }
+        let long_email = format!("{}@acme.com", "a".repeat(3000));
+        let reply = t.post("/user/register", registration(&long_email)).await;
+        reply.assert_error(400, "VALIDATION_ERROR");
+        assert!(reply.str("message").starts_with("email"), "{}", reply.body);
+        assert!(t.store.user_by_email("ada@acme.com").await.unwrap().is_none());
+    }
+
+    async fn oversized_member_and_user_fields_write_nothing(t: TestApp) {
+        let owner = t.owner("ada@acme.com").await;
+        let huge = "x".repeat(3000);
+        let member = json!({"email": "grace@acme.com", "password": PASSWORD,
+                            "firstName": "Grace", "lastName": "Hopper"});
+        for (field, value) in [
+            ("email", format!("{huge}@acme.com")),
+            ("firstName", huge.clone()),
+            ("lastName", huge.clone()),
+        ] {
+            let mut body = member.clone();
+            body[field] = json!(value);
+            let reply = t.call("POST", "/organization/users", Some(body), Some(&owner.access_token)).await;
+            reply.assert_error(400, "VALIDATION_ERROR");
+            assert!(reply.str("message").starts_with(field), "{field}: {}", reply.body);
+        }
+        assert_eq!(t.store.members(&owner.org_id).await.unwrap().len(), 1);
+        for field in ["name", "lastName"] {
+            let reply = t.put(&format!("/user/{}", owner.id), json!({ field: huge }), &owner.access_token).await;
+            reply.assert_error(400, "VALIDATION_ERROR");
+            assert!(reply.str("message").starts_with(field), "{field}: {}", reply.body);
+        }
+        let stored = t.store.user(&owner.id).await.unwrap().unwrap();
+        assert_eq!((stored.name.as_str(), stored.last_name.as_str(), stored.version), ("Ada", "Lovelace", 1));
+    }
+}

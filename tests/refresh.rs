@@ -17,6 +17,7 @@ on_both_stores! {
         let second = reply.str("refreshToken");
         assert_ne!(second, first);
         let claims = t.app.access_tokens.verify(&reply.str("accessToken"), t.clock_now()).await.unwrap();
+        assert_eq!(reply.str("token"), reply.str("accessToken"));
         assert_eq!(json!(claims.sub), signed_in.body["user"]["id"]);
         assert_eq!(json!(claims.sid), signed_in.body["tokenId"]);
 

@@ -1,13 +1,15 @@
 //! `accounts-local` as a process: it serves over HTTP, keeps its data and
-//! signing key across a restart, keeps nothing with `--memory`, and answers
-//! CORS as API Gateway does (the browser's side: browser.rs).
+//! signing key across a restart, keeps nothing with `--memory`, answers
+//! CORS as API Gateway does (the browser's side: browser.rs), and serves
+//! from a DynamoDB table with `--dynamodb-table` (on the server at
+//! `ACCOUNTS_TEST_DYNAMODB_ENDPOINT`, which scripts/test.sh starts).
 
 mod support;
 
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::{Server, exchange, start, start_at};
+use support::{Server, exchange, start, start_at, start_with_env};
 
 /// One request; the status and the JSON body.
 fn request(
@@ -294,4 +296,67 @@ fn a_bad_origin_setting_stops_the_server() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no path"), "{stderr}");
+}
+
+#[test]
+fn serves_from_a_dynamodb_table() {
+    // Fails loudly without a DynamoDB-compatible server.
+    let endpoint = accounts_tests::dynamodb_endpoint();
+    let client = accounts_tests::dynamodb_client(&endpoint);
+    let table = format!("accounts-local-test-{}", std::process::id());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(accounts::store::dynamo::create_table(&client, &table))
+        .expect("create table");
+    let env = [
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ];
+
+    let server = start_with_env(&["--dynamodb-table", &table], &env);
+    let registered = register(&server);
+    let (status, body) = login(&server);
+    assert_eq!(status, 200, "{body}");
+    let token = body["accessToken"].as_str().unwrap().to_owned();
+    let (status, body) = request(&server, "GET", "/user/profile", None, Some(&token));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["email"], "ada@acme.com");
+    assert_eq!(body["data"]["id"], registered["user"]["id"]);
+    drop(server);
+
+    // The account is in the table, not in the process.
+    let store = accounts::store::dynamo::DynamoStore::new(client, table.clone());
+    let user = runtime
+        .block_on(accounts::store::Store::user_by_email(
+            &store,
+            "ada@acme.com",
+        ))
+        .unwrap()
+        .expect("the user is in the DynamoDB table");
+    assert_eq!(json!(user.id), registered["user"]["id"]);
+    // A new process (with a new throwaway signing key) signs in from the table.
+    let server = start_with_env(&["--dynamodb-table", &table], &env);
+    let (status, body) = login(&server);
+    assert_eq!(status, 200, "{body}");
+    let token = body["accessToken"].as_str().unwrap();
+    let (status, body) = request(&server, "GET", "/user/profile", None, Some(token));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["id"], registered["user"]["id"]);
+    // A DynamoDB refusal is a 400 through the real server too.
+    let (status, body) = request(
+        &server,
+        "POST",
+        "/user/login",
+        Some(
+            json!({"email": "ada@acme.com", "password": "Secure-pass-123",
+                    "deviceInfo": {"n": 1e300}}),
+        ),
+        None,
+    );
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
 }

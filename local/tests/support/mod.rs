@@ -39,6 +39,16 @@ pub fn start(args: &[&str]) -> Server {
 /// Its address is its issuer (`http://ADDR`), so a restart that keeps
 /// tokens valid keeps the address.
 pub fn start_at(addr: &str, args: &[&str]) -> Server {
+    start_at_with_env(addr, args, &[])
+}
+
+/// [`start`] with these environment variables set (after clearing the
+/// service's own).
+pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+    start_at_with_env(&format!("127.0.0.1:{}", free_port()), args, env)
+}
+
+fn start_at_with_env(addr: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
     let addr = addr.to_owned();
     let child = Command::new(env!("CARGO_BIN_EXE_accounts-local"))
         .args(["--addr", &addr])
@@ -50,6 +60,7 @@ pub fn start_at(addr: &str, args: &[&str]) -> Server {
         .env_remove("TABLE_NAME")
         .env_remove("ACCOUNTS_DATA")
         .env_remove("CORS_ALLOWED_ORIGINS")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -147,6 +147,8 @@ struct RefreshRequest {
 #[serde(rename_all = "camelCase")]
 struct RefreshResponse<'a> {
     access_token: &'a str,
+    /// `accessToken` again: Flashback's `RefreshTokenResponse` has both.
+    token: &'a str,
     refresh_token: &'a str,
     expires_at: i64,
 }
@@ -164,6 +166,7 @@ async fn post_refresh(app: &App, req: &Request) -> Result<Response<Body>> {
         200,
         &RefreshResponse {
             access_token: &refreshed.access_token,
+            token: &refreshed.access_token,
             refresh_token: &refreshed.refresh_token,
             expires_at: refreshed.expires_at,
         },

@@ -123,9 +123,12 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
         return Err(Error::InvalidCredentials);
     }
     // An address that cannot exist still goes through the same steps, so
-    // that its answer and timing match any other unknown address.
-    let email = validate::normalize_email(&input.email)
-        .unwrap_or_else(|_| input.email.trim().to_lowercase());
+    // that its answer and timing match any other unknown address; only one
+    // too long to be a key is refused.
+    let email = validate::login_email(&input.email)?;
+    if let Some(device_info) = &input.device_info {
+        validate::device_info(device_info)?;
+    }
     let lookup = app.store.login_lookup(&email).await?;
     // The account is read alongside the count, and a user id that no
     // account has is read when the address has none: a known and an

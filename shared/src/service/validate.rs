@@ -5,6 +5,9 @@ use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 
 use crate::error::{Error, Result};
 
+mod store_limits;
+pub use store_limits::{device_info, login_email};
+
 pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_OPTIONAL_FIELD_CHARS: usize = 200;

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The real Lambda function binaries end to end: `cargo lambda watch` routes
+# the paths of the root Cargo.toml's [workspace.metadata.lambda.watch.router]
+# to the functions through its emulation of the Lambda runtime API (the same
+# event path as on AWS: API Gateway HTTP API payload, lambda_http, the
+# runtime loop), each function binary running against a DynamoDB table on
+# moto_server, and scripts/smoke_lambda.py exercises every route and checks
+# each status and body. Closes with `smoke: N passed, N failed`; fails on
+# any failure or on an ERROR logged by a function.
+#
+# The function binaries are those of scripts/build.sh (the one debug build
+# CI makes), started here: cargo lambda watch runs with --only-lambda-apis
+# because left to itself it would `cargo run --bin` each function, which
+# resolves features per function and compiles most dependencies again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LAMBDA_VENV="${ACCOUNTS_LAMBDA_VENV:-.venv-lambda}"
+CARGO_LAMBDA_VERSION="$(sed -n 's/^cargo-lambda==//p' scripts/lambda-requirements.txt)"
+if ! "$LAMBDA_VENV/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
+  echo "smoke-lambda.sh: installing cargo-lambda $CARGO_LAMBDA_VERSION (scripts/lambda-requirements.txt) into $LAMBDA_VENV" >&2
+  python3 -m venv "$LAMBDA_VENV"
+  "$LAMBDA_VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/lambda-requirements.txt
+fi
+
+out=target/smoke
+rm -rf "$out"
+mkdir -p "$out"
+
+# shellcheck source=scripts/moto.sh
+. scripts/moto.sh
+watch_pid=""
+function_pids=()
+cleanup() {
+  for pid in "${function_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -z "$watch_pid" ] || kill "$watch_pid" 2>/dev/null || true
+  stop_moto
+}
+trap cleanup EXIT
+trap "exit 1" INT TERM
+start_moto "$out/moto_server.log"
+
+table="accounts-smoke"
+region=us-east-1
+
+# The functions' environment, all of it: what template.yaml sets on AWS,
+# with moto for DynamoDB and Secrets Manager, and throwaway credentials.
+# The signing keys are JWK sets in two secrets (made below with
+# `accounts-admin key rotate`); each function reads the one its route needs
+# (on AWS only the signing functions are given the private secret's name).
+# JWT_ISSUER is left unset: the issuer is then the API's own URL.
+function_env() {
+  cat <<ENV
+TABLE_NAME=$table
+AWS_ENDPOINT_URL_DYNAMODB=$MOTO_ENDPOINT
+AWS_ENDPOINT_URL_SECRETS_MANAGER=$MOTO_ENDPOINT
+AWS_REGION=$region
+AWS_ACCESS_KEY_ID=smoke
+AWS_SECRET_ACCESS_KEY=smoke
+JWT_PRIVATE_KEYS_SECRET=accounts-smoke/private-keys
+JWT_PUBLIC_KEYS_SECRET=accounts-smoke/public-keys
+JWT_KEYS_REFRESH_SECONDS=300
+JWT_ALGORITHM=RS256
+JWT_AUDIENCE=flashback
+RUST_LOG=info
+ENV
+}
+function_env >"$out/function.env"
+
+scripts/build.sh -q
+
+# The table and the signing keys, made with the operator tool (same AWS
+# settings as the functions).
+(
+  set -a
+  . "$out/function.env"
+  set +a
+  target/debug/accounts-admin table create
+  target/debug/accounts-admin key rotate
+)
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+started=$(date +%s.%N)
+# --timeout: an invocation no function takes (an unknown route goes to
+# cargo lambda's default function, which nothing serves here) ends in a 408.
+"$LAMBDA_VENV/bin/cargo-lambda" lambda watch --only-lambda-apis --timeout 10 \
+  --invoke-address 127.0.0.1 --invoke-port "$port" \
+  >"$out/watch.log" 2>&1 &
+watch_pid=$!
+for _ in $(seq 1 100); do
+  # Any HTTP request would wait for a function: just connect.
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  if ! kill -0 "$watch_pid" 2>/dev/null; then
+    echo "smoke-lambda.sh: cargo lambda watch exited; see $out/watch.log" >&2
+    cat "$out/watch.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+
+# Every function of the router, each polling its own runtime API queue, as
+# cargo lambda watch would start it.
+functions=$(python3 -c '
+import tomllib
+router = tomllib.load(open("Cargo.toml", "rb"))["workspace"]["metadata"]["lambda"]["watch"]["router"]
+print(" ".join(sorted({route["function"] for routes in router.values() for route in routes})))')
+mkdir -p "$out/functions"
+for function in $functions; do
+  (
+    set -a
+    . "$out/function.env"
+    set +a
+    export AWS_LAMBDA_FUNCTION_NAME="$function" AWS_LAMBDA_FUNCTION_VERSION=1 \
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 \
+      AWS_LAMBDA_RUNTIME_API="$base/.rt/$function"
+    exec "target/debug/$function"
+  ) >"$out/functions/$function.log" 2>&1 &
+  function_pids+=("$!")
+done
+echo "smoke-lambda.sh: cargo lambda watch on $base, $(wc -w <<<"$functions") functions" >&2
+
+set +e
+python3 scripts/smoke_lambda.py "$base" | tee "$out/smoke.txt"
+status=${PIPESTATUS[0]}
+set -e
+for function in $functions; do
+  if grep -q '"level":"ERROR"' "$out/functions/$function.log"; then
+    echo "smoke-lambda.sh: $function logged an error:" >&2
+    grep '"level":"ERROR"' "$out/functions/$function.log" | head -5 >&2
+    status=1
+  fi
+done
+echo "smoke-lambda.sh: $(python3 -c "import time; print(f'{time.time() - $started:.1f}')") s from starting cargo lambda watch" >&2
+exit "$status"

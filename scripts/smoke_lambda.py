@@ -1,0 +1,197 @@
+"""Every route of the API, once, through the server at BASE (cargo lambda
+watch in front of the function binaries): each status and the body fields
+that matter. Prints one line per check and closes with
+`smoke: N passed, N failed`; exits 1 on any failure.
+
+usage: smoke_lambda.py BASE_URL"""
+import base64
+import json
+import sys
+import urllib.error
+import urllib.request
+import uuid
+
+BASE = sys.argv[1].rstrip("/")
+PASSWORD = "Secure-pass-123"
+passed = 0
+failed = 0
+
+
+def call(method, path, body=None, token=None):
+    headers = {}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["content-type"] = "application/json"
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(BASE + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw or b"null")
+    except ValueError:
+        return status, {"unparsed": raw[:200].decode(errors="replace")}
+
+
+def check(name, status, body, expected_status, **fields):
+    """`fields`: dotted body paths (`user__orgRole` for user.orgRole) and their
+    expected values; a callable value is a predicate."""
+    global passed, failed
+    problems = []
+    if status != expected_status:
+        problems.append(f"status {status}, expected {expected_status}")
+    for path, expected in fields.items():
+        value = body
+        for part in path.split("__"):
+            value = value.get(part) if isinstance(value, dict) else None
+        ok = expected(value) if callable(expected) else value == expected
+        if not ok:
+            problems.append(f"{path.replace('__', '.')} = {value!r}")
+    if problems:
+        failed += 1
+        print(f"FAIL {name}: {'; '.join(problems)}; body: {json.dumps(body)[:300]}")
+    else:
+        passed += 1
+        print(f"ok   {name} -> {status}")
+
+
+def present(value):
+    return isinstance(value, str) and len(value) > 0
+
+
+def jwt_part(token, index):
+    """The decoded header (0) or claims (1) of a JWT; {} for anything else."""
+    try:
+        part = token.split(".")[index]
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (AttributeError, IndexError, ValueError):
+        return {}
+
+
+def error(code):
+    return {"success": False, "error_code": code}
+
+
+owner_email = f"owner-{uuid.uuid4().hex[:8]}@acme.com"
+member_email = f"member-{uuid.uuid4().hex[:8]}@acme.com"
+
+# POST /user/register
+registration = {"email": owner_email.upper(), "password": PASSWORD, "firstName": "Ada",
+                "lastName": "Lovelace", "companyName": "Acme", "isBusiness": True}
+s, b = call("POST", "/user/register", registration)
+check("POST /user/register", s, b, 201, success=True, accessToken=present,
+      refreshToken=present, tokenId=present, user__email=owner_email, user__orgRole=255)
+owner_id, org_id = (b.get("user") or {}).get("id"), (b.get("user") or {}).get("orgId")
+s, b = call("POST", "/user/register", registration)
+check("POST /user/register (same email)", s, b, 409, **error("EMAIL_ALREADY_REGISTERED"))
+
+# POST /user/login
+s, b = call("POST", "/user/login", {"email": owner_email, "password": PASSWORD,
+                                    "deviceInfo": {"os": "linux", "screen": {"ratio": 1.5}}})
+check("POST /user/login", s, b, 200, success=True, accessToken=present,
+      refreshToken=present, user__id=owner_id, user__orgRole=255)
+token, refresh_token = b.get("accessToken"), b.get("refreshToken")
+s, b = call("POST", "/user/login", {"email": owner_email, "password": "Wrong-pass-123"})
+check("POST /user/login (wrong password)", s, b, 401, **error("INVALID_CREDENTIALS"))
+s, b = call("POST", "/user/login", {"email": owner_email, "password": PASSWORD,
+                                    "deviceInfo": {"n": 1e300}})
+check("POST /user/login (deviceInfo DynamoDB cannot keep)", s, b, 400,
+      **error("VALIDATION_ERROR"))
+
+# POST /user/refresh
+s, b = call("POST", "/user/refresh", {"refresh_token": refresh_token})
+check("POST /user/refresh", s, b, 200, success=True, accessToken=present,
+      token=lambda t: present(t) and t == b.get("accessToken"),
+      refreshToken=lambda t: present(t) and t != refresh_token)
+token = b.get("accessToken") or token
+s, b = call("POST", "/user/refresh", {"refreshToken": refresh_token})
+check("POST /user/refresh (rotated token)", s, b, 401,
+      **error("REFRESH_TOKEN_ALREADY_ROTATED"))
+
+# GET /user/profile
+s, b = call("GET", "/user/profile", token=token)
+check("GET /user/profile", s, b, 200, success=True, data__id=owner_id,
+      data__email=owner_email, data__orgId=org_id, data__orgRole=255,
+      data__orgRoleDescription="OWNER", data__orgRoles=[0, 1, 2, 254, 255])
+s, b = call("GET", "/user/profile")
+check("GET /user/profile (no token)", s, b, 401, **error("NO_AUTH_USER"))
+
+# GET /user/quota
+s, b = call("GET", "/user/quota", token=token)
+check("GET /user/quota", s, b, 200, success=True, subscription__id=org_id,
+      subscription__name=present,
+      quotaUsage=lambda q: isinstance(q, list) and len(q) > 0
+      and all(u["usage"]["current"] == 0 for u in q))
+
+# POST /organization/users
+s, b = call("POST", "/organization/users", {"email": member_email, "password": PASSWORD,
+                                            "firstName": "Grace", "lastName": "Hopper"},
+            token=token)
+check("POST /organization/users", s, b, 201, success=True, message="User created",
+      data__email=member_email, data__orgId=org_id, data__orgRole=0,
+      data__orgRoleDescription="USER")
+member_id = (b.get("data") or {}).get("id")
+
+# GET /organization/users
+s, b = call("GET", "/organization/users", token=token)
+check("GET /organization/users", s, b, 200, success=True, total=2,
+      data=lambda d: isinstance(d, list)
+      and sorted(m["id"] for m in d) == sorted([owner_id, member_id]))
+
+# GET /user/{userId}
+s, b = call("GET", f"/user/{member_id}", token=token)
+check("GET /user/{userId}", s, b, 200, success=True, data__userId=member_id,
+      data__orgRole=0, data__orgRoleDescription="USER", data__orgRoles=[0])
+s, b = call("GET", f"/user/{uuid.uuid4()}", token=token)
+check("GET /user/{userId} (no such user)", s, b, 404, **error("USER_NOT_FOUND"))
+
+# PUT /user/{userId}
+s, b = call("PUT", f"/user/{member_id}", {"name": "Amazing", "lastName": "Grace"}, token=token)
+check("PUT /user/{userId}", s, b, 200, success=True, message="User updated")
+s, b = call("GET", "/organization/users", token=token)
+check("GET /organization/users (after the update)", s, b, 200,
+      data=lambda d: isinstance(d, list) and any(
+          m["id"] == member_id and (m["name"], m["lastName"]) == ("Amazing", "Grace")
+          for m in d))
+
+# PUT /user/{userId}/role
+s, b = call("PUT", f"/user/{member_id}/role", {"orgRole": 1}, token=token)
+check("PUT /user/{userId}/role", s, b, 200, success=True, data__userId=member_id,
+      data__previousRole=0, data__newRole=1)
+s, b = call("GET", f"/user/{member_id}", token=token)
+check("GET /user/{userId} (after the role change)", s, b, 200, data__orgRole=1,
+      data__orgRoleDescription="BILLING")
+s, b = call("PUT", f"/user/{member_id}/role", {"orgRole": 3}, token=token)
+check("PUT /user/{userId}/role (reserved role)", s, b, 400, **error("INVALID_ROLE"))
+
+# The member signs in with the password it was created with.
+s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD})
+check("POST /user/login (the new member)", s, b, 200, user__id=member_id, user__orgRole=1)
+
+# GET /.well-known/jwks.json: the public key that signed the tokens above,
+# and nothing private.
+kid = jwt_part(token, 0).get("kid")
+s, b = call("GET", "/.well-known/jwks.json")
+check("GET /.well-known/jwks.json", s, b, 200,
+      keys=lambda keys: isinstance(keys, list) and any(
+          k.get("kid") == kid and k.get("use") == "sig" and k.get("alg") == "RS256"
+          for k in keys) and not any("d" in k or "p" in k for k in keys))
+
+# GET /.well-known/openid-configuration: the issuer the tokens carry.
+s, b = call("GET", "/.well-known/openid-configuration")
+check("GET /.well-known/openid-configuration", s, b, 200,
+      issuer=lambda i: present(i) and i == jwt_part(token, 1).get("iss"),
+      jwks_uri=lambda u: present(u) and u.endswith("/.well-known/jwks.json"))
+
+# No function serves an unknown route: cargo lambda hands it to its default
+# function, which nothing serves, and gives up after its --timeout (408).
+# (Any of the functions above would have answered it at once.)
+s, b = call("GET", "/no/such/route")
+check("GET /no/such/route (routed to no function)", s, b, 408)
+
+print(f"smoke: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
