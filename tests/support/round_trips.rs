@@ -1,15 +1,33 @@
 //! Counts the DynamoDB requests a piece of work makes, and how many of them
 //! had to wait for another (the round trips a caller feels).
+//!
+//! A request is marked when the code issues it (the SDK's `before_execution`
+//! hook runs in the first poll of the operation's future, so two requests
+//! joined with `tokio::join!` are both marked before either can answer) and
+//! when its operation completes, retries included. Marking at transmit
+//! instead let a loaded machine, or an SDK retry, make joined requests look
+//! sequential.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use aws_sdk_dynamodb::config::interceptors::{
-    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
+
+/// Which call an operation is, kept in the operation's own config bag so
+/// that its completion finds its own start.
+#[derive(Debug, Clone)]
+struct CallIndex(usize);
+
+impl Storable for CallIndex {
+    type Storer = StoreReplace<Self>;
+}
 
 #[derive(Debug, Clone)]
 struct Call {
@@ -72,32 +90,45 @@ impl Intercept for RoundTrips {
         "RoundTrips"
     }
 
-    fn read_before_transmit(
+    fn read_before_execution(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = operation_of(cfg);
-        self.calls.lock().unwrap().push(Call {
-            operation,
+        let mut calls = self.calls.lock().unwrap();
+        cfg.interceptor_state().store_put(CallIndex(calls.len()));
+        calls.push(Call {
+            // Named at transmit: the operation's metadata is not in the
+            // bag yet this early.
+            operation: String::new(),
             started: Instant::now(),
             ended: None,
         });
         Ok(())
     }
 
-    fn read_after_transmit(
+    fn read_before_transmit(
         &self,
-        _context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = operation_of(cfg);
-        let mut calls = self.calls.lock().unwrap();
-        if let Some(call) = calls
-            .iter_mut()
-            .find(|c| c.ended.is_none() && c.operation == operation)
+        if let Some(CallIndex(index)) = cfg.load::<CallIndex>().cloned()
+            && let Some(call) = self.calls.lock().unwrap().get_mut(index)
+        {
+            call.operation = operation_of(cfg);
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(CallIndex(index)) = cfg.load::<CallIndex>().cloned()
+            && let Some(call) = self.calls.lock().unwrap().get_mut(index)
         {
             call.ended = Some(Instant::now());
         }
