@@ -23,20 +23,37 @@ pub fn unmatched_error(method: &Method, path: &str) -> Error {
     }
 }
 
+/// A browser's CORS preflight: OPTIONS naming the method it wants to send.
+fn is_preflight(req: &Request) -> bool {
+    req.method() == Method::OPTIONS
+        && req.headers().contains_key("origin")
+        && req.headers().contains_key("access-control-request-method")
+}
+
 /// Serves one unmatched request: the envelope of [`unmatched_error`] and
 /// one log line (request id, method, status, error code; not the path,
 /// which the access log has and which may carry anything).
 pub async fn serve_unmatched(req: Request) -> Result<Response<Body>, std::convert::Infallible> {
     let started = Instant::now();
     let request_id = request_id(&req);
-    let error = unmatched_error(req.method(), req.uri().path());
-    let mut response = response::failure(&error);
+    // API Gateway answers preflights itself when CORS is configured, but
+    // `$default` also catches OPTIONS: should one reach this function, a
+    // 204 lets the gateway add the configured CORS headers (it adds them to
+    // integration responses), where a 404 would block the browser's call.
+    let (mut response, error) = if is_preflight(&req) {
+        let mut empty = Response::new(Body::Empty);
+        *empty.status_mut() = lambda_http::http::StatusCode::NO_CONTENT;
+        (empty, None)
+    } else {
+        let error = unmatched_error(req.method(), req.uri().path());
+        (response::failure(&error), Some(error))
+    };
     tracing::info!(
         %request_id,
         method = %req.method(),
         route = "$default",
         status = response.status().as_u16(),
-        error_code = error.code(),
+        error_code = error.as_ref().map(Error::code),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
@@ -49,6 +66,32 @@ pub async fn serve_unmatched(req: Request) -> Result<Response<Body>, std::conver
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(method: Method, headers: &[(&str, &str)]) -> Request {
+        let mut builder = lambda_http::http::Request::builder()
+            .method(method)
+            .uri("/user/login");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(Body::Empty).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_preflight_is_204_and_any_other_options_405() {
+        let preflight = request(
+            Method::OPTIONS,
+            &[
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "POST"),
+            ],
+        );
+        let response = serve_unmatched(preflight).await.unwrap();
+        assert_eq!(response.status(), 204);
+        assert!(matches!(response.body(), Body::Empty));
+        let bare = request(Method::OPTIONS, &[("origin", "https://app.example.com")]);
+        assert_eq!(serve_unmatched(bare).await.unwrap().status(), 405);
+    }
 
     #[test]
     fn unmatched_requests_are_404_or_405() {
