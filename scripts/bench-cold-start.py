@@ -6,13 +6,18 @@ The same for bench/'s hello-world lambda_http binary, the floor.
 
 usage: scripts/bench-cold-start.py [RUNS per binary, default 30] [FUNCTION ...]
 (every function under functions/ when none is named)
-Build first: cargo build --release -p accounts-bench $(ls functions | sed 's/^/-p /')
+Build first: cargo build --release -p accounts-bench -p accounts-admin $(ls functions | sed 's/^/-p /')
+
+The functions read their signing keys from a key file (JWT_KEYS_FILE) made
+here with accounts-admin; on AWS they read a Secrets Manager secret instead,
+a network call this stub does not stand in for.
 """
 import http.server
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -36,6 +41,13 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         pass
 
 
+KEYS_DIR = tempfile.mkdtemp(prefix="cold-start-keys-")
+subprocess.run(
+    [os.path.join(RELEASE, "accounts-admin"), "--data", KEYS_DIR, "key", "rotate"],
+    check=True,
+    stdout=subprocess.DEVNULL,
+)
+
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
 server.daemon_threads = True
 threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -57,7 +69,8 @@ def measure(binary, function_name):
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_SESSION_TOKEN": "bench",
         "TABLE_NAME": "accounts",
-        "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123",
+        "JWT_KEYS_FILE": os.path.join(KEYS_DIR, "jwt-keys.json"),
+        "JWT_ISSUER": "https://accounts.example.com",
         "RUST_LOG": "info",
     }
     times = []

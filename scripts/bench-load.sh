@@ -37,7 +37,13 @@ for _ in $(seq 1 128); do
   curl -s -X POST "$base/user/login" -H 'content-type: application/json' \
     -d '{"email":"bench@acme.com","password":"Secure-pass-123"}' | json refreshToken >>"$OUT/refresh-tokens"
 done
-export REFRESH_TOKENS="$OUT/refresh-tokens" WRK_THREADS="$THREADS"
+# Logins go round-robin over many accounts (scripts/bench/login.lua).
+LOGIN_ACCOUNTS=64
+for n in $(seq 0 $((LOGIN_ACCOUNTS - 1))); do
+  curl -s -o /dev/null -X POST "$base/user/register" -H 'content-type: application/json' \
+    -d "{\"email\":\"bench-$n@acme.com\",\"password\":\"Secure-pass-123\",\"firstName\":\"Bench\",\"lastName\":\"Mark\",\"companyName\":\"Acme\",\"isBusiness\":true}"
+done
+export REFRESH_TOKENS="$OUT/refresh-tokens" WRK_THREADS="$THREADS" LOGIN_ACCOUNTS
 
 target/release/argon2-floor "$SECONDS_PER_RUN" "$THREADS" >"$OUT/argon2-floor.json"
 target/release/jwt-floor sign "$SECONDS_PER_RUN" "$THREADS" >"$OUT/jwt-sign-floor.json"
