@@ -326,16 +326,17 @@ impl KeyRing {
         need: KeyUse,
         refresh_every: Duration,
     ) -> Result<KeyRing, KeyRingError> {
-        let loader = match source {
-            KeySource::Fixed(set) => Loader::Fixed(set.clone()),
-            KeySource::File(path) => Loader::File(path.clone()),
-            KeySource::SecretsManager { private, public } => Loader::SecretsManager {
-                keys: SecretsManagerKeys::from_env().await,
-                private: private.clone(),
-                public: public.clone(),
-            },
-        };
-        Self::with_loader(loader, algorithm, need, refresh_every).await
+        match source {
+            KeySource::SecretsManager { private, public } => {
+                let keys = SecretsManagerKeys::from_env().await;
+                let (private, public) = (private.clone(), public.clone());
+                Self::from_secrets_manager(keys, private, public, algorithm, need, refresh_every)
+                    .await
+            }
+            KeySource::Fixed(_) | KeySource::File(_) => {
+                Self::local(source, algorithm, need, refresh_every)
+            }
+        }
     }
 
     /// As [`KeyRing::open`], with a client the caller built (tests point it
@@ -353,7 +354,14 @@ impl KeyRing {
             private,
             public,
         };
-        Self::with_loader(loader, algorithm, need, refresh_every).await
+        let loaded = load(&loader, algorithm, need).await?;
+        Ok(Self::holding(
+            loader,
+            algorithm,
+            need,
+            refresh_every,
+            loaded,
+        ))
     }
 
     /// A ring over a set held in memory: it never changes.
@@ -383,16 +391,6 @@ impl KeyRing {
             }
         };
         let keys = load_local(&loader, algorithm, need)?;
-        Ok(Self::holding(loader, algorithm, need, refresh_every, keys))
-    }
-
-    async fn with_loader(
-        loader: Loader,
-        algorithm: SigningAlgorithm,
-        need: KeyUse,
-        refresh_every: Duration,
-    ) -> Result<KeyRing, KeyRingError> {
-        let keys = load(&loader, algorithm, need).await?;
         Ok(Self::holding(loader, algorithm, need, refresh_every, keys))
     }
 

@@ -78,7 +78,7 @@ fn invalid(kid: &str, reason: impl Into<String>) -> KeyError {
 
 /// One JSON Web Key: public members always, private members in the private
 /// set only.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
     pub kty: String,
     pub kid: String,
@@ -170,14 +170,7 @@ impl Jwk {
             crv: self.crv.clone(),
             x: self.x.clone(),
             y: self.y.clone(),
-            d: None,
-            p: None,
-            q: None,
-            dp: None,
-            dq: None,
-            qi: None,
-            created_at: None,
-            retired_at: None,
+            ..Jwk::default()
         }
     }
 
@@ -357,11 +350,7 @@ fn generate_rsa(kid: &str) -> Result<Jwk, KeyError> {
         dp: member(key.exponent1),
         dq: member(key.exponent2),
         qi: member(key.coefficient),
-        crv: None,
-        x: None,
-        y: None,
-        created_at: None,
-        retired_at: None,
+        ..Jwk::default()
     })
 }
 
@@ -385,15 +374,7 @@ fn generate_ec(kid: &str) -> Result<Jwk, KeyError> {
         x: Some(b64(&point[1..33])),
         y: Some(b64(&point[33..65])),
         d: Some(b64(d.as_ref())),
-        n: None,
-        e: None,
-        p: None,
-        q: None,
-        dp: None,
-        dq: None,
-        qi: None,
-        created_at: None,
-        retired_at: None,
+        ..Jwk::default()
     })
 }
 
