@@ -124,6 +124,11 @@ on_both_stores! {
         }
         // Nothing was written: no failure counted, no session but register's.
         assert!(t.store.login_throttle("ada@acme.com").await.unwrap().is_none());
+        // (Counted through the index before the session below exists: moto's
+        // index reads run every item through boto3's 38-digit decimals and
+        // fail on the 126-digit rendering of 9.9e125, which DynamoDB stores
+        // with its trailing zeros trimmed.)
+        assert_eq!(t.store.revoke_user_sessions(&ada.id, None).await.unwrap(), 1);
         let ordinary = json!({
             "userAgent": "Mozilla/5.0", "os": "linux", "blank": "",
             "screen": {"w": 1920, "ratio": 1.5, "tiny": 1e-100, "big": 9.9e125},
@@ -135,7 +140,6 @@ on_both_stores! {
         assert_eq!(reply.status, 200, "{}", reply.body);
         let session = t.store.session(&reply.str("tokenId")).await.unwrap().expect("session");
         assert_eq!(session.device_info, Some(ordinary));
-        assert_eq!(t.store.revoke_user_sessions(&ada.id, None).await.unwrap(), 2);
     }
 
     async fn a_login_email_too_long_to_be_a_key_is_a_validation_error(t: TestApp) {

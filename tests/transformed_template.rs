@@ -356,11 +356,19 @@ fn every_function_has_error_throttle_and_duration_alarms_to_the_topic() {
 
 #[test]
 fn audit_metric_filters_match_events_the_code_logs() {
+    fn rust_sources(dir: &std::path::Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("a source directory") {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_sources(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
     let services = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src/service");
-    let sources: Vec<String> = std::fs::read_dir(&services)
-        .expect("shared/src/service")
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
+    let mut sources = Vec::new();
+    rust_sources(&services, &mut sources);
     let alarms = of_type("AWS::CloudWatch::Alarm");
     let filters = of_type("AWS::Logs::MetricFilter");
     assert!(filters.len() >= 3, "{:?}", filters.keys());
