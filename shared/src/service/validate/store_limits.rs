@@ -21,12 +21,13 @@ pub const MAX_DEVICE_INFO_KEY_CHARS: usize = 128;
 const DYNAMODB_MIN_MAGNITUDE: f64 = 1e-130;
 const DYNAMODB_MAX_MAGNITUDE: f64 = 1e126;
 
-/// The address login looks up: trimmed and lower-cased, within RFC 5321's
-/// 254 characters (it is a key in the store: `EMAIL#…`, `THROTTLE#…`).
-/// Its form is not checked: an address that cannot exist is answered like
-/// any unknown one.
+/// The address login looks up: normalised as register stores it (so that
+/// any spelling of one mailbox finds its account), within RFC 5321's 254
+/// characters (it is a key in the store: `EMAIL#…`, `THROTTLE#…`). An
+/// address that cannot exist is only trimmed and lower-cased, and answered
+/// like any unknown one.
 pub fn login_email(raw: &str) -> Result<String> {
-    let email = raw.trim().to_lowercase();
+    let email = super::normalize_email(raw).unwrap_or_else(|_| raw.trim().to_lowercase());
     if email.chars().count() > MAX_EMAIL_CHARS {
         return Err(Error::validation(format!(
             "email must be at most {MAX_EMAIL_CHARS} characters"
@@ -140,6 +141,11 @@ mod tests {
         assert_eq!(login_email("  Ada@ACME.com ").unwrap(), "ada@acme.com");
         // Not an address at all: still looked up, like any unknown one.
         assert_eq!(login_email("not-an-address").unwrap(), "not-an-address");
+        // Register's spelling of the mailbox, whatever the client typed.
+        assert_eq!(
+            login_email("ＡＤＡ@bücher.de").unwrap(),
+            "ada@xn--bcher-kva.de"
+        );
         let longest = format!("{}@acme.com", "a".repeat(254 - 9));
         assert_eq!(login_email(&longest).unwrap(), longest);
         for too_long in [
