@@ -677,3 +677,252 @@ async fn a_failed_login_whose_count_answer_is_lost_is_counted_once() {
     assert_eq!(throttle.failures, 1, "counted once");
     assert_census(&f.census().await, &before, &["THROTTLE/LOGIN"]);
 }
+
+// Transactions that lose to concurrent ones. moto runs requests one at a
+// time and never cancels a transaction for `TransactionConflict`, so the
+// proxy answers TransactWriteItems in the store's stead with DynamoDB's
+// `TransactionCanceledException`, on every attempt. The SDK does not retry
+// it (not a throttling or transient code): every attempt the proxy counts
+// is one of the store's own (4 per transaction, `TX_ATTEMPTS`).
+
+/// One reason of a cancellation: `None` (the item was fine),
+/// `TransactionConflict`, `ConditionalCheckFailed`, or
+/// `ConditionalCheckFailed+` (the failed item reported, as with ALL_OLD).
+fn cancelled(reasons: &[&str]) -> String {
+    let reasons: Vec<serde_json::Value> = reasons
+        .iter()
+        .map(|code| match *code {
+            "ConditionalCheckFailed+" => json!({
+                "Code": "ConditionalCheckFailed",
+                "Message": "The conditional request failed",
+                "Item": {"pk": {"S": "ORG#x"}, "sk": {"S": "META"}, "ownerCount": {"N": "1"}}
+            }),
+            "TransactionConflict" => json!({
+                "Code": code, "Message": "Transaction is ongoing for the item"
+            }),
+            "ConditionalCheckFailed" => json!({
+                "Code": code, "Message": "The conditional request failed"
+            }),
+            _ => json!({"Code": code}),
+        })
+        .collect();
+    let codes: Vec<&str> = reasons
+        .iter()
+        .map(|r| r["Code"].as_str().unwrap())
+        .collect();
+    json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+        "CancellationReasons": reasons,
+    })
+    .to_string()
+}
+
+/// Attempts of one store transaction while it loses (`TX_ATTEMPTS`).
+const TX_ATTEMPTS: usize = 4;
+/// Member creation re-reads the caller and asks the store again on a
+/// `Conflict` (`ADD_ATTEMPTS`), each time with `TX_ATTEMPTS`.
+const ADD_ATTEMPTS: usize = 3;
+
+fn new_member(email: &str) -> serde_json::Value {
+    json!({
+        "email": email, "password": PASSWORD,
+        "firstName": "Grace", "lastName": "Hopper", "orgRole": 0
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_registration_that_always_loses_a_transaction_race_is_409_conflict_and_writes_nothing() {
+    let (f, _, _, before) = populated().await;
+    let race = cancelled(&["TransactionConflict", "None", "None", "None", "None"]);
+    f.proxy.fake_answers("TransactWriteItems", race, usize::MAX);
+    let reply =
+        f.t.post("/user/register", registration("lin@acme.com"))
+            .await;
+    reply.assert_error(409, "CONFLICT");
+    assert_eq!(f.proxy.faked_answers(), TX_ATTEMPTS, "attempts");
+    assert_eq!(f.census().await, before, "store contents");
+    assert!(
+        f.direct
+            .user_by_email("lin@acme.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!reply.body.to_string().to_lowercase().contains("transact"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_registration_that_loses_one_transaction_race_is_retried_into_one_account() {
+    let (f, _, _, before) = populated().await;
+    let race = cancelled(&["None", "None", "TransactionConflict", "None", "None"]);
+    f.proxy.fake_answers("TransactWriteItems", race, 1);
+    let lin =
+        f.t.post("/user/register", registration("lin@acme.com"))
+            .await;
+    assert_eq!(lin.status, 201, "{}", lin.body);
+    assert_eq!(f.proxy.faked_answers(), 1);
+    assert_census(
+        &f.census().await,
+        &before,
+        &[
+            "USER/PROFILE",
+            "EMAIL/EMAIL",
+            "ORG/META",
+            "ORG/SUB",
+            "SESSION/SESSION",
+        ],
+    );
+    let stored = f
+        .direct
+        .user_by_email("lin@acme.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.id, lin.body["user"]["id"].as_str().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_registration_whose_email_lock_fails_amid_conflicts_is_409_email_already_registered() {
+    let (f, _, _, before) = populated().await;
+    let mix = cancelled(&[
+        "TransactionConflict",
+        "ConditionalCheckFailed",
+        "None",
+        "TransactionConflict",
+        "None",
+    ]);
+    f.proxy.fake_answers("TransactWriteItems", mix, usize::MAX);
+    f.t.post("/user/register", registration("lin@acme.com"))
+        .await
+        .assert_error(409, "EMAIL_ALREADY_REGISTERED");
+    assert_eq!(f.proxy.faked_answers(), 1, "a taken email is not retried");
+    assert_eq!(f.census().await, before, "store contents");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_creation_that_always_loses_a_transaction_race_is_409_conflict_and_writes_nothing()
+{
+    let (f, ada, _, before) = populated().await;
+    let race = cancelled(&["None", "TransactionConflict", "None", "None"]);
+    f.proxy.fake_answers("TransactWriteItems", race, usize::MAX);
+    f.t.call(
+        "POST",
+        "/organization/users",
+        Some(new_member("hopper@acme.com")),
+        Some(&ada.access_token),
+    )
+    .await
+    .assert_error(409, "CONFLICT");
+    assert_eq!(
+        f.proxy.faked_answers(),
+        ADD_ATTEMPTS * TX_ATTEMPTS,
+        "attempts"
+    );
+    assert_eq!(f.census().await, before, "store contents");
+    assert!(
+        f.direct
+            .user_by_email("hopper@acme.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(f.direct.members(&ada.org_id).await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_creation_whose_email_lock_fails_amid_conflicts_is_409_email_already_registered() {
+    let (f, ada, _, before) = populated().await;
+    let mix = cancelled(&[
+        "None",
+        "TransactionConflict",
+        "ConditionalCheckFailed",
+        "None",
+    ]);
+    f.proxy.fake_answers("TransactWriteItems", mix, usize::MAX);
+    f.t.call(
+        "POST",
+        "/organization/users",
+        Some(new_member("hopper@acme.com")),
+        Some(&ada.access_token),
+    )
+    .await
+    .assert_error(409, "EMAIL_ALREADY_REGISTERED");
+    assert_eq!(f.proxy.faked_answers(), 1, "a taken email is not retried");
+    assert_eq!(f.census().await, before, "store contents");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_creation_that_loses_one_transaction_race_is_retried_into_one_member() {
+    let (f, ada, _, before) = populated().await;
+    let race = cancelled(&["TransactionConflict", "None", "None", "None"]);
+    f.proxy.fake_answers("TransactWriteItems", race, 1);
+    let created =
+        f.t.call(
+            "POST",
+            "/organization/users",
+            Some(new_member("hopper@acme.com")),
+            Some(&ada.access_token),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(f.proxy.faked_answers(), 1);
+    assert_census(&f.census().await, &before, &["USER/PROFILE", "EMAIL/EMAIL"]);
+    assert_eq!(f.direct.members(&ada.org_id).await.unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_role_change_that_always_loses_a_transaction_race_is_409_conflict_and_changes_nothing() {
+    let (f, ada, grace, before) = populated().await;
+    let race = cancelled(&["TransactionConflict", "None", "None"]);
+    f.proxy.fake_answers("TransactWriteItems", race, usize::MAX);
+    f.t.put(
+        &format!("/user/{}/role", grace.id),
+        json!({"orgRole": Role::Owner.value()}),
+        &ada.access_token,
+    )
+    .await
+    .assert_error(409, "CONFLICT");
+    assert_eq!(f.proxy.faked_answers(), TX_ATTEMPTS, "attempts");
+    let grace_now = f.direct.user(&grace.id).await.unwrap().unwrap();
+    assert_eq!((grace_now.org_role, grace_now.version), (Role::User, 1));
+    assert_eq!(owners(f.direct.as_ref(), &ada.org_id).await, (1, 1));
+    assert_eq!(f.census().await, before, "store contents");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_demotion_whose_owner_count_fails_amid_conflicts_is_409_last_owner() {
+    let (f, ada, grace, before) = populated().await;
+    // Grace is made an owner first (for real), then Ada demotes Grace: the
+    // organization's owner count is reported as the obstacle.
+    let promoted =
+        f.t.put(
+            &format!("/user/{}/role", grace.id),
+            json!({"orgRole": Role::Owner.value()}),
+            &ada.access_token,
+        )
+        .await;
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+    let census = f.census().await;
+    assert_eq!(census, before);
+    let mix = cancelled(&["None", "ConditionalCheckFailed+", "TransactionConflict"]);
+    f.proxy.fake_answers("TransactWriteItems", mix, usize::MAX);
+    f.t.put(
+        &format!("/user/{}/role", grace.id),
+        json!({"orgRole": Role::User.value()}),
+        &ada.access_token,
+    )
+    .await
+    .assert_error(409, "LAST_OWNER");
+    assert_eq!(
+        f.proxy.faked_answers(),
+        1,
+        "a refused demotion is not retried"
+    );
+    let grace_now = f.direct.user(&grace.id).await.unwrap().unwrap();
+    assert_eq!((grace_now.org_role, grace_now.version), (Role::Owner, 2));
+    assert_eq!(owners(f.direct.as_ref(), &ada.org_id).await, (2, 2));
+}

@@ -14,6 +14,11 @@
 //!   dropped and the connection reset, as when a network fails at just the
 //!   wrong moment. The client sees a broken connection and (its SDK)
 //!   retries a request the store has already applied.
+//! - `fake_answers(op, body, times)` (while up): the next `times` requests
+//!   of DynamoDB operation `op` are answered by the proxy itself with `body`
+//!   (HTTP 400, as DynamoDB sends its errors) and never reach the server;
+//!   other requests pass. A store answering, say, `TransactionConflict` on
+//!   every attempt, which moto (serialized) never does.
 //!
 //! Included with `#[path]` by the tests that use it (it needs tokio's `net`
 //! and `io-util`, dev-dependencies of this package).
@@ -41,7 +46,31 @@ pub struct Proxy {
     mode: watch::Sender<Mode>,
     throttled: Arc<AtomicUsize>,
     losses: Arc<Losses>,
+    fakes: Arc<Fakes>,
     accept: JoinHandle<()>,
+}
+
+/// Answers to fake: the operation armed, its body, how many more to fake,
+/// and how many were faked so far.
+#[derive(Default)]
+struct Fakes {
+    /// The `x-amz-target` line, the body and the requests left to answer.
+    armed: std::sync::Mutex<Option<(String, String, usize)>>,
+    faked: AtomicUsize,
+}
+
+impl Fakes {
+    /// The body to answer with, when this chunk of a client's request starts
+    /// the armed operation (counting it down).
+    fn take_if_armed(&self, chunk: &[u8]) -> Option<String> {
+        let mut armed = self.armed.lock().unwrap();
+        let (target, body, left) = armed.as_mut()?;
+        if *left == 0 || find(&chunk.to_ascii_lowercase(), target.as_bytes()).is_none() {
+            return None;
+        }
+        *left -= 1;
+        Some(body.clone())
+    }
 }
 
 /// Answers to lose: the operation armed, and how many were lost so far.
@@ -88,10 +117,12 @@ impl Proxy {
         let (mode, _) = watch::channel(Mode::Up);
         let throttled = Arc::new(AtomicUsize::new(0));
         let losses = Arc::new(Losses::default());
+        let fakes = Arc::new(Fakes::default());
         let accept = {
             let mode = mode.clone();
             let throttled = Arc::clone(&throttled);
             let losses = Arc::clone(&losses);
+            let fakes = Arc::clone(&fakes);
             tokio::spawn(async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -100,7 +131,8 @@ impl Proxy {
                     let rx = mode.subscribe();
                     let throttled = Arc::clone(&throttled);
                     let losses = Arc::clone(&losses);
-                    tokio::spawn(serve(client, upstream, rx, throttled, losses));
+                    let fakes = Arc::clone(&fakes);
+                    tokio::spawn(serve(client, upstream, rx, throttled, losses, fakes));
                 }
             })
         };
@@ -109,6 +141,7 @@ impl Proxy {
             mode,
             throttled,
             losses,
+            fakes,
             accept,
         }
     }
@@ -150,6 +183,22 @@ impl Proxy {
         self.losses.lost.load(Ordering::SeqCst)
     }
 
+    /// Answers the next `times` requests of DynamoDB operation `operation`
+    /// with `body` (an error in DynamoDB's JSON shape, status 400) in the
+    /// store's stead: they never reach it.
+    pub fn fake_answers(&self, operation: &str, body: String, times: usize) {
+        let target = format!(
+            "x-amz-target: dynamodb_20120810.{}\r\n",
+            operation.to_ascii_lowercase()
+        );
+        *self.fakes.armed.lock().unwrap() = Some((target, body, times));
+    }
+
+    /// How many requests were answered with a faked answer so far.
+    pub fn faked_answers(&self) -> usize {
+        self.fakes.faked.load(Ordering::SeqCst)
+    }
+
     /// How many requests were answered with a throttling error so far.
     pub fn throttled_requests(&self) -> usize {
         self.throttled.load(Ordering::SeqCst)
@@ -175,6 +224,7 @@ async fn serve(
     mut mode: watch::Receiver<Mode>,
     throttled: Arc<AtomicUsize>,
     losses: Arc<Losses>,
+    fakes: Arc<Fakes>,
 ) {
     let current = *mode.borrow_and_update();
     match current {
@@ -187,7 +237,7 @@ async fn serve(
     };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    pump(client, server, mode, losses).await;
+    pump(client, server, mode, losses, fakes).await;
 }
 
 /// Forwards both ways until either side closes or the proxy goes down.
@@ -196,11 +246,15 @@ async fn pump(
     mut server: TcpStream,
     mut mode: watch::Receiver<Mode>,
     losses: Arc<Losses>,
+    fakes: Arc<Fakes>,
 ) {
     let mut from_client = vec![0u8; 64 * 1024];
     let mut from_server = vec![0u8; 64 * 1024];
     // The request in flight on this connection is one whose answer is lost.
     let mut losing = false;
+    // A request being answered by the proxy: the bytes of it still to come
+    // from the client (swallowed), and the answer to give once they have.
+    let mut faking: Option<(usize, String)> = None;
     loop {
         tokio::select! {
             changed = mode.changed() => {
@@ -213,7 +267,28 @@ async fn pump(
             }
             read = client.read(&mut from_client) => match read {
                 Ok(0) | Err(_) => return,
+                Ok(n) if faking.is_some() => {
+                    let (left, _) = faking.as_mut().expect("faking");
+                    *left = left.saturating_sub(n);
+                    if *left == 0 {
+                        let (_, body) = faking.take().expect("faking");
+                        if answer_faked(&mut client, &body, &fakes).await.is_err() {
+                            return;
+                        }
+                    }
+                }
                 Ok(n) => {
+                    if let Some(body) = fakes.take_if_armed(&from_client[..n]) {
+                        let left = request_len(&from_client[..n]).saturating_sub(n);
+                        if left == 0 {
+                            if answer_faked(&mut client, &body, &fakes).await.is_err() {
+                                return;
+                            }
+                        } else {
+                            faking = Some((left, body));
+                        }
+                        continue;
+                    }
                     losing |= losses.take_if_armed(&from_client[..n]);
                     if server.write_all(&from_client[..n]).await.is_err() {
                         return;
@@ -297,6 +372,31 @@ async fn answer_throttled(
             },
         }
     }
+}
+
+/// The length of the HTTP request (head and `Content-Length` body) whose
+/// head starts `chunk`. The SDK writes a request's head in one piece.
+fn request_len(chunk: &[u8]) -> usize {
+    let head_end = find(chunk, b"\r\n\r\n").expect("a request head in one chunk");
+    let head = String::from_utf8_lossy(&chunk[..head_end]).to_ascii_lowercase();
+    let body_len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    head_end + 4 + body_len
+}
+
+/// Answers a request in the store's stead with `body`, DynamoDB-style.
+async fn answer_faked(client: &mut TcpStream, body: &str, fakes: &Fakes) -> std::io::Result<()> {
+    fakes.faked.fetch_add(1, Ordering::SeqCst);
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
+         x-amzn-requestid: proxy-fake\r\ncontent-length: {}\r\n\r\n{}",
+        body.len(),
+        body
+    );
+    client.write_all(response.as_bytes()).await
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
