@@ -39,32 +39,69 @@ mod tests {
     use super::*;
     use Role::*;
 
+    /// Allowed, or refused with `InsufficientPermissions` (no other error).
+    #[track_caller]
+    fn assert_allowed(result: Result<()>, allowed: bool) {
+        if allowed {
+            assert!(matches!(result, Ok(())), "{result:?}");
+        } else {
+            assert!(
+                matches!(result, Err(Error::InsufficientPermissions)),
+                "{result:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_ladder_as_the_contract_words_it() {
-        // WORKSPACES: only USER/BILLING, on USER/BILLING.
-        assert!(check_change(Workspaces, User, Billing).is_ok());
-        assert!(check_change(Workspaces, Billing, User).is_ok());
-        assert!(check_change(Workspaces, User, Workspaces).is_err());
-        assert!(check_change(Workspaces, Workspaces, User).is_err());
-        // ADMINISTRATORS: never touching OWNER.
-        assert!(check_change(Administrators, User, Administrators).is_ok());
-        assert!(check_change(Administrators, Administrators, User).is_ok());
-        assert!(check_change(Administrators, User, Owner).is_err());
-        assert!(check_change(Administrators, Owner, User).is_err());
-        // OWNER: anything.
-        assert!(check_change(Owner, Owner, User).is_ok());
-        assert!(check_change(Owner, User, Owner).is_ok());
-        // Below WORKSPACES: nothing.
+        let cases = [
+            // WORKSPACES: only USER/BILLING, on USER/BILLING.
+            (Workspaces, User, Billing, true),
+            (Workspaces, Billing, User, true),
+            (Workspaces, User, Workspaces, false),
+            (Workspaces, Workspaces, User, false),
+            (Workspaces, User, Administrators, false),
+            (Workspaces, Owner, User, false),
+            // ADMINISTRATORS: never touching OWNER.
+            (Administrators, User, Administrators, true),
+            (Administrators, Administrators, User, true),
+            (Administrators, User, Owner, false),
+            (Administrators, Owner, User, false),
+            (Administrators, Owner, Administrators, false),
+            // OWNER: anything.
+            (Owner, Owner, User, true),
+            (Owner, User, Owner, true),
+            (Owner, Administrators, Owner, true),
+        ];
+        for (caller, current, new, allowed) in cases {
+            assert_allowed(check_change(caller, current, new), allowed);
+        }
+        // Below WORKSPACES: nothing, not even USER to USER.
         for caller in [User, Billing] {
-            assert!(check_change(caller, User, User).is_err());
+            for (current, new) in [(User, User), (User, Billing), (Billing, User)] {
+                assert_allowed(check_change(caller, current, new), false);
+            }
+            assert!(matches!(
+                highest_manageable(caller),
+                Err(Error::InsufficientPermissions)
+            ));
         }
     }
 
     #[test]
     fn editing_others_needs_workspaces_and_no_higher_target() {
-        assert!(check_edit(Workspaces, Workspaces).is_ok());
-        assert!(check_edit(Workspaces, Administrators).is_err());
-        assert!(check_edit(Billing, User).is_err());
-        assert!(check_edit(Owner, Owner).is_ok());
+        let cases = [
+            (Workspaces, Workspaces, true),
+            (Workspaces, User, true),
+            (Workspaces, Administrators, false),
+            (Administrators, Owner, false),
+            (Administrators, Administrators, true),
+            (Billing, User, false),
+            (User, User, false),
+            (Owner, Owner, true),
+        ];
+        for (caller, target, allowed) in cases {
+            assert_allowed(check_edit(caller, target), allowed);
+        }
     }
 }
