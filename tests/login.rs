@@ -122,14 +122,18 @@ on_both_stores! {
 
     async fn parallel_failures_are_all_counted(t: TestApp) {
         t.register("ada@acme.com").await;
-        let tasks: Vec<_> = (0..4)
+        // Each on its own app (as on its own Lambda instance): one app's
+        // one-hash-per-core limit would let the failures land one by one.
+        let racers: Vec<_> = (0..4)
             .map(|_| {
-                let t = t.clone();
-                tokio::spawn(async move { t.login("ada@acme.com", "Wrong-pass-123").await })
+                let app = t.sharing_store(test_config(&[]));
+                async move { app.login("ada@acme.com", "Wrong-pass-123").await }
             })
             .collect();
-        for task in tasks {
-            task.await.unwrap().assert_error(401, "INVALID_CREDENTIALS");
+        let race = accounts_tests::race::race(racers).await;
+        race.assert_overlapped();
+        for reply in race.answers {
+            reply.assert_error(401, "INVALID_CREDENTIALS");
         }
         let throttle = t.store.login_throttle("ada@acme.com").await.unwrap().unwrap();
         assert_eq!(throttle.failures, 4);
@@ -139,19 +143,16 @@ on_both_stores! {
         const RACERS: usize = 40;
         t.register("ada@acme.com").await;
         let checked_before = t.app.passwords.verifications();
-        let start = std::sync::Arc::new(tokio::sync::Barrier::new(RACERS));
-        let tasks: Vec<_> = (0..RACERS)
+        let racers: Vec<_> = (0..RACERS)
             .map(|_| {
-                let (t, start) = (t.clone(), start.clone());
-                tokio::spawn(async move {
-                    start.wait().await;
-                    t.login("ada@acme.com", "Wrong-pass-123").await
-                })
+                let t = t.clone();
+                async move { t.login("ada@acme.com", "Wrong-pass-123").await }
             })
             .collect();
+        let race = accounts_tests::race::race(racers).await;
+        race.assert_overlapped();
         let (mut refused, mut wrong) = (0, 0);
-        for task in tasks {
-            let reply = task.await.unwrap();
+        for reply in race.answers {
             match reply.status {
                 401 => {
                     reply.assert_error(401, "INVALID_CREDENTIALS");

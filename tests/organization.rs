@@ -2,6 +2,7 @@
 //! organization member endpoints, on both stores.
 
 use accounts::model::UserStatus;
+use accounts_tests::race::race;
 use accounts_tests::*;
 use serde_json::json;
 
@@ -155,7 +156,8 @@ on_both_stores! {
             .assert_error(403, "INSUFFICIENT_PERMISSIONS");
         t.put(&format!("/user/{}", user.id), json!({"name": "X"}), &billing.access_token).await
             .assert_error(403, "INSUFFICIENT_PERMISSIONS");
-        assert_eq!(t.put(&format!("/user/{}", ada.id), json!({"lastName": "Byron"}), &admin.access_token).await.status, 403);
+        t.put(&format!("/user/{}", ada.id), json!({"lastName": "Byron"}), &admin.access_token).await
+            .assert_error(403, "INSUFFICIENT_PERMISSIONS");
         assert_eq!(t.put(&format!("/user/{}", admin.id), json!({"lastName": "B"}), &ada.access_token).await.status, 200);
         assert_eq!(t.store.user(&ada.id).await.unwrap().unwrap().last_name, "Lovelace");
 
@@ -264,15 +266,19 @@ on_both_stores! {
         for round in 0..20 {
             let a = t.owner(&format!("a{round}@acme.com")).await;
             let b = t.member(&a, &format!("b{round}@acme.com"), 255).await;
-            let (t1, t2) = (t.clone(), t.clone());
-            let (a1, b1) = (a.clone(), b.clone());
-            let first = tokio::spawn(async move { t1.put(&role_path(&b1.id), json!({"orgRole": 0}), &a1.access_token).await });
-            let second = tokio::spawn(async move { t2.put(&role_path(&a.id), json!({"orgRole": 0}), &b.access_token).await });
-            let (first, second) = (first.await.unwrap(), second.await.unwrap());
-            let ok = [&first, &second].iter().filter(|r| r.status == 200).count();
-            assert!(ok <= 1, "round {round}: both demotions succeeded");
-            // The loser either saw itself already demoted (403), lost the
-            // owner count (409 LAST_OWNER) or lost the race on a record (409).
+            let demote = |caller: &Member, target: &Member| {
+                let (t, token, path) = (t.clone(), caller.access_token.clone(), role_path(&target.id));
+                async move { t.put(&path, json!({"orgRole": 0}), &token).await }
+            };
+            let demotions = race([demote(&a, &b), demote(&b, &a)]).await;
+            demotions.assert_overlapped_on(t.backend);
+            let [first, second] = <[Reply; 2]>::try_from(demotions.answers).unwrap();
+            // Exactly one wins. The loser either saw itself already demoted
+            // (403), lost the owner count (409 LAST_OWNER) or lost the race
+            // on a record (409 CONFLICT).
+            let winners: Vec<(&Reply, &Member)> = [(&first, &b), (&second, &a)]
+                .into_iter().filter(|(r, _)| r.status == 200).collect();
+            assert_eq!(winners.len(), 1, "round {round}: {} / {}", first.body, second.body);
             for reply in [&first, &second] {
                 match reply.status {
                     200 => {}
@@ -283,11 +289,13 @@ on_both_stores! {
                     }
                 }
             }
-            let members = t.store.members(&b1.org_id).await.unwrap();
-            let owners = members.iter().filter(|m| m.org_role.value() == 255).count();
-            assert!(owners >= 1, "round {round}: no owner left");
-            let org = t.store.organization(&members[0].org_id).await.unwrap().unwrap();
-            assert_eq!(org.owner_count as usize, owners, "round {round}: owner count agrees");
+            // The winner's target is a USER, the winner still the one owner.
+            let demoted = winners[0].1;
+            let survivor = if demoted.id == a.id { &b } else { &a };
+            assert_eq!(t.role_of(&demoted.id).await, 0, "round {round}");
+            assert_eq!(t.role_of(&survivor.id).await, 255, "round {round}");
+            let org = t.store.organization(&a.org_id).await.unwrap().unwrap();
+            assert_eq!(org.owner_count, 1, "round {round}: owner count agrees");
         }
     }
 

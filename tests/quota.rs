@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use accounts::model::UsageKey;
 use accounts::service::{operator, quota};
+use accounts_tests::race::race;
 use accounts_tests::*;
 use serde_json::json;
 
@@ -114,27 +115,34 @@ on_both_stores! {
 
     async fn fifty_parallel_additions_sum_exactly(t: TestApp) {
         let key = UsageKey { org_id: "org-1".into(), capability: "EGRESS_MONTHLY_BYTES".into(), period: "2027-01".into() };
-        let tasks: Vec<_> = (1..=50)
+        let racers: Vec<_> = (1..=50)
             .map(|i| {
                 let (store, key) = (Arc::clone(&t.store), key.clone());
-                tokio::spawn(async move { store.add_usage(&key, i).await })
+                async move { store.add_usage(&key, i).await }
             })
             .collect();
-        for task in tasks {
-            task.await.unwrap().unwrap();
-        }
+        let additions = race(racers).await;
+        additions.assert_overlapped_on(t.backend);
+        let mut totals: Vec<u64> = additions.answers.into_iter().map(Result::unwrap).collect();
+        // Each addition saw its own total: no two applied to the same value.
+        totals.sort_unstable();
+        totals.dedup();
+        assert_eq!(totals.len(), 50, "{totals:?}");
+        assert_eq!(totals.last(), Some(&(50 * 51 / 2)));
         let counters = t.store.usage("org-1", &["2027-01".into()]).await.unwrap();
         assert_eq!(counters, vec![(key.clone(), 50 * 51 / 2)]);
         // Parallel subtractions never go below zero, and never lose an addition.
-        let tasks: Vec<_> = (0..20)
+        let racers: Vec<_> = (0..20)
             .map(|i| {
                 let (store, key) = (Arc::clone(&t.store), key.clone());
                 let amount = if i % 2 == 0 { -200 } else { 1 };
-                tokio::spawn(async move { store.add_usage(&key, amount).await })
+                async move { store.add_usage(&key, amount).await }
             })
             .collect();
-        for task in tasks {
-            task.await.unwrap().unwrap();
+        let subtractions = race(racers).await;
+        subtractions.assert_overlapped_on(t.backend);
+        for total in subtractions.answers {
+            total.unwrap();
         }
         let counters = t.store.usage("org-1", &["2027-01".into(), "all".into()]).await.unwrap();
         let total = counters[0].1;
