@@ -33,8 +33,9 @@ on_both_stores! {
                 let reply = t.post(path, body).await;
                 reply.assert_error(400, "VALIDATION_ERROR");
             }
-            let reply = t.send(raw(path, Some("application/json"), Body::Empty)).await;
-            assert_eq!(reply.status, 400, "{}", reply.body);
+            // No body at all is no JSON document.
+            t.send(raw(path, Some("application/json"), Body::Empty)).await
+                .assert_error(400, "INVALID_JSON");
         }
         let reply = t.post("/user/login", json!({"email": ["a"], "password": "x"})).await;
         reply.assert_error(400, "VALIDATION_ERROR");
@@ -72,18 +73,26 @@ on_both_stores! {
         let secret = "Hunter2-Secret-Value";
         let signed_in = t.register("ada@acme.com").await;
         let replies = [
-            t.login("ada@acme.com", secret).await,
-            t.post("/user/login", json!({"email": "ada@acme.com", "password": secret, "deviceInfo": 7})).await,
-            t.post("/user/register", json!({"email": "x@acme.com", "password": secret})).await,
-            t.refresh(&format!("{}{secret}", signed_in.str("refreshToken"))).await,
+            (t.login("ada@acme.com", secret).await, 401, "INVALID_CREDENTIALS"),
+            (t.post("/user/login", json!({"email": "ada@acme.com", "password": secret, "deviceInfo": 7})).await,
+             400, "VALIDATION_ERROR"),
+            (t.post("/user/register", json!({"email": "x@acme.com", "password": secret})).await,
+             400, "VALIDATION_ERROR"),
+            (t.refresh(&format!("{}{secret}", signed_in.str("refreshToken"))).await, 401, "INVALID_REFRESH_TOKEN"),
         ];
-        for reply in replies {
-            assert!(reply.status >= 400 && reply.status < 500, "{}", reply.body);
+        for (reply, status, code) in replies {
+            reply.assert_error(status, code);
             let text = reply.body.to_string();
             assert!(!text.contains(secret), "{text}");
             assert!(!text.contains("$argon2"), "{text}");
             assert!(!text.contains(&signed_in.str("refreshToken")), "{text}");
         }
+        // Nothing was written by the refused requests: one failure counted
+        // (the wrong password), no account for the half registration, and
+        // register's session still the one that works.
+        assert_eq!(t.store.login_throttle("ada@acme.com").await.unwrap().unwrap().failures, 1);
+        assert!(t.store.user_by_email("x@acme.com").await.unwrap().is_none());
+        assert_eq!(t.refresh(&signed_in.str("refreshToken")).await.status, 200);
     }
 }
 

@@ -413,7 +413,8 @@ async fn a_usage_counter_holds_exactly_the_additions_that_succeeded() {
     }
     let quota = f.t.get("/user/quota", &ada.access_token).await;
     assert_eq!(current_usage(&quota, code), succeeded as u64);
-    assert_eq!(succeeded, 122);
+    // The additions made with the store down (1000, 3000, -50) left no trace.
+    assert_eq!(current_usage(&quota, code), 100 + 20 + 7 - 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -536,10 +537,9 @@ async fn an_addition_whose_answer_is_lost_counts_at_most_once() {
     let counters = f.direct.usage("org-1", &["2027-01".into()]).await.unwrap();
     let total = counters[0].1;
     println!("after one lost addition of 100: {total}");
-    assert!(
-        total == 1 || total == 101,
-        "counted {total}: more than once"
-    );
+    // The slow proxy delivers the request at once and holds only the
+    // answer: the store did the addition, and no retry repeated it.
+    assert_eq!(total, 101, "counted {total}: not exactly once");
 }
 
 /// The census after `before`, with `added` more items of each named kind
