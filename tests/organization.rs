@@ -299,6 +299,38 @@ on_both_stores! {
         }
     }
 
+    async fn simultaneous_creations_of_one_member_make_one_user(t: TestApp) {
+        const RACERS: usize = 10;
+        let ada = t.owner("ada@acme.com").await;
+        let ws = t.member(&ada, "ws@acme.com", 2).await;
+        // Two managers, each request on its own app (its own hashing limit).
+        let racers: Vec<_> = (0..RACERS)
+            .map(|i| {
+                let app = t.sharing_store(test_config(&[]));
+                let token = if i % 2 == 0 { ada.access_token.clone() } else { ws.access_token.clone() };
+                let email = if i % 2 == 0 { "grace@acme.com" } else { "GRACE@acme.com" };
+                let body = json!({"email": email, "password": PASSWORD, "firstName": "Grace", "lastName": "Hopper"});
+                async move { app.call("POST", "/organization/users", Some(body), Some(&token)).await }
+            })
+            .collect();
+        let creations = race(racers).await;
+        creations.assert_overlapped();
+        let mut winners = Vec::new();
+        for reply in creations.answers {
+            match reply.status {
+                201 => winners.push(reply),
+                _ => reply.assert_error(409, "EMAIL_ALREADY_REGISTERED"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one creation wins");
+        let stored = t.store.user_by_email("grace@acme.com").await.unwrap().expect("grace");
+        assert_eq!(json!(stored.id), winners[0].body["data"]["id"]);
+        let members = t.store.members(&ada.org_id).await.unwrap();
+        assert_eq!(members.len(), 3, "ada, ws and one grace");
+        assert_eq!(t.store.organization(&ada.org_id).await.unwrap().unwrap().owner_count, 1);
+        assert_eq!(t.login("grace@acme.com", PASSWORD).await.status, 200);
+    }
+
     async fn members_are_created_and_listed(t: TestApp) {
         let ada = t.owner("ada@acme.com").await;
         let body = json!({"email": " Grace@ACME.com", "password": PASSWORD, "firstName": "Grace", "lastName": "Hopper"});
