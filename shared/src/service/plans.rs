@@ -168,6 +168,6 @@ mod tests {
     fn duplicate_codes_are_refused() {
         let mut plan = default_plans().remove(0);
         plan.capabilities.push(plan.capabilities[0].clone());
-        assert!(validate(&plan).is_err());
+        assert!(matches!(validate(&plan), Err(Error::Validation(_))));
     }
 }
