@@ -542,6 +542,38 @@ async fn an_addition_whose_answer_is_lost_counts_at_most_once() {
     assert_eq!(total, 101, "counted {total}: not exactly once");
 }
 
+/// `by` adds `email` as a USER to its organization.
+async fn create_member(f: &Faulty, by: &Member, email: &str) -> Reply {
+    let path = "/organization/users";
+    f.t.call(
+        "POST",
+        path,
+        Some(new_member(email)),
+        Some(&by.access_token),
+    )
+    .await
+}
+
+/// What one registration writes (its five items, nothing else), and the
+/// account stored for `email` is the one `reply` names.
+async fn assert_one_new_account(
+    f: &Faulty,
+    before: &BTreeMap<String, usize>,
+    reply: &Reply,
+    email: &str,
+) {
+    let kinds = [
+        "USER/PROFILE",
+        "EMAIL/EMAIL",
+        "ORG/META",
+        "ORG/SUB",
+        "SESSION/SESSION",
+    ];
+    assert_census(&f.census().await, before, &kinds);
+    let stored = f.direct.user_by_email(email).await.unwrap().unwrap();
+    assert_eq!(stored.id, reply.body["user"]["id"].as_str().unwrap());
+}
+
 /// The census after `before`, with `added` more items of each named kind
 /// and nothing else changed.
 fn assert_census(
@@ -568,24 +600,7 @@ async fn a_registration_whose_answer_is_lost_is_one_account_and_201() {
     let lin = t.post("/user/register", registration("lin@acme.com")).await;
     assert_eq!(f.proxy.lost_answers(), 1, "the answer was lost");
     assert_eq!(lin.status, 201, "{}", lin.body);
-    assert_census(
-        &f.census().await,
-        &before,
-        &[
-            "USER/PROFILE",
-            "EMAIL/EMAIL",
-            "ORG/META",
-            "ORG/SUB",
-            "SESSION/SESSION",
-        ],
-    );
-    let stored = f
-        .direct
-        .user_by_email("lin@acme.com")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.id, lin.body["user"]["id"].as_str().unwrap());
+    assert_one_new_account(&f, &before, &lin, "lin@acme.com").await;
     assert_eq!(t.refresh(&lin.str("refreshToken")).await.status, 200);
 }
 
@@ -765,24 +780,7 @@ async fn a_registration_that_loses_one_transaction_race_is_retried_into_one_acco
             .await;
     assert_eq!(lin.status, 201, "{}", lin.body);
     assert_eq!(f.proxy.faked_answers(), 1);
-    assert_census(
-        &f.census().await,
-        &before,
-        &[
-            "USER/PROFILE",
-            "EMAIL/EMAIL",
-            "ORG/META",
-            "ORG/SUB",
-            "SESSION/SESSION",
-        ],
-    );
-    let stored = f
-        .direct
-        .user_by_email("lin@acme.com")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.id, lin.body["user"]["id"].as_str().unwrap());
+    assert_one_new_account(&f, &before, &lin, "lin@acme.com").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -809,14 +807,9 @@ async fn a_member_creation_that_always_loses_a_transaction_race_is_409_conflict_
     let (f, ada, _, before) = populated().await;
     let race = cancelled(&["None", "TransactionConflict", "None", "None"]);
     f.proxy.fake_answers("TransactWriteItems", race, usize::MAX);
-    f.t.call(
-        "POST",
-        "/organization/users",
-        Some(new_member("hopper@acme.com")),
-        Some(&ada.access_token),
-    )
-    .await
-    .assert_error(409, "CONFLICT");
+    create_member(&f, &ada, "hopper@acme.com")
+        .await
+        .assert_error(409, "CONFLICT");
     assert_eq!(
         f.proxy.faked_answers(),
         ADD_ATTEMPTS * TX_ATTEMPTS,
@@ -843,14 +836,9 @@ async fn a_member_creation_whose_email_lock_fails_amid_conflicts_is_409_email_al
         "None",
     ]);
     f.proxy.fake_answers("TransactWriteItems", mix, usize::MAX);
-    f.t.call(
-        "POST",
-        "/organization/users",
-        Some(new_member("hopper@acme.com")),
-        Some(&ada.access_token),
-    )
-    .await
-    .assert_error(409, "EMAIL_ALREADY_REGISTERED");
+    create_member(&f, &ada, "hopper@acme.com")
+        .await
+        .assert_error(409, "EMAIL_ALREADY_REGISTERED");
     assert_eq!(f.proxy.faked_answers(), 1, "a taken email is not retried");
     assert_eq!(f.census().await, before, "store contents");
 }
@@ -860,14 +848,7 @@ async fn a_member_creation_that_loses_one_transaction_race_is_retried_into_one_m
     let (f, ada, _, before) = populated().await;
     let race = cancelled(&["TransactionConflict", "None", "None", "None"]);
     f.proxy.fake_answers("TransactWriteItems", race, 1);
-    let created =
-        f.t.call(
-            "POST",
-            "/organization/users",
-            Some(new_member("hopper@acme.com")),
-            Some(&ada.access_token),
-        )
-        .await;
+    let created = create_member(&f, &ada, "hopper@acme.com").await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(f.proxy.faked_answers(), 1);
     assert_census(&f.census().await, &before, &["USER/PROFILE", "EMAIL/EMAIL"]);
