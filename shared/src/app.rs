@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::access::AccessTokens;
-use crate::auth::key_ring::{KeyRing, KeyRingError, KeyUse};
+use crate::auth::key_ring::{KeyRing, KeyRingError, KeySource, KeyUse, SecretsManagerKeys};
 use crate::auth::password::PasswordHasher;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, Settings, StoreConfig};
@@ -72,10 +72,34 @@ impl App {
     /// a verifying one only the public set).
     pub async fn from_env(keys: KeyUse) -> Result<App, StartupError> {
         let config = Config::load(&Settings::from_env())?;
-        let store = open_store(&config.store).await?;
         let refresh = std::time::Duration::from_secs(config.tokens.key_refresh_seconds);
-        let ring =
-            KeyRing::open(&config.tokens.keys, config.tokens.algorithm, keys, refresh).await?;
+        let (algorithm, source) = (config.tokens.algorithm, &config.tokens.keys);
+        let (store, ring) = match source {
+            // The AWS configuration is loaded at start for the key secret
+            // anyway: DynamoDB's client is built from the same one rather
+            // than loading it again on the first request.
+            KeySource::SecretsManager { private, public } if source.reads_secrets(keys) => {
+                let aws = crate::store::dynamo::aws_config().await;
+                let store: Arc<dyn Store> = match &config.store {
+                    StoreConfig::Dynamo { table } => Arc::new(DynamoStore::new(
+                        aws_sdk_dynamodb::Client::new(&aws),
+                        table.clone(),
+                    )),
+                    other => open_store(other).await?,
+                };
+                let secrets = SecretsManagerKeys::from_config(&aws);
+                let (private, public) = (private.clone(), public.clone());
+                let ring = KeyRing::from_secrets_manager(
+                    secrets, private, public, algorithm, keys, refresh,
+                )
+                .await?;
+                (store, ring)
+            }
+            _ => (
+                open_store(&config.store).await?,
+                KeyRing::open(source, algorithm, keys, refresh).await?,
+            ),
+        };
         App::with_keys(config, store, Arc::new(SystemClock), ring)
     }
 

@@ -66,6 +66,19 @@ pub enum KeySource {
     },
 }
 
+impl KeySource {
+    /// Whether a process that `need`s keys reads a secret from here (and so
+    /// needs an AWS client at start).
+    pub fn reads_secrets(&self, need: KeyUse) -> bool {
+        match self {
+            KeySource::SecretsManager { private, public } => {
+                (need.sign && private.is_some()) || (need.verify && public.is_some())
+            }
+            KeySource::Fixed(_) | KeySource::File(_) => false,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRingError {
     /// Names the secret or file, never its content.
@@ -85,7 +98,7 @@ pub enum KeyRingError {
 pub struct LoadedKeys {
     pub signer: Option<(String, EncodingKey)>,
     pub verifiers: HashMap<String, DecodingKey>,
-    pub jwks: String,
+    pub jwks: KeySet,
 }
 
 impl LoadedKeys {
@@ -144,7 +157,7 @@ impl LoadedKeys {
         Ok(LoadedKeys {
             signer,
             verifiers,
-            jwks: serde_json::to_string(&public_set.public()).unwrap_or_default(),
+            jwks: public_set.public(),
         })
     }
 }
@@ -155,27 +168,16 @@ pub struct SecretsManagerKeys {
     client: aws_sdk_secretsmanager::Client,
 }
 
-/// Same bounds as the store's calls: a cold start that cannot read its key
-/// fails in seconds, not at the Lambda timeout.
-fn secrets_timeouts() -> aws_config::timeout::TimeoutConfig {
-    aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(4))
-        .build()
-}
-
 impl SecretsManagerKeys {
     /// From the standard AWS configuration (`AWS_ENDPOINT_URL_SECRETS_MANAGER`
     /// points it at a local server). Building it makes no network call.
     pub async fn from_env() -> SecretsManagerKeys {
-        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(secrets_timeouts())
-            .load()
-            .await;
-        SecretsManagerKeys {
-            client: aws_sdk_secretsmanager::Client::new(&shared),
-        }
+        Self::from_config(&crate::store::dynamo::aws_config().await)
+    }
+
+    /// From an AWS configuration the process already loaded.
+    pub fn from_config(config: &aws_config::SdkConfig) -> SecretsManagerKeys {
+        Self::new(aws_sdk_secretsmanager::Client::new(config))
     }
 
     pub fn new(client: aws_sdk_secretsmanager::Client) -> SecretsManagerKeys {
@@ -327,6 +329,13 @@ impl KeyRing {
         refresh_every: Duration,
     ) -> Result<KeyRing, KeyRingError> {
         match source {
+            KeySource::SecretsManager { .. } if !source.reads_secrets(need) => {
+                // Nothing to read, so no client: a function that neither
+                // signs nor verifies (a missing setting is refused here).
+                let keys = LoadedKeys::build(None, None, algorithm, need)?;
+                let nothing = Loader::Fixed(KeySet::default());
+                Ok(Self::holding(nothing, algorithm, need, Duration::MAX, keys))
+            }
             KeySource::SecretsManager { private, public } => {
                 let keys = SecretsManagerKeys::from_env().await;
                 let (private, public) = (private.clone(), public.clone());

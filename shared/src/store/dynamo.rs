@@ -1328,15 +1328,22 @@ pub fn dynamodb_retries() -> aws_config::retry::RetryConfig {
         .with_max_backoff(Duration::from_secs(1))
 }
 
-/// The DynamoDB client, from the standard AWS configuration chain, with the
-/// timeouts and retries above. Building it makes no network call.
-pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// The standard AWS configuration chain with the timeouts and retries
+/// above: what every AWS client of the service is built from (DynamoDB, and
+/// Secrets Manager for the keys, whose reads want the same bounds). Loading
+/// it makes no network call but reads the root certificates: load it once
+/// per process.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(dynamodb_timeouts())
         .retry_config(dynamodb_retries())
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&shared)
+        .await
+}
+
+/// The DynamoDB client, from [`aws_config`]. Building it makes no network call.
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&aws_config().await)
 }
 
 /// Creates the table (on-demand capacity, `pk`/`sk` keys, index `gsi1` on
