@@ -72,33 +72,7 @@ impl Faulty {
     /// How many items of each kind (`USER/PROFILE`, `EMAIL/EMAIL`,
     /// `ORG/META`, …) the table holds, read straight from moto.
     async fn census(&self) -> BTreeMap<String, usize> {
-        let mut counts = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            for item in page.items() {
-                let part = |name: &str| {
-                    let value = item[name].as_s().expect("string key");
-                    value.split('#').next().unwrap_or_default().to_owned()
-                };
-                *counts
-                    .entry(format!("{}/{}", part("pk"), part("sk")))
-                    .or_default() += 1;
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
-        counts
+        dynamo_census(&self.client, &self.table).await
     }
 }
 

@@ -261,36 +261,7 @@ impl Rows {
                 }
             }
             Rows::Dynamo(client, table) => {
-                let mut found: BTreeMap<String, usize> = BTreeMap::new();
-                let mut start = None;
-                loop {
-                    let page = client
-                        .scan()
-                        .table_name(table)
-                        .consistent_read(true)
-                        .set_exclusive_start_key(start)
-                        .send()
-                        .await
-                        .expect("scan");
-                    for item in page.items() {
-                        let part = |name: &str| {
-                            item[name]
-                                .as_s()
-                                .expect("string key")
-                                .split('#')
-                                .next()
-                                .unwrap_or_default()
-                                .to_owned()
-                        };
-                        *found
-                            .entry(format!("{}/{}", part("pk"), part("sk")))
-                            .or_default() += 1;
-                    }
-                    match page.last_evaluated_key {
-                        Some(key) if !key.is_empty() => start = Some(key),
-                        _ => break,
-                    }
-                }
+                let found = dynamo_census(client, table).await;
                 for (name, kind) in kinds {
                     counts.insert(name, found.get(kind).copied().unwrap_or(0));
                 }

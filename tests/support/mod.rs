@@ -75,6 +75,41 @@ pub fn secrets_manager() -> SecretsManagerKeys {
     SecretsManagerKeys::new(aws_sdk_secretsmanager::Client::from_conf(config))
 }
 
+/// How many items of each kind a DynamoDB table holds, by the kind prefix
+/// of their keys (`USER/PROFILE`, `ORG/META`, `SESSION/SESSION`, …),
+/// read consistently, every page.
+pub async fn dynamo_census(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in page.items() {
+            let part = |name: &str| {
+                let value = item[name].as_s().expect("string key");
+                value.split('#').next().unwrap_or_default().to_owned()
+            };
+            *counts
+                .entry(format!("{}/{}", part("pk"), part("sk")))
+                .or_default() += 1;
+        }
+        match page.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => break,
+        }
+    }
+    counts
+}
+
 /// A fresh, empty store of the given kind.
 pub async fn fresh_store(backend: Backend) -> Arc<dyn Store> {
     match backend {
