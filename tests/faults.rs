@@ -17,7 +17,7 @@ use accounts::model::UsageKey;
 use accounts::role::Role;
 use accounts::service::quota;
 use accounts::store::dynamo::{DynamoStore, create_table};
-use accounts::store::{Store, StoreError};
+use accounts::store::{Store, StoreError, UserStore};
 use accounts_tests::*;
 use proxy::Proxy;
 use serde_json::json;

@@ -335,7 +335,7 @@ fn serves_from_a_dynamodb_table() {
     // The account is in the table, not in the process.
     let store = accounts::store::dynamo::DynamoStore::new(client, table.clone());
     let user = runtime
-        .block_on(accounts::store::Store::user_by_email(
+        .block_on(accounts::store::UserStore::user_by_email(
             &store,
             "ada@acme.com",
         ))

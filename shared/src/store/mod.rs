@@ -4,11 +4,19 @@
 //! The trait speaks in domain operations, not in keys and items, so that each
 //! implementation can use its natural tools (transactions, conditions, UNIQUE
 //! constraints) and so that every operation costs a known number of round trips.
+//!
+//! The trait is split by aggregate (`users`, `sessions`, `plans`), each
+//! with its own file here and in each implementation; `Store` is all of them.
 
 pub mod dynamo;
 pub mod embedded;
+mod plans;
+mod sessions;
+mod users;
 
-use async_trait::async_trait;
+pub use plans::PlanStore;
+pub use sessions::SessionStore;
+pub use users::UserStore;
 
 use crate::model::{
     LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
@@ -82,93 +90,9 @@ pub struct LoginLookup {
     pub throttle: Option<LoginThrottle>,
 }
 
-#[async_trait]
-pub trait Store: Send + Sync {
-    /// Writes the user, its email lock, its organization, the subscription and
-    /// the first session, all or nothing. `EmailTaken` when the (normalized)
-    /// email is already registered, even by a concurrent call.
-    async fn create_account(&self, account: &NewAccount) -> StoreResult<()>;
+/// Everything the service keeps, by aggregate. Code that holds a store
+/// names this trait; it calls the aggregates' methods with their traits in
+/// scope (`use crate::store::{UserStore, SessionStore, PlanStore}`).
+pub trait Store: UserStore + SessionStore + PlanStore {}
 
-    async fn user(&self, user_id: &str) -> StoreResult<Option<User>>;
-
-    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
-
-    async fn organization(&self, org_id: &str) -> StoreResult<Option<Organization>>;
-
-    async fn subscription(&self, org_id: &str) -> StoreResult<Option<Subscription>>;
-
-    /// The id of the account (if any) and the attempt record (if any) of an
-    /// email, in one round trip.
-    async fn login_lookup(&self, email: &str) -> StoreResult<LoginLookup>;
-
-    async fn login_throttle(&self, email: &str) -> StoreResult<Option<LoginThrottle>>;
-
-    /// Replaces the throttle record only if its failure count is still
-    /// `expected_failures` (None: only if there is no record). `Conflict` otherwise.
-    async fn put_login_throttle(
-        &self,
-        email: &str,
-        throttle: &LoginThrottle,
-        expected_failures: Option<u32>,
-    ) -> StoreResult<()>;
-
-    async fn clear_login_throttle(&self, email: &str) -> StoreResult<()>;
-
-    /// Replaces the stored user only if its version is still `user.version - 1`
-    /// and its email, organization and role are unchanged (those move only
-    /// through their own operations). The caller bumps `version` before
-    /// calling. `Conflict` otherwise.
-    async fn update_user(&self, user: &User) -> StoreResult<()>;
-
-    /// Every member of an organization (order unspecified).
-    async fn members(&self, org_id: &str) -> StoreResult<Vec<User>>;
-
-    /// Adds a user (and its email lock) to an existing organization, counting
-    /// it among the owners if it is one. `Conflict` when the caller changed
-    /// since read or the organization does not exist; otherwise `EmailTaken`
-    /// as for `create_account`.
-    async fn add_member(&self, addition: &MemberAddition) -> StoreResult<()>;
-
-    /// Writes a role change and moves the owner count with it, all or
-    /// nothing. `LastOwner` if the organization would be left without an
-    /// owner; `Conflict` if the target or the caller changed since read.
-    async fn change_role(&self, change: &RoleChange) -> StoreResult<()>;
-
-    /// Revokes every session of the user except `keep`; returns how many.
-    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<usize>;
-
-    async fn create_session(&self, session: &Session) -> StoreResult<()>;
-
-    async fn session(&self, session_id: &str) -> StoreResult<Option<Session>>;
-
-    /// Replaces the session only if it is not revoked and its current token
-    /// hash is still `expected_token_hash`: of two rotations of one token,
-    /// exactly one wins. `Conflict` for the loser.
-    async fn rotate_session(&self, session: &Session, expected_token_hash: &str)
-    -> StoreResult<()>;
-
-    /// Marks the session revoked. Unknown ids are not an error.
-    async fn revoke_session(&self, session_id: &str) -> StoreResult<()>;
-
-    async fn plan(&self, plan_id: &str) -> StoreResult<Option<Plan>>;
-
-    /// Every stored plan (order unspecified).
-    async fn plans(&self) -> StoreResult<Vec<Plan>>;
-
-    /// Creates or replaces a plan.
-    async fn put_plan(&self, plan: &Plan) -> StoreResult<()>;
-
-    /// Writes a plan only if no plan has its id: seeding never overwrites an
-    /// operator's change, even when two processes seed at once.
-    async fn seed_plan(&self, plan: &Plan) -> StoreResult<()>;
-
-    /// Creates or replaces an organization's subscription.
-    async fn put_subscription(&self, subscription: &Subscription) -> StoreResult<()>;
-
-    /// Adds `amount` (which may be negative) to a usage counter, atomically,
-    /// never going below zero; returns the new total. A missing counter is 0.
-    async fn add_usage(&self, key: &UsageKey, amount: i64) -> StoreResult<u64>;
-
-    /// An organization's counters for any of the given periods.
-    async fn usage(&self, org_id: &str, periods: &[String]) -> StoreResult<Vec<(UsageKey, u64)>>;
-}
+impl<T: UserStore + SessionStore + PlanStore + ?Sized> Store for T {}

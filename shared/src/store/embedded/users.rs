@@ -1,0 +1,199 @@
+//! Users, their organizations and email locks, and the login throttle.
+
+use super::*;
+use crate::store::UserStore;
+
+#[async_trait]
+impl UserStore for EmbeddedStore {
+    async fn create_account(&self, account: &NewAccount) -> StoreResult<()> {
+        let user = to_json(&account.user)?;
+        let org = to_json(&account.organization)?;
+        let subscription = to_json(&account.subscription)?;
+        let session = to_json(&account.session)?;
+        let a = account.clone();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error)?;
+            insert_user(&tx, &a.user, &user)?;
+            tx.execute(
+                "INSERT INTO organizations (id, data) VALUES (?1, ?2)",
+                params![a.organization.id, org],
+            )
+            .map_err(sqlite_error)?;
+            tx.execute(
+                "INSERT INTO subscriptions (org_id, data) VALUES (?1, ?2)",
+                params![a.subscription.org_id, subscription],
+            )
+            .map_err(sqlite_error)?;
+            tx.execute(
+                "INSERT INTO sessions (id, user_id, token_hash, revoked, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![a.session.id, a.session.user_id, a.session.token_hash, a.session.revoked, session],
+            )
+            .map_err(sqlite_error)?;
+            tx.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+
+    async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
+        let id = user_id.to_owned();
+        self.run(move |conn| read_json(conn, USER_BY_ID, &id)).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let email = email.to_owned();
+        self.run(move |conn| read_json(conn, USER_BY_EMAIL, &email))
+            .await
+    }
+
+    async fn organization(&self, org_id: &str) -> StoreResult<Option<Organization>> {
+        let id = org_id.to_owned();
+        self.run(move |conn| read_json(conn, "SELECT data FROM organizations WHERE id = ?1", &id))
+            .await
+    }
+
+    async fn login_lookup(&self, email: &str) -> StoreResult<LoginLookup> {
+        let email = email.to_owned();
+        self.run(move |conn| {
+            Ok(LoginLookup {
+                user_id: conn
+                    .query_row("SELECT id FROM users WHERE email = ?1", [&email], |row| {
+                        row.get(0)
+                    })
+                    .optional()
+                    .map_err(sqlite_error)?,
+                throttle: read_json(conn, THROTTLE_BY_EMAIL, &email)?,
+            })
+        })
+        .await
+    }
+
+    async fn login_throttle(&self, email: &str) -> StoreResult<Option<LoginThrottle>> {
+        let email = email.to_owned();
+        self.run(move |conn| read_json(conn, THROTTLE_BY_EMAIL, &email))
+            .await
+    }
+
+    async fn put_login_throttle(
+        &self,
+        email: &str,
+        throttle: &LoginThrottle,
+        expected_failures: Option<u32>,
+    ) -> StoreResult<()> {
+        let email = email.to_owned();
+        let data = to_json(throttle)?;
+        let failures = throttle.failures;
+        self.run(move |conn| {
+            let changed = match expected_failures {
+                None => conn.execute(
+                    "INSERT INTO login_throttles (email, failures, data) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (email) DO NOTHING",
+                    params![email, failures, data],
+                ),
+                Some(expected) => conn.execute(
+                    "UPDATE login_throttles SET failures = ?2, data = ?3
+                     WHERE email = ?1 AND failures = ?4",
+                    params![email, failures, data, expected],
+                ),
+            }
+            .map_err(sqlite_error)?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict)
+            }
+        })
+        .await
+    }
+
+    async fn clear_login_throttle(&self, email: &str) -> StoreResult<()> {
+        let email = email.to_owned();
+        self.run(move |conn| {
+            conn.execute("DELETE FROM login_throttles WHERE email = ?1", [email])
+                .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let data = to_json(user)?;
+        let (id, version) = (user.id.clone(), user.version as i64);
+        let (email, org_id, role) = (
+            user.email.clone(),
+            user.org_id.clone(),
+            user.org_role.value(),
+        );
+        self.run(move |conn| {
+            // Email, organization and role have operations of their own that
+            // keep the email index and the owner count in step.
+            let changed = conn
+                .execute(
+                    "UPDATE users SET version = ?2, data = ?3
+                     WHERE id = ?1 AND version = ?2 - 1 AND email = ?4 AND org_id = ?5
+                       AND json_extract(data, '$.orgRole') = ?6",
+                    params![id, version, data, email, org_id, role],
+                )
+                .map_err(sqlite_error)?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict)
+            }
+        })
+        .await
+    }
+
+    async fn members(&self, org_id: &str) -> StoreResult<Vec<User>> {
+        let org_id = org_id.to_owned();
+        self.run(move |conn| {
+            read_all_json(conn, "SELECT data FROM users WHERE org_id = ?1", [org_id])
+        })
+        .await
+    }
+
+    async fn add_member(&self, addition: &MemberAddition) -> StoreResult<()> {
+        let data = to_json(&addition.user)?;
+        let addition = addition.clone();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error)?;
+            if current_version(&tx, &addition.caller_id)? != Some(addition.caller_version) {
+                return Err(StoreError::Conflict);
+            }
+            let user = &addition.user;
+            let delta = if user.org_role == Role::Owner { 1 } else { 0 };
+            move_owner_count(&tx, &user.org_id, delta)?;
+            insert_user(&tx, user, &data)?;
+            tx.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+
+    async fn change_role(&self, change: &RoleChange) -> StoreResult<()> {
+        let data = to_json(&change.updated)?;
+        let change = change.clone();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error)?;
+            let target = &change.updated;
+            let target_moved = current_version(&tx, &target.id)? != Some(target.version - 1);
+            let caller_moved = change.caller_id != target.id
+                && current_version(&tx, &change.caller_id)? != Some(change.caller_version);
+            if target_moved || caller_moved {
+                return Err(StoreError::Conflict);
+            }
+            move_owner_count(&tx, &target.org_id, change.owner_delta())?;
+            tx.execute(
+                "UPDATE users SET version = ?2, data = ?3 WHERE id = ?1",
+                params![target.id, target.version as i64, data],
+            )
+            .map_err(sqlite_error)?;
+            tx.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+}

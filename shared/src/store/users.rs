@@ -1,0 +1,56 @@
+//! Users, their organizations and email locks, and the login throttle.
+
+use async_trait::async_trait;
+
+use super::*;
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Writes the user, its email lock, its organization, the subscription and
+    /// the first session, all or nothing. `EmailTaken` when the (normalized)
+    /// email is already registered, even by a concurrent call.
+    async fn create_account(&self, account: &NewAccount) -> StoreResult<()>;
+
+    async fn user(&self, user_id: &str) -> StoreResult<Option<User>>;
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+
+    async fn organization(&self, org_id: &str) -> StoreResult<Option<Organization>>;
+
+    /// The id of the account (if any) and the attempt record (if any) of an
+    /// email, in one round trip.
+    async fn login_lookup(&self, email: &str) -> StoreResult<LoginLookup>;
+
+    async fn login_throttle(&self, email: &str) -> StoreResult<Option<LoginThrottle>>;
+
+    /// Replaces the throttle record only if its failure count is still
+    /// `expected_failures` (None: only if there is no record). `Conflict` otherwise.
+    async fn put_login_throttle(
+        &self,
+        email: &str,
+        throttle: &LoginThrottle,
+        expected_failures: Option<u32>,
+    ) -> StoreResult<()>;
+
+    async fn clear_login_throttle(&self, email: &str) -> StoreResult<()>;
+
+    /// Replaces the stored user only if its version is still `user.version - 1`
+    /// and its email, organization and role are unchanged (those move only
+    /// through their own operations). The caller bumps `version` before
+    /// calling. `Conflict` otherwise.
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+
+    /// Every member of an organization (order unspecified).
+    async fn members(&self, org_id: &str) -> StoreResult<Vec<User>>;
+
+    /// Adds a user (and its email lock) to an existing organization, counting
+    /// it among the owners if it is one. `Conflict` when the caller changed
+    /// since read or the organization does not exist; otherwise `EmailTaken`
+    /// as for `create_account`.
+    async fn add_member(&self, addition: &MemberAddition) -> StoreResult<()>;
+
+    /// Writes a role change and moves the owner count with it, all or
+    /// nothing. `LastOwner` if the organization would be left without an
+    /// owner; `Conflict` if the target or the caller changed since read.
+    async fn change_role(&self, change: &RoleChange) -> StoreResult<()>;
+}
