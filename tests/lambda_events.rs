@@ -46,6 +46,8 @@ on_both_stores! {
         assert_eq!(status, 200, "{body}");
         let session = t.store.session(body["tokenId"].as_str().unwrap()).await.unwrap().unwrap();
         assert_eq!(session.device_info, Some(serde_json::json!({"os": "ios"})));
+        // The address API Gateway saw, from `requestContext.http.sourceIp`.
+        assert_eq!(session.ip_address.as_deref(), Some("203.0.113.7"));
 
         let event = fixture(Route::Refresh).replace("REFRESH_TOKEN", body["refreshToken"].as_str().unwrap());
         let (status, refreshed, _) = invoke(&t, Route::Refresh, &event).await;
@@ -107,6 +109,59 @@ on_both_stores! {
         // The same events without a valid token are 401s, not Lambda errors.
         let (status, body, _) = invoke(&t, Route::GetUser, &protected(Route::GetUser, "forged", grace)).await;
         assert_eq!((status, body["error_code"].as_str()), (401, Some("INVALID_TOKEN")));
+    }
+}
+
+on_both_stores! {
+    async fn lifecycle_functions_handle_their_events(t: TestApp) {
+        let ada = t.owner("ada@acme.com").await;
+        let second = t.login("ada@acme.com", PASSWORD).await;
+        let third = t.login("ada@acme.com", PASSWORD).await;
+        let event = |route: Route, token: &str| protected(route, token, "");
+
+        let (status, body, _) = invoke(&t, Route::ListSessions, &event(Route::ListSessions, &ada.access_token)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["sessions"].as_array().unwrap().len(), 3);
+        // The same function serves Flashback's older path.
+        let older = event(Route::ListSessions, &ada.access_token)
+            .replace("GET /sessions", "GET /token")
+            .replace("\"/sessions\"", "\"/token\"");
+        let (status, same, _) = invoke(&t, Route::ListSessions, &older).await;
+        assert_eq!((status, same), (200, body));
+
+        let revoke = event(Route::RevokeSession, &ada.access_token).replace("SESSION_ID", &second.str("tokenId"));
+        let (status, body, _) = invoke(&t, Route::RevokeSession, &revoke).await;
+        assert_eq!((status, body["message"].as_str()), (200, Some("Session revoked")), "{body}");
+        assert!(t.store.session(&second.str("tokenId")).await.unwrap().unwrap().revoked);
+        // DELETE /token/{tokenId}: the same function, the other parameter name.
+        let delete = event(Route::RevokeSession, &ada.access_token)
+            .replace("POST /sessions/{id}/revoke", "DELETE /token/{tokenId}")
+            .replace("/sessions/SESSION_ID/revoke", "/token/SESSION_ID")
+            .replace("\"POST\"", "\"DELETE\"")
+            .replace("\"id\"", "\"tokenId\"")
+            .replace("SESSION_ID", &third.str("tokenId"));
+        let (status, body, _) = invoke(&t, Route::RevokeSession, &delete).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(t.store.session(&third.str("tokenId")).await.unwrap().unwrap().revoked);
+
+        let logout = fixture(Route::Logout).replace("REFRESH_TOKEN", &ada.refresh_token);
+        let (status, body, _) = invoke(&t, Route::Logout, &logout).await;
+        assert_eq!((status, body["message"].as_str()), (200, Some("Logged out")), "{body}");
+        let (status, body, _) = invoke(&t, Route::Profile, &event(Route::Profile, &ada.access_token)).await;
+        assert_eq!((status, body["error_code"].as_str()), (401, Some("SESSION_REVOKED")));
+
+        let fresh = t.login("ada@acme.com", PASSWORD).await;
+        let (status, body, _) = invoke(&t, Route::RevokeAllSessions, &event(Route::RevokeAllSessions, &fresh.str("accessToken"))).await;
+        assert_eq!((status, body["revoked"].as_u64()), (200, Some(1)), "{body}");
+
+        let last = t.login("ada@acme.com", PASSWORD).await;
+        let (status, body, _) = invoke(&t, Route::Deactivate, &event(Route::Deactivate, &last.str("accessToken"))).await;
+        assert_eq!((status, body["message"].as_str()), (200, Some("Account deactivated")), "{body}");
+        assert!(!t.store.user(&ada.id).await.unwrap().unwrap().is_active());
+
+        let (status, body, _) = invoke(&t, Route::Health, &fixture(Route::Health)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, serde_json::json!({"success": true, "status": "ok", "checks": {"store": "ok"}}));
     }
 }
 

@@ -23,7 +23,7 @@ on_both_stores! {
 
         let session = t.store.session(&signed_in.str("tokenId")).await.unwrap().unwrap();
         assert_eq!(session.token_hash, hash(&second));
-        assert_eq!(session.previous_hashes, vec![hash(&first)]);
+        assert_eq!(session.generation, 1);
         assert_eq!(session.rotated_at, Some(T0 + 100));
         assert_eq!(session.token_expires_at, T0 + 100 + 30 * 86_400);
         assert!(!session.revoked);
@@ -103,12 +103,20 @@ on_both_stores! {
     async fn unknown_malformed_and_access_tokens_are_invalid(t: TestApp) {
         let signed_in = t.register("ada@acme.com").await;
         let real = signed_in.str("refreshToken");
-        let (sid, _) = real.split_once('.').unwrap();
-        let forged = format!("{sid}.{}", "A".repeat(43));
+        let parts: Vec<&str> = real.split('.').collect();
+        let (sid, family) = (parts[0], parts[2]);
+        let a43 = "A".repeat(43);
         for token in [
             "nonsense".to_string(),
-            forged,
-            format!("{}.{}", "0".repeat(32), "A".repeat(43)),
+            // The two-part form of earlier releases.
+            format!("{sid}.{a43}"),
+            // The right family secret, a guessed rotation secret.
+            format!("{sid}.0.{family}.{a43}"),
+            // A later generation than the family has reached.
+            format!("{sid}.5.{family}.{a43}"),
+            // Another family's secret for this id.
+            format!("{sid}.0.{a43}.{a43}"),
+            format!("{}.0.{a43}.{a43}", "0".repeat(32)),
             signed_in.str("accessToken"),
         ] {
             t.refresh(&token).await.assert_error(401, "INVALID_REFRESH_TOKEN");
@@ -116,6 +124,38 @@ on_both_stores! {
         let session = t.store.session(sid).await.unwrap().unwrap();
         assert!(!session.revoked, "a forged secret for a known family revokes nothing");
         assert_eq!(t.refresh(&real).await.status, 200);
+    }
+
+    async fn reuse_is_detected_however_many_rotations_ago(t: TestApp) {
+        let signed_in = t.register("ada@acme.com").await;
+        let first = signed_in.str("refreshToken");
+        let mut token = first.clone();
+        for _ in 0..20 {
+            let reply = t.refresh(&token).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            token = reply.str("refreshToken");
+        }
+        t.clock.advance(11);
+        t.refresh(&first).await.assert_error(401, "REFRESH_TOKEN_REUSED");
+        let session = t.store.session(&signed_in.str("tokenId")).await.unwrap().unwrap();
+        assert!(session.revoked, "the family is revoked");
+        assert_eq!(session.generation, 20);
+        t.refresh(&token).await.assert_error(401, "INVALID_REFRESH_TOKEN");
+    }
+
+    async fn an_old_generation_without_the_family_secret_revokes_nothing(t: TestApp) {
+        // The session id is no secret (every access token carries it as
+        // `sid`): knowing it must not let anyone end the family.
+        let signed_in = t.register("ada@acme.com").await;
+        let second = t.refresh(&signed_in.str("refreshToken")).await.str("refreshToken");
+        let sid = signed_in.str("tokenId");
+        t.clock.advance(11);
+        let forged = format!("{sid}.0.{}.{}", "B".repeat(43), "C".repeat(43));
+        t.refresh(&forged).await.assert_error(401, "INVALID_REFRESH_TOKEN");
+        t.post("/user/logout", json!({"refresh_token": forged})).await;
+        let session = t.store.session(&sid).await.unwrap().unwrap();
+        assert!(!session.revoked);
+        assert_eq!(t.refresh(&second).await.status, 200);
     }
 
     async fn a_deactivated_user_cannot_refresh(t: TestApp) {
@@ -149,7 +189,7 @@ on_both_stores! {
         assert_eq!(winners.len(), 1, "exactly one refresh wins");
         let session = t.store.session(&signed_in.str("tokenId")).await.unwrap().unwrap();
         assert_eq!(session.token_hash, hash(&winners[0].str("refreshToken")));
-        assert_eq!(session.previous_hashes, vec![hash(&token)]);
+        assert_eq!(session.generation, 1, "one rotation");
         assert!(!session.revoked);
         assert_eq!(t.refresh(&winners[0].str("refreshToken")).await.status, 200);
     }

@@ -72,9 +72,12 @@ on_both_stores! {
         let session = t.store.session(token_id).await.unwrap().expect("session stored");
         assert_eq!(session.user_id, user_id);
         assert_eq!(session.token_hash, accounts::auth::refresh::hash(refresh_token));
-        let secret = refresh_token.split('.').nth(1).unwrap();
+        let secret = refresh_token.rsplit('.').next().unwrap();
         assert!(secret.len() >= 43, "at least 256 bits, base64url");
         assert!(!session.token_hash.contains(secret));
+        assert_eq!(session.generation, 0);
+        assert_eq!(session.epoch, 0);
+        assert_eq!(session.login_method, "password");
         assert_eq!(session.expires_at, T0 + 90 * 86_400);
         assert_eq!(session.token_expires_at, T0 + 30 * 86_400);
     }

@@ -74,7 +74,7 @@ async fn every_endpoint_stays_within_its_round_trip_budget() {
     rows.push(("POST /user/login (unknown email)", unknown, 2));
     let token = login_reply.str("accessToken");
     let refresh = measure(&counter, 200, t.refresh(&login_reply.str("refreshToken"))).await;
-    rows.push(("POST /user/refresh", refresh, 3));
+    rows.push(("POST /user/refresh", refresh, 2));
     let profile = measure(&counter, 200, t.get("/user/profile", &token)).await;
     rows.push(("GET /user/profile", profile, 1));
     let quota = measure(&counter, 200, t.get("/user/quota", &token)).await;
@@ -104,7 +104,7 @@ async fn every_endpoint_stays_within_its_round_trip_budget() {
     let list = measure(&counter, 200, t.get("/organization/users", &token)).await;
     rows.push(("GET /organization/users", list, 2));
     let get = measure(&counter, 200, t.get(&format!("/user/{grace}"), &token)).await;
-    rows.push(("GET /user/{userId}", get, 2));
+    rows.push(("GET /user/{userId}", get, 1));
     let put = measure(
         &counter,
         200,
@@ -123,6 +123,73 @@ async fn every_endpoint_stays_within_its_round_trip_budget() {
     )
     .await;
     rows.push(("PUT /user/{userId}/role", role, 2));
+
+    let phone = t.login("grace@acme.com", PASSWORD).await;
+    let grace_token = phone.str("accessToken");
+    let sessions = measure(&counter, 200, t.get("/sessions", &token)).await;
+    rows.push(("GET /sessions", sessions, 2));
+    let second = t.login("grace@acme.com", PASSWORD).await;
+    let revoke = measure(
+        &counter,
+        200,
+        t.call(
+            "POST",
+            &format!("/sessions/{}/revoke", second.str("tokenId")),
+            None,
+            Some(&grace_token),
+        ),
+    )
+    .await;
+    rows.push(("POST /sessions/{id}/revoke", revoke, 2));
+    let logout = measure(
+        &counter,
+        200,
+        t.post(
+            "/user/logout",
+            json!({"refresh_token": phone.str("refreshToken")}),
+        ),
+    )
+    .await;
+    rows.push(("POST /user/logout", logout, 2));
+    let third = t.login("grace@acme.com", PASSWORD).await;
+    let revoke_all = measure(
+        &counter,
+        200,
+        t.call(
+            "POST",
+            "/sessions/revoke-all",
+            None,
+            Some(&third.str("accessToken")),
+        ),
+    )
+    .await;
+    rows.push(("POST /sessions/revoke-all", revoke_all, 3));
+    let owner_leaves = measure(
+        &counter,
+        409,
+        t.call("POST", "/user/deactivate", None, Some(&token)),
+    )
+    .await;
+    rows.push((
+        "POST /user/deactivate (the last owner, refused)",
+        owner_leaves,
+        4,
+    ));
+    let fourth = t.login("grace@acme.com", PASSWORD).await;
+    let deactivate = measure(
+        &counter,
+        200,
+        t.call(
+            "POST",
+            "/user/deactivate",
+            None,
+            Some(&fourth.str("accessToken")),
+        ),
+    )
+    .await;
+    rows.push(("POST /user/deactivate", deactivate, 3));
+    let health = measure(&counter, 200, t.call("GET", "/health", None, None)).await;
+    rows.push(("GET /health", health, 1));
 
     println!("| endpoint | round trips | requests | budget | operations |");
     println!("|---|---|---|---|---|");

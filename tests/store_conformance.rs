@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use accounts::model::*;
 use accounts::role::Role;
-use accounts::store::{Store, StoreError};
+use accounts::store::{StatusChange, Store, StoreError};
 
 fn account(email: &str) -> NewAccount {
     let user_id = uuid::Uuid::new_v4().to_string();
@@ -30,6 +30,7 @@ fn account(email: &str) -> NewAccount {
             created_at: 1,
             updated_at: 1,
             version: 1,
+            session_epoch: 0,
         },
         organization: Organization {
             id: org_id.clone(),
@@ -54,14 +55,18 @@ fn session(user_id: &str) -> Session {
     Session {
         id: uuid::Uuid::new_v4().simple().to_string(),
         user_id: user_id.into(),
+        epoch: 0,
         token_hash: "hash-0".into(),
-        previous_hashes: vec![],
+        family_hash: "family".into(),
+        generation: 0,
         rotated_at: None,
         token_expires_at: 50,
         expires_at: 100,
         revoked: false,
         created_at: 1,
         device_info: Some(serde_json::json!({"os": "linux"})),
+        ip_address: Some("203.0.113.7".into()),
+        login_method: "password".into(),
     }
 }
 
@@ -89,6 +94,10 @@ conformance!(
     concurrent_rotations_have_one_winner,
     revoked_sessions_do_not_rotate,
     index_reads_return_whole_records,
+    a_user_and_a_session_are_read_together,
+    only_a_live_session_of_the_user_is_revoked,
+    a_session_moves_to_a_new_epoch_unless_revoked,
+    status_changes_move_the_owner_count,
 );
 
 async fn create_account_writes_every_record(store: Arc<dyn Store>) {
@@ -270,7 +279,7 @@ async fn sessions_rotate_once_per_token(store: Arc<dyn Store>) {
     let s = session("u1");
     store.create_session(&s).await.unwrap();
     let mut next = s.clone();
-    next.previous_hashes = vec!["hash-0".into()];
+    next.generation = 1;
     next.token_hash = "hash-1".into();
     next.rotated_at = Some(10);
     store.rotate_session(&next, "hash-0").await.unwrap();
@@ -289,7 +298,7 @@ async fn concurrent_rotations_have_one_winner(store: Arc<dyn Store>) {
             let store = Arc::clone(&store);
             let mut next = s.clone();
             next.token_hash = format!("hash-from-{i}");
-            next.previous_hashes = vec!["hash-0".into()];
+            next.generation = 1;
             tokio::spawn(async move { (i, store.rotate_session(&next, "hash-0").await) })
         })
         .collect();
@@ -342,18 +351,163 @@ async fn index_reads_return_whole_records(store: Arc<dyn Store>) {
         store.create_session(s).await.unwrap();
     }
     store.revoke_session(&revoked.id).await.unwrap();
-    // The account's first session and `other`; not the kept or the revoked one.
+    let mut listed = store.user_sessions(user_id).await.unwrap();
+    listed.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut expected = vec![
+        a.session.clone(),
+        kept.clone(),
+        other.clone(),
+        revoked.clone(),
+    ];
+    expected[3].revoked = true;
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(listed, expected);
+    let mut unrevoked = store.unrevoked_session_ids(user_id).await.unwrap();
+    unrevoked.sort();
+    let mut expected_ids = vec![a.session.id.clone(), kept.id.clone(), other.id.clone()];
+    expected_ids.sort();
+    assert_eq!(unrevoked, expected_ids);
+    assert!(store.user_sessions("nobody").await.unwrap().is_empty());
+}
+
+async fn a_user_and_a_session_are_read_together(store: Arc<dyn Store>) {
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
     assert_eq!(
         store
-            .revoke_user_sessions(user_id, Some(&kept.id))
+            .user_and_session(&a.user.id, &a.session.id)
             .await
             .unwrap(),
-        2
+        (Some(a.user.clone()), Some(a.session.clone()))
     );
-    for (s, revoked) in [(&kept, false), (&other, true), (&a.session, true)] {
-        assert_eq!(
-            store.session(&s.id).await.unwrap().unwrap().revoked,
-            revoked
-        );
-    }
+    assert_eq!(
+        store
+            .user_and_session(&a.user.id, "no-such-session")
+            .await
+            .unwrap(),
+        (Some(a.user.clone()), None)
+    );
+    assert_eq!(
+        store
+            .user_and_session("no-such-user", &a.session.id)
+            .await
+            .unwrap(),
+        (None, Some(a.session.clone()))
+    );
+}
+
+async fn only_a_live_session_of_the_user_is_revoked(store: Arc<dyn Store>) {
+    let mine = session("u1");
+    store.create_session(&mine).await.unwrap();
+    // Someone else's, another epoch, past its end at 100: not revoked.
+    assert!(
+        !store
+            .revoke_live_session("u2", &mine.id, 0, 10)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_live_session("u1", &mine.id, 1, 10)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_live_session("u1", &mine.id, 0, 100)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_live_session("u1", "no-such-session", 0, 10)
+            .await
+            .unwrap()
+    );
+    assert!(!store.session(&mine.id).await.unwrap().unwrap().revoked);
+    assert!(
+        store
+            .revoke_live_session("u1", &mine.id, 0, 10)
+            .await
+            .unwrap()
+    );
+    assert!(store.session(&mine.id).await.unwrap().unwrap().revoked);
+    // Once: it is no longer live.
+    assert!(
+        !store
+            .revoke_live_session("u1", &mine.id, 0, 10)
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_session_moves_to_a_new_epoch_unless_revoked(store: Arc<dyn Store>) {
+    let s = session("u1");
+    store.create_session(&s).await.unwrap();
+    store.move_session_to_epoch(&s.id, 3).await.unwrap();
+    let moved = store.session(&s.id).await.unwrap().unwrap();
+    assert_eq!(moved.epoch, 3);
+    assert_eq!(Session { epoch: 0, ..moved }, s, "nothing else changed");
+    store.revoke_session(&s.id).await.unwrap();
+    assert!(matches!(
+        store.move_session_to_epoch(&s.id, 4).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        store.move_session_to_epoch("no-such-session", 4).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.session(&s.id).await.unwrap().unwrap().epoch, 3);
+}
+
+async fn status_changes_move_the_owner_count(store: Arc<dyn Store>) {
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
+    let owner_count = |store: Arc<dyn Store>, org: String| async move {
+        store.organization(&org).await.unwrap().unwrap().owner_count
+    };
+    let org = a.organization.id.clone();
+    let mut leaving = a.user.clone();
+    leaving.status = UserStatus::Inactive;
+    leaving.session_epoch = 1;
+    leaving.version += 1;
+    // The last owner, kept: refused, nothing written.
+    let kept = StatusChange {
+        updated: leaving.clone(),
+        owner_delta: -1,
+        keep_an_owner: true,
+    };
+    assert!(matches!(
+        store.change_status(&kept).await,
+        Err(StoreError::LastOwner)
+    ));
+    assert_eq!(store.user(&a.user.id).await.unwrap(), Some(a.user.clone()));
+    assert_eq!(owner_count(store.clone(), org.clone()).await, 1);
+    // Allowed to leave none.
+    let change = StatusChange {
+        updated: leaving.clone(),
+        owner_delta: -1,
+        keep_an_owner: false,
+    };
+    store.change_status(&change).await.unwrap();
+    assert_eq!(store.user(&a.user.id).await.unwrap(), Some(leaving.clone()));
+    assert_eq!(owner_count(store.clone(), org.clone()).await, 0);
+    // A stale version writes nothing.
+    assert!(matches!(
+        store.change_status(&change).await,
+        Err(StoreError::Conflict)
+    ));
+    let mut back = leaving.clone();
+    back.status = UserStatus::Active;
+    back.version += 1;
+    store
+        .change_status(&StatusChange {
+            updated: back.clone(),
+            owner_delta: 1,
+            keep_an_owner: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.user(&a.user.id).await.unwrap(), Some(back));
+    assert_eq!(owner_count(store.clone(), org).await, 1);
 }

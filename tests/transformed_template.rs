@@ -67,7 +67,7 @@ fn expected_environment(binary: &str) -> Value {
 fn expected_cors(origins: &[&str]) -> Value {
     json!({
         "allowOrigins": origins,
-        "allowMethods": ["GET", "POST", "PUT"],
+        "allowMethods": ["GET", "POST", "PUT", "DELETE"],
         "allowHeaders": ["authorization", "content-type"],
         "exposeHeaders": ["retry-after", "x-request-id"],
         "maxAge": 600,

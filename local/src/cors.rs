@@ -20,7 +20,7 @@ use hyper::http::{HeaderMap, HeaderValue, Method};
 /// The methods a page may call cross-origin. Deliberately not derived from
 /// the routes: a new route's method must be allowed here (and in the
 /// template) on purpose; a unit test fails until it is.
-pub const ALLOWED_METHODS: [&str; 3] = ["GET", "POST", "PUT"];
+pub const ALLOWED_METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
 /// The request headers a page may set beyond the CORS-safelisted ones.
 pub const ALLOWED_HEADERS: [&str; 2] = ["authorization", "content-type"];
 /// The response headers a page's script may read beyond the safelisted ones:
@@ -299,7 +299,10 @@ mod tests {
             get(ACCESS_CONTROL_ALLOW_ORIGIN),
             Some("http://localhost:5173")
         );
-        assert_eq!(get(ACCESS_CONTROL_ALLOW_METHODS), Some("GET,POST,PUT"));
+        assert_eq!(
+            get(ACCESS_CONTROL_ALLOW_METHODS),
+            Some("GET,POST,PUT,DELETE")
+        );
         assert_eq!(
             get(ACCESS_CONTROL_ALLOW_HEADERS),
             Some("authorization,content-type")

@@ -19,7 +19,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
-use lambda_http::Body;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt};
 use tokio::net::TcpListener;
 
 /// The configuration for `store`, from the environment. Where no keys are
@@ -62,6 +64,7 @@ pub fn local_config(store: StoreConfig, addr: SocketAddr) -> Result<Config, Stri
 async fn handle(
     app: Arc<App>,
     cors: Arc<Cors>,
+    peer: SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = req.into_parts();
@@ -84,7 +87,8 @@ async fn handle(
             } else {
                 Body::Binary(bytes.to_vec())
             };
-            let request = lambda_http::Request::from_parts(parts, body);
+            let request = lambda_http::Request::from_parts(parts, body)
+                .with_request_context(gateway_context(peer));
             serve_any(&app, request).await
         }
         Err(_) => response::failure(&Error::PayloadTooLarge),
@@ -100,15 +104,23 @@ async fn handle(
     Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
 }
 
+/// What API Gateway tells a function about the connection: here, the
+/// peer's address as `requestContext.http.sourceIp`.
+fn gateway_context(peer: SocketAddr) -> RequestContext {
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(peer.ip().to_string());
+    RequestContext::ApiGatewayV2(context)
+}
+
 /// Serves until the listener fails; each connection on its own task.
 pub async fn serve(listener: TcpListener, app: Arc<App>, cors: Arc<Cors>) -> std::io::Result<()> {
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
         let app = Arc::clone(&app);
         let cors = Arc::clone(&cors);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
-                handle(Arc::clone(&app), Arc::clone(&cors), req)
+                handle(Arc::clone(&app), Arc::clone(&cors), peer, req)
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

@@ -205,7 +205,7 @@ fn preflights_are_answered_without_reaching_a_handler() {
         assert_eq!(reply.header("access-control-allow-origin"), Some(PAGE));
         assert_eq!(
             reply.header("access-control-allow-methods"),
-            Some("GET,POST,PUT")
+            Some("GET,POST,PUT,DELETE")
         );
         assert_eq!(
             reply.header("access-control-allow-headers"),

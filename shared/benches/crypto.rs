@@ -42,6 +42,7 @@ fn user() -> User {
         created_at: 0,
         updated_at: 0,
         version: 1,
+        session_epoch: 0,
     }
 }
 

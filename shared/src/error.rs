@@ -24,6 +24,8 @@ pub enum Error {
     TokenExpired,
     #[error("Invalid email or password")]
     InvalidCredentials,
+    #[error("The session has ended; sign in again")]
+    SessionRevoked,
     #[error("Invalid refresh token")]
     InvalidRefreshToken,
     #[error("Refresh token reuse detected; the session has been revoked")]
@@ -38,6 +40,8 @@ pub enum Error {
     NoOrganization,
     #[error("User not found")]
     UserNotFound,
+    #[error("Session not found")]
+    SessionNotFound,
     #[error("No active subscription")]
     NoActiveSubscription,
     #[error("Not found")]
@@ -75,12 +79,13 @@ impl Error {
             NoAuthUser
             | InvalidToken
             | TokenExpired
+            | SessionRevoked
             | InvalidCredentials
             | InvalidRefreshToken
             | RefreshTokenReused
             | RefreshTokenAlreadyRotated => 401,
             UserInactive | InsufficientPermissions | NoOrganization => 403,
-            UserNotFound | NoActiveSubscription | NotFound => 404,
+            UserNotFound | SessionNotFound | NoActiveSubscription | NotFound => 404,
             MethodNotAllowed => 405,
             EmailAlreadyRegistered | LastOwner | Conflict => 409,
             PayloadTooLarge => 413,
@@ -102,6 +107,7 @@ impl Error {
             NoAuthUser => "NO_AUTH_USER",
             InvalidToken => "INVALID_TOKEN",
             TokenExpired => "TOKEN_EXPIRED",
+            SessionRevoked => "SESSION_REVOKED",
             InvalidCredentials => "INVALID_CREDENTIALS",
             InvalidRefreshToken => "INVALID_REFRESH_TOKEN",
             RefreshTokenReused => "REFRESH_TOKEN_REUSED",
@@ -110,6 +116,7 @@ impl Error {
             InsufficientPermissions => "INSUFFICIENT_PERMISSIONS",
             NoOrganization => "NO_ORGANIZATION",
             UserNotFound => "USER_NOT_FOUND",
+            SessionNotFound => "SESSION_NOT_FOUND",
             NoActiveSubscription => "NO_ACTIVE_SUBSCRIPTION",
             NotFound => "NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",

@@ -56,6 +56,12 @@ pub struct User {
     pub updated_at: i64,
     /// Bumped by every write; writes are conditional on the version they read.
     pub version: u64,
+    /// Sessions belong to the epoch they were started in; moving it on ends
+    /// every session at once, in the same write (deactivation, revoke-all,
+    /// a password change or reset), with nothing to sweep and nothing that
+    /// a later reactivation could revive.
+    #[serde(default)]
+    pub session_epoch: u64,
 }
 
 impl User {
@@ -113,13 +119,20 @@ pub struct Session {
     /// The family id, returned to clients as `tokenId` and carried as `sid`.
     pub id: String,
     pub user_id: String,
+    /// The user's `session_epoch` when it started: the session is live only
+    /// while the user is still in that epoch.
+    #[serde(default)]
+    pub epoch: u64,
     /// SHA-256 of the refresh token that is valid now.
     pub token_hash: String,
-    /// Hashes of tokens already rotated away, newest first, so that a replay
-    /// of any of them is recognised as reuse.
+    /// SHA-256 of the family secret every token of the family carries.
     #[serde(default)]
-    pub previous_hashes: Vec<String>,
-    /// When `token_hash` replaced `previous_hashes[0]`.
+    pub family_hash: String,
+    /// How many times the family has rotated: the generation of the token
+    /// that is valid now. Any lower generation was rotated away.
+    #[serde(default)]
+    pub generation: u64,
+    /// When the current token replaced the one before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_at: Option<i64>,
     /// The current token's own expiry.
@@ -130,6 +143,34 @@ pub struct Session {
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_info: Option<Value>,
+    /// The client's address at sign-in, as the gateway saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// How it was started: `password` (login, register).
+    #[serde(default = "password_login")]
+    pub login_method: String,
+}
+
+fn password_login() -> String {
+    LOGIN_METHOD_PASSWORD.to_owned()
+}
+
+pub const LOGIN_METHOD_PASSWORD: &str = "password";
+
+impl Session {
+    /// Whether the session still lets its holder in: not revoked, not past
+    /// its end, and started in the user's current epoch.
+    pub fn is_live_for(&self, user: &User, now: i64) -> bool {
+        !self.revoked
+            && now < self.expires_at
+            && self.user_id == user.id
+            && self.epoch == user.session_epoch
+    }
+
+    /// When its holder was last seen refreshing (or signing in).
+    pub fn last_activity(&self) -> i64 {
+        self.rotated_at.unwrap_or(self.created_at)
+    }
 }
 
 /// Failed sign-in attempts for one email address, whether or not an account

@@ -209,6 +209,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             version: 1,
+            session_epoch: 0,
         }
     }
 

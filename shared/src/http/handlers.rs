@@ -3,16 +3,16 @@
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
-use super::Route;
-use super::request::{bearer_token, json_body};
+use super::request::{bearer_token, json_body, source_ip};
 use super::response::{success, with_cache_control};
+use super::{Route, lifecycle};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::error::{Error, Result};
 use crate::model::{ContactDetails, User};
 use crate::role::Role;
 use crate::service::caller::verify_token;
-use crate::service::{SignedIn, login, members, quota, refresh, register, users};
+use crate::service::{SessionOrigin, SignedIn, login, members, quota, refresh, register, users};
 
 pub(super) async fn handle(app: &App, req: &Request, route: Route) -> Result<Response<Body>> {
     match route {
@@ -28,6 +28,12 @@ pub(super) async fn handle(app: &App, req: &Request, route: Route) -> Result<Res
         Route::ListMembers => get_organization_users(app, req).await,
         Route::Jwks => get_jwks(app),
         Route::OpenIdConfiguration => get_openid_configuration(app),
+        Route::Logout => lifecycle::post_logout(app, req).await,
+        Route::ListSessions | Route::ListTokens => lifecycle::get_sessions(app, req).await,
+        Route::RevokeSession | Route::DeleteToken => lifecycle::post_session_revoke(app, req).await,
+        Route::RevokeAllSessions => lifecycle::post_sessions_revoke_all(app, req).await,
+        Route::Deactivate => lifecycle::post_deactivate(app, req).await,
+        Route::Health => lifecycle::get_health(app).await,
     }
 }
 
@@ -104,6 +110,10 @@ async fn post_register(app: &App, req: &Request) -> Result<Response<Body>> {
             company_website: body.company_website,
             is_business: body.is_business,
             contact: body.contact,
+            origin: SessionOrigin {
+                device_info: None,
+                ip_address: source_ip(req),
+            },
         },
     )
     .await?;
@@ -127,6 +137,7 @@ async fn post_login(app: &App, req: &Request) -> Result<Response<Body>> {
             email: body.email,
             password: body.password,
             device_info: body.device_info.map(serde_json::Value::Object),
+            ip_address: source_ip(req),
         },
     )
     .await?;
@@ -153,14 +164,19 @@ struct RefreshResponse<'a> {
     expires_at: i64,
 }
 
-async fn post_refresh(app: &App, req: &Request) -> Result<Response<Body>> {
+/// The refresh token of a refresh or logout request, by either name.
+pub(super) fn refresh_token_of(app: &App, req: &Request) -> Result<String> {
     let body: RefreshRequest = json_body(req, app.config.max_body_bytes)?;
     let present = |t: &Option<String>| t.as_ref().is_some_and(|t| !t.is_empty());
-    let token = [body.refresh_token, body.refresh_token_camel]
+    [body.refresh_token, body.refresh_token_camel]
         .into_iter()
         .find(present)
         .flatten()
-        .ok_or_else(|| Error::validation("refresh_token is required"))?;
+        .ok_or_else(|| Error::validation("refresh_token is required"))
+}
+
+async fn post_refresh(app: &App, req: &Request) -> Result<Response<Body>> {
+    let token = refresh_token_of(app, req)?;
     let refreshed = refresh::refresh(app, &token).await?;
     Ok(success(
         200,
@@ -173,7 +189,7 @@ async fn post_refresh(app: &App, req: &Request) -> Result<Response<Body>> {
     ))
 }
 
-async fn claims(app: &App, req: &Request) -> Result<AccessClaims> {
+pub(super) async fn claims(app: &App, req: &Request) -> Result<AccessClaims> {
     verify_token(app, bearer_token(req)?).await
 }
 
@@ -271,8 +287,8 @@ struct UpdateUserRequest {
 }
 
 #[derive(Serialize)]
-struct Message {
-    message: &'static str,
+pub(super) struct Message {
+    pub(super) message: &'static str,
 }
 
 async fn put_user(app: &App, req: &Request) -> Result<Response<Body>> {

@@ -2,6 +2,7 @@
 //! parse and validate, call the service, map the result to the envelope.
 
 mod handlers;
+mod lifecycle;
 pub mod request;
 pub mod response;
 mod unmatched;
@@ -35,14 +36,26 @@ pub enum Route {
     UpdateRole,
     Jwks,
     OpenIdConfiguration,
+    Logout,
+    ListSessions,
+    /// `GET /token`: Flashback's older path of `ListSessions`, same function.
+    ListTokens,
+    RevokeSession,
+    /// `DELETE /token/{tokenId}`: Flashback's older path of `RevokeSession`.
+    DeleteToken,
+    RevokeAllSessions,
+    Deactivate,
+    Health,
 }
 
 impl Route {
     /// Literal paths before templated ones, as API Gateway matches them.
-    pub const ALL: [Route; 12] = [
+    pub const ALL: [Route; 20] = [
         Route::Register,
         Route::Login,
         Route::Refresh,
+        Route::Logout,
+        Route::Deactivate,
         Route::Profile,
         Route::Quota,
         Route::ListMembers,
@@ -52,18 +65,35 @@ impl Route {
         Route::UpdateRole,
         Route::Jwks,
         Route::OpenIdConfiguration,
+        Route::ListSessions,
+        Route::ListTokens,
+        Route::RevokeAllSessions,
+        Route::RevokeSession,
+        Route::DeleteToken,
+        Route::Health,
     ];
 
     pub fn method(self) -> Method {
         match self {
-            Route::Register | Route::Login | Route::Refresh | Route::CreateMember => Method::POST,
+            Route::Register
+            | Route::Login
+            | Route::Refresh
+            | Route::CreateMember
+            | Route::Logout
+            | Route::RevokeSession
+            | Route::RevokeAllSessions
+            | Route::Deactivate => Method::POST,
             Route::Profile
             | Route::Quota
             | Route::ListMembers
             | Route::GetUser
             | Route::Jwks
-            | Route::OpenIdConfiguration => Method::GET,
+            | Route::OpenIdConfiguration
+            | Route::ListSessions
+            | Route::ListTokens
+            | Route::Health => Method::GET,
             Route::UpdateUser | Route::UpdateRole => Method::PUT,
+            Route::DeleteToken => Method::DELETE,
         }
     }
 
@@ -80,6 +110,14 @@ impl Route {
             Route::UpdateRole => "/user/{userId}/role",
             Route::Jwks => "/.well-known/jwks.json",
             Route::OpenIdConfiguration => "/.well-known/openid-configuration",
+            Route::Logout => "/user/logout",
+            Route::ListSessions => "/sessions",
+            Route::ListTokens => "/token",
+            Route::RevokeSession => "/sessions/{id}/revoke",
+            Route::DeleteToken => "/token/{tokenId}",
+            Route::RevokeAllSessions => "/sessions/revoke-all",
+            Route::Deactivate => "/user/deactivate",
+            Route::Health => "/health",
         }
     }
 
@@ -98,6 +136,12 @@ impl Route {
             Route::UpdateRole => "put-user-role",
             Route::Jwks => "get-jwks",
             Route::OpenIdConfiguration => "get-openid-configuration",
+            Route::Logout => "post-user-logout",
+            Route::ListSessions | Route::ListTokens => "get-sessions",
+            Route::RevokeSession | Route::DeleteToken => "post-sessions-revoke",
+            Route::RevokeAllSessions => "post-sessions-revoke-all",
+            Route::Deactivate => "post-user-deactivate",
+            Route::Health => "get-health",
         }
     }
 
@@ -113,8 +157,15 @@ impl Route {
             | Route::GetUser
             | Route::UpdateUser
             | Route::UpdateRole
-            | Route::Jwks => KeyUse::VERIFY,
-            Route::OpenIdConfiguration => KeyUse::NONE,
+            | Route::Jwks
+            | Route::ListSessions
+            | Route::ListTokens
+            | Route::RevokeSession
+            | Route::DeleteToken
+            | Route::RevokeAllSessions
+            | Route::Deactivate => KeyUse::VERIFY,
+            // Logout proves possession with the refresh token alone.
+            Route::OpenIdConfiguration | Route::Logout | Route::Health => KeyUse::NONE,
         }
     }
 }

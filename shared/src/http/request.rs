@@ -82,3 +82,21 @@ pub fn bearer_token(req: &Request) -> Result<&str> {
     }
     Ok(token.trim())
 }
+
+/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`;
+/// the local server fills it from the peer address). Anything that is not an
+/// IP address is dropped rather than stored.
+pub fn source_ip(req: &Request) -> Option<String> {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx
+            .http
+            .source_ip
+            .as_deref()
+            .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+            .map(|ip| ip.to_string()),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}

@@ -3,7 +3,7 @@
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::error::{Error, Result};
-use crate::model::User;
+use crate::model::{Session, User};
 
 /// An authenticated caller, as the store has it now.
 #[derive(Debug, Clone)]
@@ -12,25 +12,39 @@ pub struct Caller {
     pub claims: AccessClaims,
 }
 
-/// Checks the token and its account: a gone or deactivated account is 401
-/// like a bad token, so that roles and deactivation apply on the next request.
+/// Checks the token itself: signature, algorithm, issuer, audience, expiry.
 pub async fn verify_token(app: &App, token: &str) -> Result<AccessClaims> {
     app.access_tokens.verify(token, app.now()).await
 }
 
-pub fn caller_from(claims: AccessClaims, user: Option<User>) -> Result<Caller> {
-    match user {
-        Some(user) if user.is_active() && user.org_id == claims.org_id => {
-            Ok(Caller { user, claims })
-        }
-        _ => Err(Error::InvalidToken),
+/// What the store says of the caller: its account and the session its
+/// token was issued under, read together (`SessionStore::user_and_session`).
+pub type CallerRecords = (Option<User>, Option<Session>);
+
+/// The caller, if the store still lets it in. A gone account (or one moved
+/// out of the token's organization) is 401 like a bad token; an ended
+/// session (logout, revocation, a password change, reuse, deactivation) is
+/// 401 `SESSION_REVOKED`; an account deactivated without ending its
+/// sessions is refused too. So roles, sessions and deactivation all apply
+/// on the very next request.
+pub fn caller_from(app: &App, claims: AccessClaims, records: CallerRecords) -> Result<Caller> {
+    let (user, session) = records;
+    let Some(user) = user.filter(|u| u.org_id == claims.org_id) else {
+        return Err(Error::InvalidToken);
+    };
+    if !session.is_some_and(|s| s.id == claims.sid && s.is_live_for(&user, app.now())) {
+        return Err(Error::SessionRevoked);
     }
+    if !user.is_active() {
+        return Err(Error::InvalidToken);
+    }
+    Ok(Caller { user, claims })
 }
 
-/// The caller named by verified claims, read from the store.
+/// The caller named by verified claims, read from the store: one round trip.
 pub async fn caller(app: &App, claims: AccessClaims) -> Result<Caller> {
-    let user = app.store.user(&claims.sub).await?;
-    caller_from(claims, user)
+    let records = app.store.user_and_session(&claims.sub, &claims.sid).await?;
+    caller_from(app, claims, records)
 }
 
 impl Caller {

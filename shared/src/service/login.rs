@@ -1,7 +1,7 @@
 //! POST /user/login: password sign-in, with per-address throttling that
 //! behaves the same whether or not an account has the address.
 
-use super::{SignedIn, new_session, signed_in, validate};
+use super::{SessionOrigin, SignedIn, new_session, sessions, signed_in, validate};
 use crate::App;
 use crate::auth::password::Verification;
 use crate::config::LoginThrottleConfig;
@@ -24,6 +24,8 @@ pub struct Credentials {
     pub email: String,
     pub password: String,
     pub device_info: Option<serde_json::Value>,
+    /// The client's address, kept with the session.
+    pub ip_address: Option<String>,
 }
 
 /// The throttle record after one more failure at `now`.
@@ -168,13 +170,22 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
         tracing::info!(event = "login", outcome = "inactive", user_id = %user.id, org_id = %user.org_id, "login refused: account inactive");
         return Err(Error::UserInactive);
     }
-    let (session, refresh_token) = new_session(app, &user.id, input.device_info)?;
-    let (created, cleared) = tokio::join!(
+    let (session, refresh_token) = new_session(
+        app,
+        &user,
+        SessionOrigin {
+            device_info: input.device_info,
+            ip_address: input.ip_address,
+        },
+    )?;
+    let (created, cleared, capped) = tokio::join!(
         app.store.create_session(&session),
-        clear_attempts(app, &email)
+        clear_attempts(app, &email),
+        sessions::end_sessions_beyond_cap(app, &user, &session.id)
     );
     created?;
     cleared?;
+    capped?;
     if verification == Verification::MatchNeedsRehash {
         rehash(app, &mut user, &input.password).await?;
     }

@@ -65,6 +65,7 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         created_at: now,
         updated_at: now,
         version: 1,
+        session_epoch: 0,
     };
     for attempt in 1..=ADD_ATTEMPTS {
         let addition = MemberAddition {
@@ -99,11 +100,11 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
 /// GET /organization/users: every member of the caller's organization. The
 /// caller and the members are read together, then the caller is checked.
 pub async fn list(app: &App, claims: AccessClaims) -> Result<Vec<User>> {
-    let (user, members) = tokio::join!(
-        app.store.user(&claims.sub),
+    let (records, members) = tokio::join!(
+        app.store.user_and_session(&claims.sub, &claims.sid),
         app.store.members(&claims.org_id)
     );
-    let caller = caller_from(claims, user?)?;
+    let caller = caller_from(app, claims, records?)?;
     caller.org_id()?;
     let mut members = members?;
     members.sort_by(|a, b| (a.created_at, &a.email).cmp(&(b.created_at, &b.email)));

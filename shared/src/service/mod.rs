@@ -1,6 +1,7 @@
 //! One module per operation. Plain Rust: no HTTP types, no store details.
 
 pub mod caller;
+pub mod health;
 pub mod login;
 pub mod members;
 pub mod operator;
@@ -9,13 +10,15 @@ pub mod quota;
 pub mod refresh;
 pub mod register;
 pub mod roles;
+pub mod sessions;
+pub mod status;
 pub mod users;
 pub mod validate;
 
 use crate::App;
 use crate::auth::refresh as refresh_token;
 use crate::error::Result;
-use crate::model::{Session, User};
+use crate::model::{LOGIN_METHOD_PASSWORD, Session, User};
 
 /// What register and login hand back: a new session and its tokens.
 #[derive(Debug, Clone)]
@@ -28,28 +31,42 @@ pub struct SignedIn {
     pub user: User,
 }
 
-/// A new refresh family for `user`, and the refresh token that opens it.
+/// Where a sign-in came from, kept with its session for the session list.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOrigin {
+    pub device_info: Option<serde_json::Value>,
+    /// The client's address as the gateway (or the local server) saw it.
+    pub ip_address: Option<String>,
+}
+
+/// A new refresh family for `user`, in the user's current session epoch,
+/// and the refresh token that opens it.
 pub(crate) fn new_session(
     app: &App,
-    user_id: &str,
-    device_info: Option<serde_json::Value>,
+    user: &User,
+    origin: SessionOrigin,
 ) -> Result<(Session, String)> {
     let now = app.now();
     let tokens = &app.config.tokens;
     let id = refresh_token::new_session_id();
-    let minted = refresh_token::mint(&id)?;
+    let family = refresh_token::new_family_secret()?;
+    let minted = refresh_token::mint(&id, 0, &family.secret)?;
     let expires_at = now + tokens.session_max_seconds;
     let session = Session {
         id,
-        user_id: user_id.to_owned(),
+        user_id: user.id.clone(),
+        epoch: user.session_epoch,
         token_hash: minted.hash,
-        previous_hashes: Vec::new(),
+        family_hash: family.hash,
+        generation: 0,
         rotated_at: None,
         token_expires_at: (now + tokens.refresh_ttl_seconds).min(expires_at),
         expires_at,
         revoked: false,
         created_at: now,
-        device_info,
+        device_info: origin.device_info,
+        ip_address: origin.ip_address,
+        login_method: LOGIN_METHOD_PASSWORD.to_owned(),
     };
     Ok((session, minted.token))
 }

@@ -3,10 +3,7 @@
 use super::{plans, validate};
 use crate::error::{Error, Result};
 use crate::model::{Plan, Subscription, SubscriptionStatus, UserStatus};
-use crate::store::{Store, StoreError};
-
-/// How often a status change re-reads after losing to a concurrent write.
-const WRITE_ATTEMPTS: usize = 5;
+use crate::store::Store;
 
 /// Creates or replaces a plan, after checking it.
 pub async fn put_plan(store: &dyn Store, plan: &Plan) -> Result<()> {
@@ -51,7 +48,7 @@ pub async fn cancel_subscription(store: &dyn Store, org_id: &str) -> Result<Subs
 }
 
 /// Activates or deactivates the account of an email. A deactivated account
-/// cannot sign in or refresh, and its access tokens stop working at once.
+/// cannot sign in or refresh, and every one of its sessions ends at once.
 pub async fn set_user_status(
     store: &dyn Store,
     email: &str,
@@ -59,25 +56,9 @@ pub async fn set_user_status(
     now: i64,
 ) -> Result<()> {
     let email = validate::normalize_email(email)?;
-    for _ in 0..WRITE_ATTEMPTS {
-        let mut user = store
-            .user_by_email(&email)
-            .await?
-            .ok_or(Error::UserNotFound)?;
-        if user.status == status {
-            return Ok(());
-        }
-        user.status = status;
-        user.version += 1;
-        user.updated_at = now;
-        match store.update_user(&user).await {
-            Ok(()) => {
-                tracing::info!(event = "user_status", user_id = %user.id, status = ?status, "account status changed");
-                return Ok(());
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::Conflict)
+    let user = store
+        .user_by_email(&email)
+        .await?
+        .ok_or(Error::UserNotFound)?;
+    super::status::set_user_status(store, &user.id, status, now).await
 }

@@ -37,9 +37,11 @@ pub fn percentage(current: u64, max: u64) -> u64 {
 /// usage counters together: two round trips.
 pub async fn quota(app: &App, claims: AccessClaims) -> Result<Quota> {
     let org_id = claims.org_id.clone();
-    let (user, subscription) =
-        tokio::join!(app.store.user(&claims.sub), app.store.subscription(&org_id));
-    let caller = caller_from(claims, user?)?;
+    let (records, subscription) = tokio::join!(
+        app.store.user_and_session(&claims.sub, &claims.sid),
+        app.store.subscription(&org_id)
+    );
+    let caller = caller_from(app, claims, records?)?;
     caller.org_id()?;
     let now = app.now();
     let subscription = subscription?

@@ -10,9 +10,6 @@ use crate::auth::refresh as refresh_token;
 use crate::error::{Error, Result};
 use crate::store::StoreError;
 
-/// How many rotated-away hashes a family remembers for reuse detection.
-pub const REMEMBERED_HASHES: usize = 16;
-
 #[derive(Debug, Clone)]
 pub struct Refreshed {
     pub access_token: String,
@@ -22,41 +19,50 @@ pub struct Refreshed {
 }
 
 pub async fn refresh(app: &App, presented: &str) -> Result<Refreshed> {
-    let session_id = refresh_token::session_id_of(presented)?;
-    let Some(session) = app.store.session(session_id).await? else {
+    let presented = refresh_token::parse(presented)?;
+    let Some(session) = app.store.session(presented.session_id).await? else {
         return Err(Error::InvalidRefreshToken);
     };
     let now = app.now();
-    let presented_hash = refresh_token::hash(presented);
-    if session.revoked || now >= session.expires_at {
+    // Not a token of this family at all (a guess at an id someone saw):
+    // nothing to say about the family, and nothing done to it.
+    if presented.family_hash != session.family_hash || session.revoked || now >= session.expires_at
+    {
         return Err(Error::InvalidRefreshToken);
     }
-    if presented_hash != session.token_hash {
+    if presented.hash != session.token_hash {
+        if presented.generation >= session.generation {
+            return Err(Error::InvalidRefreshToken);
+        }
         let grace = app.config.tokens.reuse_grace_seconds;
-        let just_rotated = session.previous_hashes.first() == Some(&presented_hash)
+        let just_rotated = presented.generation + 1 == session.generation
             && session.rotated_at.is_some_and(|at| now - at <= grace);
         if just_rotated {
             tracing::info!(event = "refresh", outcome = "already_rotated", session_id = %session.id, user_id = %session.user_id, "refresh refused: token just rotated");
             return Err(Error::RefreshTokenAlreadyRotated);
         }
-        if session.previous_hashes.contains(&presented_hash) {
-            app.store.revoke_session(&session.id).await?;
-            tracing::warn!(event = "refresh", outcome = "reuse_detected", session_id = %session.id, user_id = %session.user_id, "refresh token reuse: session revoked");
-            return Err(Error::RefreshTokenReused);
-        }
-        return Err(Error::InvalidRefreshToken);
+        app.store.revoke_session(&session.id).await?;
+        tracing::warn!(
+            event = "refresh",
+            outcome = "reuse_detected",
+            session_id = %session.id,
+            user_id = %session.user_id,
+            generations_behind = session.generation - presented.generation,
+            "refresh token reuse: session revoked"
+        );
+        return Err(Error::RefreshTokenReused);
     }
     if now >= session.token_expires_at {
         return Err(Error::InvalidRefreshToken);
     }
 
-    let minted = refresh_token::mint(&session.id)?;
     let mut next = session.clone();
-    next.previous_hashes.insert(0, presented_hash.clone());
-    next.previous_hashes.truncate(REMEMBERED_HASHES);
+    next.generation += 1;
+    let minted = refresh_token::mint(&session.id, next.generation, presented.family_secret)?;
     next.token_hash = minted.hash;
     next.rotated_at = Some(now);
     next.token_expires_at = (now + app.config.tokens.refresh_ttl_seconds).min(session.expires_at);
+    let presented_hash = presented.hash;
 
     // The user read does not depend on the rotation: one round trip for both.
     let (rotated, user) = tokio::join!(
@@ -80,8 +86,10 @@ pub async fn refresh(app: &App, presented: &str) -> Result<Refreshed> {
         }
         Err(e) => return Err(e.into()),
     }
+    // A session of an earlier epoch was ended with all the others
+    // (deactivation, revoke-all, a password change).
     let user = match user? {
-        Some(user) if user.is_active() => user,
+        Some(user) if user.is_active() && user.session_epoch == session.epoch => user,
         _ => {
             app.store.revoke_session(&session.id).await?;
             return Err(Error::InvalidRefreshToken);

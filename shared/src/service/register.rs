@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{SignedIn, new_session, signed_in, validate};
+use super::{SessionOrigin, SignedIn, new_session, signed_in, validate};
 use crate::App;
 use crate::auth::password;
 use crate::error::Result;
@@ -26,6 +26,7 @@ pub struct Registration {
     pub company_website: Option<String>,
     pub is_business: bool,
     pub contact: ContactDetails,
+    pub origin: SessionOrigin,
 }
 
 fn validated_contact(c: &ContactDetails) -> Result<ContactDetails> {
@@ -71,6 +72,7 @@ pub async fn register(app: &App, input: Registration) -> Result<SignedIn> {
         created_at: now,
         updated_at: now,
         version: 1,
+        session_epoch: 0,
     };
     let organization = Organization {
         id: org_id.clone(),
@@ -87,7 +89,7 @@ pub async fn register(app: &App, input: Registration) -> Result<SignedIn> {
         starts_at: now,
         ends_at: Some(now + FREE_TRIAL_SECONDS),
     };
-    let (session, refresh_token) = new_session(app, &user_id, None)?;
+    let (session, refresh_token) = new_session(app, &user, input.origin)?;
     let account = NewAccount {
         user,
         organization,

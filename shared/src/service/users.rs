@@ -31,8 +31,11 @@ async fn caller_and_member(
         let target = caller.user.clone();
         return Ok((caller, target));
     }
-    let (caller, target) = tokio::join!(app.store.user(&claims.sub), app.store.user(target_id));
-    let caller = caller_from(claims, caller?)?;
+    let (caller, target) = tokio::join!(
+        app.store.user_and_session(&claims.sub, &claims.sid),
+        app.store.user(target_id)
+    );
+    let caller = caller_from(app, claims, caller?)?;
     let org_id = caller.org_id()?;
     match target? {
         Some(target) if target.org_id == org_id => Ok((caller, target)),
@@ -128,6 +131,8 @@ pub async fn update(
         }
         if let Some(hash) = &new_hash {
             updated.password_hash = hash.clone();
+            // Every session ends with the old password, in this same write...
+            updated.session_epoch += 1;
         }
         updated.version += 1;
         updated.updated_at = app.now();
@@ -151,11 +156,17 @@ pub async fn update(
         }
     }
     if new_hash.is_some() {
-        let revoked = app
+        // ...except the caller's own, moved into the new epoch. Should this
+        // fail, the caller signs in again: the safe side.
+        match app
             .store
-            .revoke_user_sessions(&target.id, Some(&session_id))
-            .await?;
-        tracing::info!(event = "password_change", outcome = "success", user_id = %target.id, org_id = %target.org_id, revoked_sessions = revoked, "password changed; other sessions revoked");
+            .move_session_to_epoch(&session_id, target.session_epoch)
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(event = "password_change", outcome = "success", user_id = %target.id, org_id = %target.org_id, "password changed; other sessions ended");
     }
     Ok(target)
 }

@@ -57,8 +57,12 @@ pub struct RoleChange {
 }
 
 impl RoleChange {
-    /// How the organization's owner count moves.
+    /// How the organization's owner count moves. It counts active owners:
+    /// a deactivated one's role changes move nothing.
     pub fn owner_delta(&self) -> i64 {
+        if !self.updated.is_active() {
+            return 0;
+        }
         match (
             self.previous_role == Role::Owner,
             self.updated.org_role == Role::Owner,
@@ -67,6 +71,28 @@ impl RoleChange {
             (false, true) => 1,
             _ => 0,
         }
+    }
+}
+
+/// An account deactivated or reactivated. The organization's owner count
+/// counts active owners, so an owner leaving or returning moves it.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    /// The user with its new status, `version` already bumped (and its
+    /// `session_epoch` moved on when its sessions end).
+    pub updated: User,
+    /// -1 for an owner leaving, +1 for one returning, 0 otherwise.
+    pub owner_delta: i64,
+    /// Refuse (`LastOwner`) rather than leave the organization without an
+    /// active owner.
+    pub keep_an_owner: bool,
+}
+
+impl StatusChange {
+    /// The lowest owner count the change may start from.
+    pub fn min_owner_count(&self) -> i64 {
+        let floor = i64::from(self.keep_an_owner);
+        (floor - self.owner_delta).max(0)
     }
 }
 

@@ -53,4 +53,9 @@ pub trait UserStore: Send + Sync {
     /// nothing. `LastOwner` if the organization would be left without an
     /// owner; `Conflict` if the target or the caller changed since read.
     async fn change_role(&self, change: &RoleChange) -> StoreResult<()>;
+
+    /// Writes a status change and moves the owner count with it, all or
+    /// nothing. `LastOwner` when the count would fall below what the change
+    /// allows; `Conflict` if the user changed since read.
+    async fn change_status(&self, change: &StatusChange) -> StoreResult<()>;
 }

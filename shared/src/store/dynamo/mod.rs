@@ -71,7 +71,7 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{LoginLookup, MemberAddition, RoleChange, StoreError, StoreResult};
+use super::{LoginLookup, MemberAddition, RoleChange, StatusChange, StoreError, StoreResult};
 use crate::model::{
     LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
 };
@@ -127,8 +127,6 @@ const ANY: &str = "attribute_not_exists(pk) OR attribute_exists(pk)";
 const TX_ATTEMPTS: u32 = 4;
 /// Keys per BatchGetItem request (the service's limit).
 const BATCH_GET_LIMIT: usize = 100;
-/// Session revocations in flight at once.
-const REVOKE_CONCURRENCY: usize = 16;
 /// Attempts of a BatchGetItem while keys come back unprocessed.
 const BATCH_ATTEMPTS: u32 = 5;
 /// DescribeTable polls while waiting for a new table (and its index).

@@ -5,40 +5,6 @@ use crate::store::SessionStore;
 
 #[async_trait]
 impl SessionStore for DynamoStore {
-    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<usize> {
-        // The index may lag behind a session created a moment ago, and may
-        // still show one revoked a moment ago as active: the updates are
-        // conditional, so only real revocations count.
-        let listed = self
-            .query_index(format!("USER#{user_id}"), "SESSION#")
-            .await?;
-        // The index holds keys and `revoked` only: the id is the key's.
-        let ids: Vec<String> = listed
-            .into_iter()
-            .filter(|item| !matches!(item.get("revoked"), Some(AttributeValue::Bool(true))))
-            .filter_map(|item| match item.get(PK) {
-                Some(AttributeValue::S(pk)) => pk.strip_prefix(SESSION_PREFIX).map(str::to_owned),
-                _ => None,
-            })
-            .filter(|id| Some(id.as_str()) != keep)
-            .collect();
-        let mut revoked = 0;
-        for batch in ids.chunks(REVOKE_CONCURRENCY) {
-            let mut tasks = tokio::task::JoinSet::new();
-            for id in batch {
-                let (store, id) = (self.clone(), id.clone());
-                tasks.spawn(async move { store.revoke_if_active(&id).await });
-            }
-            while let Some(result) = tasks.join_next().await {
-                let was_active = result.map_err(|_| {
-                    StoreError::Internal("UpdateItem: revocation task failed".into())
-                })??;
-                revoked += usize::from(was_active);
-            }
-        }
-        Ok(revoked)
-    }
-
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
         self.put_once(session_item(session)?, Condition::new(NOT_EXISTS))
             .await
@@ -46,6 +12,60 @@ impl SessionStore for DynamoStore {
 
     async fn session(&self, session_id: &str) -> StoreResult<Option<Session>> {
         self.get(session_key(session_id)).await
+    }
+
+    async fn user_and_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> StoreResult<(Option<User>, Option<Session>)> {
+        const OP: &str = "BatchGetItem";
+        let (user_pk, user_sk) = user_key(user_id);
+        let (session_pk, session_sk) = session_key(session_id);
+        let items = self
+            .batch_get(vec![
+                key(user_pk.clone(), user_sk),
+                key(session_pk.clone(), session_sk),
+            ])
+            .await?;
+        let (mut user, mut session) = (None, None);
+        for item in items {
+            match item.get(PK) {
+                Some(AttributeValue::S(pk)) if *pk == user_pk => user = Some(decode(OP, item)?),
+                Some(AttributeValue::S(pk)) if *pk == session_pk => {
+                    session = Some(decode(OP, item)?)
+                }
+                _ => return Err(StoreError::Internal(format!("{OP}: unexpected item"))),
+            }
+        }
+        Ok((user, session))
+    }
+
+    async fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+        // The index names the sessions; their records come from the table.
+        let listed = self
+            .query_index(format!("USER#{user_id}"), SESSION_PREFIX)
+            .await?;
+        self.batch_get(table_keys(listed)?)
+            .await?
+            .into_iter()
+            .map(|item| decode("BatchGetItem", item))
+            .collect()
+    }
+
+    async fn unrevoked_session_ids(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let listed = self
+            .query_index(format!("USER#{user_id}"), SESSION_PREFIX)
+            .await?;
+        // The index holds keys and `revoked` only: the id is the key's.
+        Ok(listed
+            .into_iter()
+            .filter(|item| !matches!(item.get("revoked"), Some(AttributeValue::Bool(true))))
+            .filter_map(|item| match item.get(PK) {
+                Some(AttributeValue::S(pk)) => pk.strip_prefix(SESSION_PREFIX).map(str::to_owned),
+                _ => None,
+            })
+            .collect())
     }
 
     async fn rotate_session(
@@ -62,48 +82,89 @@ impl SessionStore for DynamoStore {
     }
 
     async fn revoke_session(&self, session_id: &str) -> StoreResult<()> {
-        let (pk, sk) = session_key(session_id);
-        let result = self
-            .client()
+        match self
+            .update_session(
+                session_id,
+                "SET #r = :true",
+                Condition::new("attribute_exists(pk)"),
+            )
             .await
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .update_expression("SET #r = :true")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#r", "revoked")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .send()
-            .await;
-        match result.map_err(|e| store_error("UpdateItem", e)) {
-            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+        {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn revoke_live_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        epoch: u64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let live = Condition::new("#u = :user AND #r = :false AND #e = :epoch AND #x > :now")
+            .name("#u", "userId")
+            .name("#e", "epoch")
+            .name("#x", "expiresAt")
+            .value(":user", s(user_id))
+            .value(":false", AttributeValue::Bool(false))
+            .value(":epoch", n(epoch))
+            .value(":now", n(now));
+        match self
+            .update_session(session_id, "SET #r = :true", live)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn move_session_to_epoch(&self, session_id: &str, epoch: u64) -> StoreResult<()> {
+        let condition = Condition::new("#r = :false")
+            .name("#e", "epoch")
+            .value(":false", AttributeValue::Bool(false))
+            .value(":epoch", n(epoch));
+        self.update_session(session_id, "SET #e = :epoch", condition)
+            .await
     }
 }
 
 impl DynamoStore {
-    /// Marks one session revoked if it is not yet; whether it was.
-    async fn revoke_if_active(&self, session_id: &str) -> StoreResult<bool> {
+    /// One conditional update of a session record; `#r` names `revoked` and
+    /// `:true` is true in every update. `Conflict` when the condition fails
+    /// (which covers a session that is gone).
+    async fn update_session(
+        &self,
+        session_id: &str,
+        update: &'static str,
+        condition: Condition,
+    ) -> StoreResult<()> {
         let (pk, sk) = session_key(session_id);
-        let result = self
-            .client()
+        let mut names = condition.names.unwrap_or_default();
+        names.insert("#r".into(), "revoked".into());
+        let mut values = condition.values.unwrap_or_default();
+        values.insert(":true".into(), AttributeValue::Bool(true));
+        values.insert(":false".into(), AttributeValue::Bool(false));
+        // Only the placeholders an expression uses may be sent.
+        let used = |placeholder: &String| {
+            update.contains(placeholder.as_str())
+                || condition.expression.contains(placeholder.as_str())
+        };
+        names.retain(|k, _| used(k));
+        values.retain(|k, _| used(k));
+        self.client()
             .await
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
-            .update_expression("SET #r = :true")
-            .condition_expression("#r = :false")
-            .expression_attribute_names("#r", "revoked")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .update_expression(update)
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
             .send()
-            .await;
-        match result.map_err(|e| store_error("UpdateItem", e)) {
-            Ok(_) => Ok(true),
-            // Already revoked, or gone (TTL).
-            Err(StoreError::Conflict) => Ok(false),
-            Err(e) => Err(e),
-        }
+            .await
+            .map_err(|e| store_error("UpdateItem", e))?;
+        Ok(())
     }
 }

@@ -217,4 +217,38 @@ impl UserStore for DynamoStore {
         }
         self.transact(items, decide_role, None, &proof).await
     }
+
+    async fn change_status(&self, change: &StatusChange) -> StoreResult<()> {
+        let user = &change.updated;
+        let Some(previous) = user.version.checked_sub(1) else {
+            return Err(StoreError::Conflict);
+        };
+        let (org_pk, org_sk) = org_key(&user.org_id);
+        let org = if change.owner_delta == 0 {
+            self.tx_check(key(org_pk, org_sk), Condition::new("attribute_exists(pk)"))?
+        } else {
+            self.tx_update(
+                key(org_pk, org_sk),
+                "SET #oc = #oc + :delta",
+                Condition::new("attribute_exists(pk) AND #oc >= :min")
+                    .name("#oc", "ownerCount")
+                    .value(":delta", n(change.owner_delta))
+                    .value(":min", n(change.min_owner_count())),
+            )?
+        };
+        // In the order decide_role expects (no caller: nobody else decided).
+        let proof = WriteProof::stamp(user_item(user)?)?;
+        let items = vec![
+            self.tx_put(
+                proof.item.clone(),
+                Condition::new("attribute_exists(pk) AND #v = :previous AND #r = :role")
+                    .name("#v", "version")
+                    .name("#r", "orgRole")
+                    .value(":previous", n(previous))
+                    .value(":role", n(user.org_role.value())),
+            )?,
+            org,
+        ];
+        self.transact(items, decide_role, None, &proof).await
+    }
 }

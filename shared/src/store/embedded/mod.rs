@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{LoginLookup, MemberAddition, RoleChange, StoreError, StoreResult};
+use super::{LoginLookup, MemberAddition, RoleChange, StatusChange, StoreError, StoreResult};
 use crate::model::{
     LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
 };
@@ -260,12 +260,13 @@ fn insert_user(conn: &Connection, user: &User, data: &str) -> StoreResult<()> {
 }
 
 /// Moves an organization's owner count by `delta`, refusing to reach zero.
-fn move_owner_count(conn: &Connection, org_id: &str, delta: i64) -> StoreResult<()> {
+/// Moves the owner count by `delta`, refusing (`LastOwner`) to go below `floor`.
+fn move_owner_count(conn: &Connection, org_id: &str, delta: i64, floor: i64) -> StoreResult<()> {
     let org: Option<Organization> =
         read_json(conn, "SELECT data FROM organizations WHERE id = ?1", org_id)?;
     let mut org = org.ok_or(StoreError::Conflict)?;
     let count = i64::from(org.owner_count) + delta;
-    if count < 1 {
+    if count < floor {
         return Err(StoreError::LastOwner);
     }
     org.owner_count = count as u32;

@@ -165,7 +165,7 @@ impl UserStore for EmbeddedStore {
             }
             let user = &addition.user;
             let delta = if user.org_role == Role::Owner { 1 } else { 0 };
-            move_owner_count(&tx, &user.org_id, delta)?;
+            move_owner_count(&tx, &user.org_id, delta, 0)?;
             insert_user(&tx, user, &data)?;
             tx.commit().map_err(sqlite_error)
         })
@@ -186,10 +186,37 @@ impl UserStore for EmbeddedStore {
             if target_moved || caller_moved {
                 return Err(StoreError::Conflict);
             }
-            move_owner_count(&tx, &target.org_id, change.owner_delta())?;
+            let delta = change.owner_delta();
+            // Only a demotion can take the last owner away.
+            move_owner_count(&tx, &target.org_id, delta, i64::from(delta < 0))?;
             tx.execute(
                 "UPDATE users SET version = ?2, data = ?3 WHERE id = ?1",
                 params![target.id, target.version as i64, data],
+            )
+            .map_err(sqlite_error)?;
+            tx.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+
+    async fn change_status(&self, change: &StatusChange) -> StoreResult<()> {
+        let data = to_json(&change.updated)?;
+        let change = change.clone();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error)?;
+            let user = &change.updated;
+            if current_version(&tx, &user.id)? != Some(user.version - 1) {
+                return Err(StoreError::Conflict);
+            }
+            if change.owner_delta != 0 {
+                let floor = change.min_owner_count() + change.owner_delta;
+                move_owner_count(&tx, &user.org_id, change.owner_delta, floor)?;
+            }
+            tx.execute(
+                "UPDATE users SET version = ?2, data = ?3 WHERE id = ?1",
+                params![user.id, user.version as i64, data],
             )
             .map_err(sqlite_error)?;
             tx.commit().map_err(sqlite_error)
