@@ -8,12 +8,6 @@ use accounts_tests::race::race;
 use accounts_tests::*;
 use serde_json::{Value, json};
 
-/// What an access token gets on a protected route now.
-async fn profile_status(t: &TestApp, access_token: &str) -> (u16, String) {
-    let reply = t.get("/user/profile", access_token).await;
-    (reply.status, reply.code().to_owned())
-}
-
 async fn assert_session_ended(t: &TestApp, access_token: &str, refresh_token: &str) {
     t.get("/user/profile", access_token)
         .await
