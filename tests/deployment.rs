@@ -105,7 +105,11 @@ fn openapi_routes() -> Routes {
                 continue; // parameters, summary, …
             }
             let context = format!("openapi.yaml: {} {path}", method.to_uppercase());
-            let function = str_at(operation, "operationId", &context);
+            // An older path served by another operation's function names it.
+            let function = match operation.get("x-function") {
+                Some(_) => str_at(operation, "x-function", &context),
+                None => str_at(operation, "operationId", &context),
+            };
             insert(&mut routes, "openapi.yaml", method, path, function);
         }
     }

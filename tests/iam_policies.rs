@@ -311,6 +311,30 @@ const RACE_PATH_GRANTS: &[(&str, &str, &str, &str)] = &[
         "THROTTLE#",
         "rereads the throttle record after losing a race to count a failure",
     ),
+    (
+        "post-user-login",
+        "BatchGetItem",
+        "SESSION#",
+        "reads the user's sessions past the cap of 100, to end the oldest",
+    ),
+    (
+        "post-user-login",
+        "UpdateItem",
+        "SESSION#",
+        "ends the oldest sessions past the cap of 100",
+    ),
+    (
+        "post-user-deactivate",
+        "GetItem",
+        "USER#",
+        "rereads the caller after losing a race to a concurrent change",
+    ),
+    (
+        "post-sessions-revoke-all",
+        "GetItem",
+        "USER#",
+        "rereads the caller after losing a race to a concurrent change",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -412,6 +436,83 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         .await;
     assert_eq!(crowned.status, 200, "{}", crowned.body);
     record(Route::UpdateRole, &recorder);
+
+    // Sessions: the list (both paths), ending one (both paths), ending all.
+    let phone = t.login("grace@acme.com", PASSWORD).await;
+    assert_eq!(phone.status, 200, "{}", phone.body);
+    let laptop = t.login("grace@acme.com", PASSWORD).await;
+    let grace_token = phone.str("accessToken");
+    record(Route::Login, &recorder);
+    assert_eq!(t.get("/sessions", &grace_token).await.status, 200);
+    assert_eq!(t.get("/token", &grace_token).await.status, 200);
+    record(Route::ListSessions, &recorder);
+    let ended = t
+        .call(
+            "POST",
+            &format!("/sessions/{}/revoke", laptop.str("tokenId")),
+            None,
+            Some(&grace_token),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    record(Route::RevokeSession, &recorder);
+    let tablet = t.login("grace@acme.com", PASSWORD).await;
+    record(Route::Login, &recorder);
+    let deleted = t
+        .call(
+            "DELETE",
+            &format!("/token/{}", tablet.str("tokenId")),
+            None,
+            Some(&grace_token),
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    record(Route::RevokeSession, &recorder);
+    let all = t
+        .call("POST", "/sessions/revoke-all", None, Some(&grace_token))
+        .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    record(Route::RevokeAllSessions, &recorder);
+    let last = t.login("grace@acme.com", PASSWORD).await;
+    record(Route::Login, &recorder);
+    let out = t
+        .post(
+            "/user/logout",
+            json!({"refresh_token": last.str("refreshToken")}),
+        )
+        .await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    record(Route::Logout, &recorder);
+    // Leaving: a member (the owner count checked), then two owners (each
+    // moves it; a third stays).
+    let body = json!({"email": "ken@acme.com", "password": PASSWORD, "firstName": "Ken",
+                      "lastName": "Thompson"});
+    let created = t
+        .call("POST", "/organization/users", Some(body), Some(&token))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    record(Route::CreateMember, &recorder);
+    let ken = t.login("ken@acme.com", PASSWORD).await;
+    let alan = t.login("alan@acme.com", PASSWORD).await;
+    record(Route::Login, &recorder);
+    let gone = t
+        .call(
+            "POST",
+            "/user/deactivate",
+            None,
+            Some(&ken.str("accessToken")),
+        )
+        .await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    for leaving in [alan.str("accessToken"), token.clone()] {
+        let gone = t
+            .call("POST", "/user/deactivate", None, Some(&leaving))
+            .await;
+        assert_eq!(gone.status, 200, "{}", gone.body);
+    }
+    record(Route::Deactivate, &recorder);
+    assert_eq!(t.call("GET", "/health", None, None).await.status, 200);
+    record(Route::Health, &recorder);
 
     let template = template();
     let mut refused = Vec::new();

@@ -3,6 +3,8 @@
 use accounts::http::{Route, serve};
 use lambda_http::{Error, run, service_fn};
 
+// Route::ListTokens (GET /token) is the same operation on Flashback's older
+// path: API Gateway sends both here, and the handler serves both.
 const ROUTE: Route = Route::ListSessions;
 
 #[tokio::main(flavor = "current_thread")]

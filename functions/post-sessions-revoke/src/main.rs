@@ -3,6 +3,8 @@
 use accounts::http::{Route, serve};
 use lambda_http::{Error, run, service_fn};
 
+// Route::DeleteToken (DELETE /token/{tokenId}) is the same operation on Flashback's older
+// path: API Gateway sends both here, and the handler serves both.
 const ROUTE: Route = Route::RevokeSession;
 
 #[tokio::main(flavor = "current_thread")]
