@@ -171,6 +171,7 @@ check("PUT /user/{userId}/role (reserved role)", s, b, 400, **error("INVALID_ROL
 # The member signs in with the password it was created with.
 s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD})
 check("POST /user/login (the new member)", s, b, 200, user__id=member_id, user__orgRole=1)
+member_token = b.get("accessToken")
 
 # GET /.well-known/jwks.json: the public key that signed the tokens above,
 # and nothing private.
@@ -186,6 +187,50 @@ s, b = call("GET", "/.well-known/openid-configuration")
 check("GET /.well-known/openid-configuration", s, b, 200,
       issuer=lambda i: present(i) and i == jwt_part(token, 1).get("iss"),
       jwks_uri=lambda u: present(u) and u.endswith("/.well-known/jwks.json"))
+
+# Sessions: the list on both paths, ending one on both paths, signing out,
+# ending all; each takes effect on the next request.
+def sign_in():
+    s, b = call("POST", "/user/login", {"email": owner_email, "password": PASSWORD})
+    return b.get("accessToken"), b.get("refreshToken"), b.get("tokenId")
+
+
+other_token, _, other_id = sign_in()
+s, b = call("GET", "/sessions", token=token)
+check("GET /sessions", s, b, 200, success=True,
+      sessions=lambda l: isinstance(l, list) and len(l) == 3
+      and [x["current"] for x in l].count(True) == 1 and l[0]["id"] == other_id)
+s, b = call("GET", "/token", token=token)
+check("GET /token", s, b, 200, success=True,
+      sessions=lambda l: isinstance(l, list) and len(l) == 3)
+s, b = call("POST", f"/sessions/{other_id}/revoke", token=token)
+check("POST /sessions/{id}/revoke", s, b, 200, success=True, message="Session revoked")
+s, b = call("GET", "/user/profile", token=other_token)
+check("GET /user/profile (revoked session)", s, b, 401, **error("SESSION_REVOKED"))
+other_token, _, other_id = sign_in()
+s, b = call("DELETE", f"/token/{other_id}", token=token)
+check("DELETE /token/{tokenId}", s, b, 200, success=True, message="Session revoked")
+s, b = call("DELETE", f"/token/{other_id}", token=token)
+check("DELETE /token/{tokenId} (again)", s, b, 404, **error("SESSION_NOT_FOUND"))
+other_token, other_refresh, _ = sign_in()
+s, b = call("POST", "/user/logout", {"refresh_token": other_refresh})
+check("POST /user/logout", s, b, 200, success=True, message="Logged out")
+s, b = call("GET", "/user/profile", token=other_token)
+check("GET /user/profile (after logout)", s, b, 401, **error("SESSION_REVOKED"))
+s, b = call("POST", "/sessions/revoke-all", token=token)
+check("POST /sessions/revoke-all", s, b, 200, success=True, revoked=2)
+s, b = call("GET", "/user/profile", token=token)
+check("GET /user/profile (after revoke-all)", s, b, 401, **error("SESSION_REVOKED"))
+
+# POST /user/deactivate: the member leaves; it can no longer sign in.
+s, b = call("POST", "/user/deactivate", token=member_token)
+check("POST /user/deactivate", s, b, 200, success=True, message="Account deactivated")
+s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD})
+check("POST /user/login (deactivated)", s, b, 403, **error("USER_INACTIVE"))
+
+# GET /health
+s, b = call("GET", "/health")
+check("GET /health", s, b, 200, success=True, status="ok", checks__store="ok")
 
 # No function serves an unknown route: cargo lambda hands it to its default
 # function, which nothing serves, and gives up after its --timeout (408).

@@ -158,15 +158,21 @@ async fn drive(admin: &Admin, t: &TestApp, scratch: &std::path::Path) {
     t.login("ada@acme.com", PASSWORD)
         .await
         .assert_error(403, "USER_INACTIVE");
+    // Every session ended with it.
     t.get("/user/profile", &ada.access_token)
         .await
-        .assert_error(401, "INVALID_TOKEN");
+        .assert_error(401, "SESSION_REVOKED");
     t.refresh(&ada.refresh_token)
         .await
         .assert_error(401, "INVALID_REFRESH_TOKEN");
     admin.ok(&["user", "activate", "--email", "ada@acme.com"]);
     let login = t.login("ada@acme.com", PASSWORD).await;
     assert_eq!(login.status, 200, "{}", login.body);
+    // Reactivation revives none of them.
+    t.get("/user/profile", &ada.access_token)
+        .await
+        .assert_error(401, "SESSION_REVOKED");
+    let access_token = login.str("accessToken");
 
     // Mistakes: non-zero exit, one line on stderr, nothing changed.
     assert!(
@@ -237,7 +243,7 @@ async fn drive(admin: &Admin, t: &TestApp, scratch: &std::path::Path) {
             .fails(&["plan", "put", "--file", "/no/such/file.json"])
             .contains("cannot read")
     );
-    quota_now(t, &ada.access_token)
+    quota_now(t, &access_token)
         .await
         .assert_error(404, "NO_ACTIVE_SUBSCRIPTION");
 }

@@ -261,6 +261,42 @@ fn a_page_on_an_allowed_origin_uses_the_api() {
         "{updated}"
     );
 
+    // Register's session and the login's; the current one came from this
+    // browser, through the local server's peer address.
+    let sessions = report.step("sessions");
+    assert_eq!(
+        (&sessions["status"], &sessions["fields"]["count"]),
+        (&json!(200), &json!(2)),
+        "{sessions}"
+    );
+    assert_eq!(sessions["fields"]["current"], "127.0.0.1", "{sessions}");
+    assert_eq!(
+        sessions["fields"]["device"], "headless chromium",
+        "{sessions}"
+    );
+    let revoke = report.step("revoke");
+    assert_eq!(
+        (
+            &revoke["method"],
+            &revoke["status"],
+            &revoke["fields"]["message"]
+        ),
+        (&json!("DELETE"), &json!(200), &json!("Session revoked")),
+        "{revoke}"
+    );
+    let logout = report.step("logout");
+    assert_eq!(
+        (&logout["status"], &logout["fields"]["message"]),
+        (&json!(200), &json!("Logged out")),
+        "{logout}"
+    );
+    let after = report.step("profile after logout");
+    assert_eq!(
+        (&after["status"], &after["fields"]["errorCode"]),
+        (&json!(401), &json!("SESSION_REVOKED")),
+        "{after}"
+    );
+
     for attempt in 1..=5 {
         let wrong = report.step(&format!("wrong login {attempt}"));
         assert_eq!(
