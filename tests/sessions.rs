@@ -288,21 +288,13 @@ on_both_stores! {
             let ada = t.owner(&format!("ada{round}@acme.com")).await;
             let bob = t.member(&ada, &format!("bob{round}@acme.com"), 255).await;
             let _grace = t.member(&ada, &format!("grace{round}@acme.com"), 0).await;
-            let leave = |token: String| {
-                let app = t.app.clone();
-                async move {
-                    let req = lambda_http::http::Request::builder()
-                        .method("POST")
-                        .uri("/user/deactivate")
-                        .header("authorization", format!("Bearer {token}"))
-                        .body(lambda_http::Body::Empty)
-                        .unwrap();
-                    accounts::http::serve_any(&app, req).await.status().as_u16()
-                }
-            };
-            let leaving = race([leave(ada.access_token.clone()), leave(bob.access_token.clone())]).await;
+            let leaving = race([
+                request_later(&t, "POST", "/user/deactivate", None, Some(&ada.access_token)),
+                request_later(&t, "POST", "/user/deactivate", None, Some(&bob.access_token)),
+            ])
+            .await;
             leaving.assert_overlapped_on(t.backend);
-            let mut statuses = leaving.answers.clone();
+            let mut statuses: Vec<u16> = leaving.answers.iter().map(|r| r.status).collect();
             statuses.sort_unstable();
             assert_eq!(statuses, vec![200, 409], "round {round}");
             let ada_active = t.store.user(&ada.id).await.unwrap().unwrap().is_active();
@@ -334,59 +326,29 @@ on_both_stores! {
     async fn logout_racing_a_refresh_never_leaves_a_live_successor(t: TestApp) {
         for round in 0..4 {
             let ada = t.owner(&format!("ada{round}@acme.com")).await;
-            let app = t.app.clone();
-            let token = ada.refresh_token.clone();
-            let refresh = async move {
-                let req = json_request("POST", "/user/refresh", json!({"refresh_token": token}));
-                reply_of(accounts::http::serve_any(&app, req).await)
-            };
-            let app = t.app.clone();
-            let token = ada.refresh_token.clone();
-            let logout = async move {
-                let req = json_request("POST", "/user/logout", json!({"refresh_token": token}));
-                reply_of(accounts::http::serve_any(&app, req).await)
-            };
-            let race = race_pair(refresh, logout).await;
-            let (refreshed, logged_out) = race;
+            let body = json!({"refresh_token": ada.refresh_token});
+            let (refreshed, logged_out) = race_pair(
+                request_later(&t, "POST", "/user/refresh", Some(body.clone()), None),
+                request_later(&t, "POST", "/user/logout", Some(body), None),
+            )
+            .await;
             assert_eq!(logged_out.status, 200, "{}", logged_out.body);
-            if refreshed.status == 200 {
-                assert_session_ended(&t, &refreshed.str("accessToken"), &refreshed.str("refreshToken")).await;
-            } else {
-                refreshed.assert_error(401, "INVALID_REFRESH_TOKEN");
-            }
-            assert_session_ended(&t, &ada.access_token, &ada.refresh_token).await;
+            assert_no_live_successor(&t, &ada, &refreshed).await;
         }
     }
 
     async fn revoke_all_racing_a_refresh_never_leaves_a_live_successor(t: TestApp) {
         for round in 0..4 {
             let ada = t.owner(&format!("ada{round}@acme.com")).await;
-            let app = t.app.clone();
-            let token = ada.refresh_token.clone();
-            let refresh = async move {
-                let req = json_request("POST", "/user/refresh", json!({"refresh_token": token}));
-                reply_of(accounts::http::serve_any(&app, req).await)
-            };
-            let app = t.app.clone();
-            let access = ada.access_token.clone();
-            let revoke_all = async move {
-                let req = lambda_http::http::Request::builder()
-                    .method("POST")
-                    .uri("/sessions/revoke-all")
-                    .header("authorization", format!("Bearer {access}"))
-                    .body(lambda_http::Body::Empty)
-                    .unwrap();
-                reply_of(accounts::http::serve_any(&app, req).await)
-            };
-            let (refreshed, revoked) = race_pair(refresh, revoke_all).await;
+            let body = json!({"refresh_token": ada.refresh_token});
+            let (refreshed, revoked) = race_pair(
+                request_later(&t, "POST", "/user/refresh", Some(body), None),
+                request_later(&t, "POST", "/sessions/revoke-all", None, Some(&ada.access_token)),
+            )
+            .await;
             assert_eq!(revoked.status, 200, "{}", revoked.body);
             assert_eq!(revoked.body["revoked"], json!(1));
-            if refreshed.status == 200 {
-                assert_session_ended(&t, &refreshed.str("accessToken"), &refreshed.str("refreshToken")).await;
-            } else {
-                refreshed.assert_error(401, "INVALID_REFRESH_TOKEN");
-            }
-            assert_session_ended(&t, &ada.access_token, &ada.refresh_token).await;
+            assert_no_live_successor(&t, &ada, &refreshed).await;
         }
     }
 
@@ -398,13 +360,45 @@ on_both_stores! {
     }
 }
 
-fn json_request(method: &str, path: &str, body: Value) -> lambda_http::Request {
-    lambda_http::http::Request::builder()
+/// A request to send later (from a race), owning all it needs.
+fn request_later(
+    t: &TestApp,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> impl std::future::Future<Output = Reply> + Send + 'static {
+    let mut builder = lambda_http::http::Request::builder()
         .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(lambda_http::Body::Text(body.to_string()))
-        .unwrap()
+        .uri(path);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(lambda_http::Body::Text(body.to_string())),
+        None => builder.body(lambda_http::Body::Empty),
+    }
+    .unwrap();
+    let app = t.app.clone();
+    async move { reply_of(accounts::http::serve_any(&app, request).await) }
+}
+
+/// After a refresh raced something that ends the session: whatever the
+/// refresh got, nothing of the session still works.
+async fn assert_no_live_successor(t: &TestApp, signed_in: &Member, refreshed: &Reply) {
+    if refreshed.status == 200 {
+        assert_session_ended(
+            t,
+            &refreshed.str("accessToken"),
+            &refreshed.str("refreshToken"),
+        )
+        .await;
+    } else {
+        refreshed.assert_error(401, "INVALID_REFRESH_TOKEN");
+    }
+    assert_session_ended(t, &signed_in.access_token, &signed_in.refresh_token).await;
 }
 
 fn reply_of(response: lambda_http::Response<lambda_http::Body>) -> Reply {

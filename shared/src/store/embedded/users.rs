@@ -176,25 +176,16 @@ impl UserStore for EmbeddedStore {
         let data = to_json(&change.updated)?;
         let change = change.clone();
         self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sqlite_error)?;
             let target = &change.updated;
-            let target_moved = current_version(&tx, &target.id)? != Some(target.version - 1);
-            let caller_moved = change.caller_id != target.id
-                && current_version(&tx, &change.caller_id)? != Some(change.caller_version);
-            if target_moved || caller_moved {
-                return Err(StoreError::Conflict);
-            }
+            let caller = (change.caller_id != target.id)
+                .then_some((change.caller_id.as_str(), change.caller_version));
             let delta = change.owner_delta();
             // Only a demotion can take the last owner away.
-            move_owner_count(&tx, &target.org_id, delta, i64::from(delta < 0))?;
-            tx.execute(
-                "UPDATE users SET version = ?2, data = ?3 WHERE id = ?1",
-                params![target.id, target.version as i64, data],
-            )
-            .map_err(sqlite_error)?;
-            tx.commit().map_err(sqlite_error)
+            let owners = OwnerMove {
+                delta,
+                floor: i64::from(delta < 0),
+            };
+            write_user_moving_owners(conn, target, &data, owners, caller)
         })
         .await
     }
@@ -203,24 +194,50 @@ impl UserStore for EmbeddedStore {
         let data = to_json(&change.updated)?;
         let change = change.clone();
         self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sqlite_error)?;
-            let user = &change.updated;
-            if current_version(&tx, &user.id)? != Some(user.version - 1) {
-                return Err(StoreError::Conflict);
-            }
-            if change.owner_delta != 0 {
-                let floor = change.min_owner_count() + change.owner_delta;
-                move_owner_count(&tx, &user.org_id, change.owner_delta, floor)?;
-            }
-            tx.execute(
-                "UPDATE users SET version = ?2, data = ?3 WHERE id = ?1",
-                params![user.id, user.version as i64, data],
-            )
-            .map_err(sqlite_error)?;
-            tx.commit().map_err(sqlite_error)
+            let owners = OwnerMove {
+                delta: change.owner_delta,
+                floor: change.min_owner_count() + change.owner_delta,
+            };
+            write_user_moving_owners(conn, &change.updated, &data, owners, None)
         })
         .await
     }
+}
+
+/// How a user write moves its organization's owner count.
+struct OwnerMove {
+    delta: i64,
+    /// The count may not end below this (`LastOwner`).
+    floor: i64,
+}
+
+/// Writes `user` (its version already bumped) over the version before it
+/// and moves the owner count, in one transaction; `Conflict` if the user, or
+/// the deciding `caller` (id, version), changed since read.
+fn write_user_moving_owners(
+    conn: &mut Connection,
+    user: &User,
+    data: &str,
+    owners: OwnerMove,
+    caller: Option<(&str, u64)>,
+) -> StoreResult<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sqlite_error)?;
+    let user_moved = current_version(&tx, &user.id)? != Some(user.version - 1);
+    let caller_moved = match caller {
+        Some((id, version)) => current_version(&tx, id)? != Some(version),
+        None => false,
+    };
+    if user_moved || caller_moved {
+        return Err(StoreError::Conflict);
+    }
+    // The organization must exist even when its count does not move.
+    move_owner_count(&tx, &user.org_id, owners.delta, owners.floor)?;
+    tx.execute(
+        "UPDATE users SET version = ?2, data = ?3 WHERE id = ?1",
+        params![user.id, user.version as i64, data],
+    )
+    .map_err(sqlite_error)?;
+    tx.commit().map_err(sqlite_error)
 }
