@@ -79,6 +79,18 @@ pub struct LoginThrottleConfig {
     pub max_lock_seconds: i64,
 }
 
+/// Mail settings: where links point, who sends, and whether sign-in waits
+/// for a verified address.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `APP_URL`: the web app that mail links open, without a trailing slash.
+    pub app_url: String,
+    /// `MAIL_FROM`: the sender address (SES-verified on AWS).
+    pub from: String,
+    /// `REQUIRE_VERIFIED_EMAIL`: login refuses unverified accounts.
+    pub require_verified_email: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub store: StoreConfig,
@@ -86,6 +98,7 @@ pub struct Config {
     pub password_hash: PasswordHashConfig,
     pub login_throttle: LoginThrottleConfig,
     pub max_body_bytes: usize,
+    pub mail: MailConfig,
 }
 
 /// Reads settings from a key → value source; the environment in production,
@@ -223,7 +236,34 @@ impl Config {
             base_lock_seconds: 60,
             max_lock_seconds: 900,
         };
+        let app_url = settings
+            .get("APP_URL")
+            .unwrap_or_else(|| "http://localhost:5173".into());
+        if !(app_url.starts_with("https://") || app_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "APP_URL",
+                reason: "expected the web app's URL (https://…)".into(),
+            });
+        }
+        let require_verified_email = match settings.get("REQUIRE_VERIFIED_EMAIL").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "REQUIRE_VERIFIED_EMAIL",
+                    reason: "expected true or false".into(),
+                });
+            }
+        };
+        let mail = MailConfig {
+            app_url: app_url.trim_end_matches('/').to_owned(),
+            from: settings
+                .get("MAIL_FROM")
+                .unwrap_or_else(|| "no-reply@localhost".into()),
+            require_verified_email,
+        };
         Ok(Config {
+            mail,
             store,
             tokens,
             password_hash,

@@ -32,8 +32,14 @@ pub enum Error {
     RefreshTokenReused,
     #[error("Refresh token was already rotated; use its successor")]
     RefreshTokenAlreadyRotated,
+    #[error("Invalid or expired verification token")]
+    InvalidVerificationToken,
+    #[error("Invalid or expired reset token")]
+    InvalidResetToken,
     #[error("User account is inactive")]
     UserInactive,
+    #[error("Email address not verified")]
+    EmailNotVerified,
     #[error("Insufficient permissions")]
     InsufficientPermissions,
     #[error("User has no organization")]
@@ -75,7 +81,9 @@ impl Error {
             | Validation(_)
             | WeakPassword(_)
             | InvalidRole
-            | CurrentPasswordRequired => 400,
+            | CurrentPasswordRequired
+            | InvalidVerificationToken
+            | InvalidResetToken => 400,
             NoAuthUser
             | InvalidToken
             | TokenExpired
@@ -84,7 +92,7 @@ impl Error {
             | InvalidRefreshToken
             | RefreshTokenReused
             | RefreshTokenAlreadyRotated => 401,
-            UserInactive | InsufficientPermissions | NoOrganization => 403,
+            UserInactive | EmailNotVerified | InsufficientPermissions | NoOrganization => 403,
             UserNotFound | SessionNotFound | NoActiveSubscription | NotFound => 404,
             MethodNotAllowed => 405,
             EmailAlreadyRegistered | LastOwner | Conflict => 409,
@@ -112,7 +120,10 @@ impl Error {
             InvalidRefreshToken => "INVALID_REFRESH_TOKEN",
             RefreshTokenReused => "REFRESH_TOKEN_REUSED",
             RefreshTokenAlreadyRotated => "REFRESH_TOKEN_ALREADY_ROTATED",
+            InvalidVerificationToken => "INVALID_VERIFICATION_TOKEN",
+            InvalidResetToken => "INVALID_RESET_TOKEN",
             UserInactive => "USER_INACTIVE",
+            EmailNotVerified => "EMAIL_NOT_VERIFIED",
             InsufficientPermissions => "INSUFFICIENT_PERMISSIONS",
             NoOrganization => "NO_ORGANIZATION",
             UserNotFound => "USER_NOT_FOUND",

@@ -195,6 +195,8 @@ pub struct NewAccount {
     pub organization: Organization,
     pub subscription: Subscription,
     pub session: Session,
+    /// The verification token and its mail, written with the account.
+    pub verification: Option<crate::mail::MailGrant>,
 }
 
 /// How a capability's usage is counted: over all time, or per UTC calendar

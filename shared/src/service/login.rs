@@ -151,7 +151,12 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
         return Err(e);
     }
     let user = user?.filter(|u| u.email == email);
-    let stored_hash = user.as_ref().map(|u| u.password_hash.as_str());
+    // An invited member without a password yet is checked like an unknown
+    // address: against the dummy hash.
+    let stored_hash = user
+        .as_ref()
+        .map(|u| u.password_hash.as_str())
+        .filter(|h| !h.is_empty());
     let verification = app.passwords.verify(&input.password, stored_hash).await?;
     let mut user = match (verification, user) {
         (Verification::Mismatch, user) | (_, user @ None) => {
@@ -169,6 +174,10 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
     if !user.is_active() {
         tracing::info!(event = "login", outcome = "inactive", user_id = %user.id, org_id = %user.org_id, "login refused: account inactive");
         return Err(Error::UserInactive);
+    }
+    if app.config.mail.require_verified_email && !user.validated {
+        tracing::info!(event = "login", outcome = "unverified", user_id = %user.id, org_id = %user.org_id, "login refused: email not verified");
+        return Err(Error::EmailNotVerified);
     }
     let (session, refresh_token) = new_session(
         app,

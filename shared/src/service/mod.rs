@@ -3,17 +3,20 @@
 pub mod caller;
 pub mod health;
 pub mod login;
+mod mail_tokens;
 pub mod members;
 pub mod operator;
 pub mod plans;
 pub mod quota;
 pub mod refresh;
 pub mod register;
+pub mod reset;
 pub mod roles;
 pub mod sessions;
 pub mod status;
 pub mod users;
 pub mod validate;
+pub mod verify;
 
 use crate::App;
 use crate::auth::refresh as refresh_token;
@@ -29,6 +32,8 @@ pub struct SignedIn {
     /// When the access token expires.
     pub expires_at: i64,
     pub user: User,
+    /// Register's: what `resend-verification` takes.
+    pub verification_token_id: Option<String>,
 }
 
 /// Where a sign-in came from, kept with its session for the session list.
@@ -84,5 +89,6 @@ pub(crate) fn signed_in(
         session_id: session.id.clone(),
         expires_at: access.expires_at,
         user,
+        verification_token_id: None,
     })
 }

@@ -7,6 +7,7 @@ use super::{SessionOrigin, SignedIn, new_session, signed_in, validate};
 use crate::App;
 use crate::auth::password;
 use crate::error::Result;
+use crate::mail::{MailGrant, MailKind, Recipient};
 use crate::model::{
     ContactDetails, NewAccount, Organization, Subscription, SubscriptionStatus, User, UserStatus,
 };
@@ -90,11 +91,19 @@ pub async fn register(app: &App, input: Registration) -> Result<SignedIn> {
         ends_at: Some(now + FREE_TRIAL_SECONDS),
     };
     let (session, refresh_token) = new_session(app, &user, input.origin)?;
+    let to = Recipient {
+        user_id: &user.id,
+        email: &user.email,
+        name: &user.name,
+        org_name: Some(&organization.name),
+    };
+    let verification = MailGrant::new(MailKind::Verification, &to, now)?;
     let account = NewAccount {
         user,
         organization,
         subscription,
         session,
+        verification: Some(verification),
     };
     app.store.create_account(&account).await?;
     tracing::info!(
@@ -104,5 +113,9 @@ pub async fn register(app: &App, input: Registration) -> Result<SignedIn> {
         org_id = %account.organization.id,
         "account created"
     );
-    signed_in(app, account.user, &account.session, refresh_token)
+    let mut signed_in = signed_in(app, account.user, &account.session, refresh_token)?;
+    // Flashback's resend id: the account's, which the response carries
+    // anyway; resending needs no secret.
+    signed_in.verification_token_id = Some(signed_in.user.id.clone());
+    Ok(signed_in)
 }

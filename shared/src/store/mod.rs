@@ -10,10 +10,12 @@
 
 pub mod dynamo;
 pub mod embedded;
+mod mail;
 mod plans;
 mod sessions;
 mod users;
 
+pub use mail::{MailStore, ResetGrant, ResetLookup, UserTokens};
 pub use plans::PlanStore;
 pub use sessions::SessionStore;
 pub use users::UserStore;
@@ -118,7 +120,7 @@ pub struct LoginLookup {
 
 /// Everything the service keeps, by aggregate. Code that holds a store
 /// names this trait; it calls the aggregates' methods with their traits in
-/// scope (`use crate::store::{UserStore, SessionStore, PlanStore}`).
-pub trait Store: UserStore + SessionStore + PlanStore {}
+/// scope (`use crate::store::{UserStore, SessionStore, PlanStore, MailStore}`).
+pub trait Store: UserStore + SessionStore + PlanStore + MailStore {}
 
-impl<T: UserStore + SessionStore + PlanStore + ?Sized> Store for T {}
+impl<T: UserStore + SessionStore + PlanStore + MailStore + ?Sized> Store for T {}

@@ -30,7 +30,8 @@
 //! or one transaction, so races are settled by DynamoDB, not by
 //! read-then-write:
 //!
-//! - `create_account`: 5 Puts, each only where nothing exists yet.
+//! - `create_account`: 5 Puts (7 with the verification token and its
+//!   mail), each only where nothing exists yet.
 //! - `add_member`: the organization must exist (and gains an owner if the
 //!   user is one), the caller must be at its read version, plus the user
 //!   and its email lock.
@@ -77,6 +78,7 @@ use crate::model::{
 };
 use crate::role::Role;
 
+mod mail;
 mod plans;
 mod sessions;
 mod table;

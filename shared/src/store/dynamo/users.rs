@@ -22,6 +22,10 @@ impl UserStore for DynamoStore {
             )?,
             self.tx_put(session_item(&account.session)?, Condition::new(NOT_EXISTS))?,
         ];
+        let mut items = items;
+        if let Some(grant) = &account.verification {
+            items.extend(self.grant_puts(grant)?);
+        }
         self.transact(items, decide_account, Some(&user.email), &proof)
             .await
     }

@@ -21,6 +21,7 @@ use crate::model::{
 };
 use crate::role::Role;
 
+mod mail;
 mod plans;
 mod sessions;
 mod users;
@@ -184,6 +185,7 @@ impl EmbeddedStore {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sqlite_error)?;
         conn.execute_batch(SCHEMA).map_err(sqlite_error)?;
+        conn.execute_batch(mail::SCHEMA).map_err(sqlite_error)?;
         Ok(EmbeddedStore {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -275,6 +277,23 @@ fn move_owner_count(conn: &Connection, org_id: &str, delta: i64, floor: i64) -> 
         params![org_id, to_json(&org)?],
     )
     .map_err(sqlite_error)?;
+    Ok(())
+}
+
+/// Inserts a new session, inside the caller's transaction. `Conflict` if
+/// its id is taken.
+fn insert_session(conn: &Connection, s: &Session) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO sessions (id, user_id, token_hash, revoked, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![s.id, s.user_id, s.token_hash, s.revoked, to_json(s)?],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict
+        } else {
+            sqlite_error(e)
+        }
+    })?;
     Ok(())
 }
 

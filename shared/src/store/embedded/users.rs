@@ -31,6 +31,9 @@ impl UserStore for EmbeddedStore {
                 params![a.session.id, a.session.user_id, a.session.token_hash, a.session.revoked, session],
             )
             .map_err(sqlite_error)?;
+            if let Some(grant) = &a.verification {
+                mail::insert_grant(&tx, grant)?;
+            }
             tx.commit().map_err(sqlite_error)
         })
         .await

@@ -1,0 +1,341 @@
+//! The mail aggregate on DynamoDB.
+//!
+//! | pk                  | sk             | item                                                          |
+//! |---------------------|----------------|---------------------------------------------------------------|
+//! | `USER#<userId>`     | `TOKEN#<hash>` | a [`MailToken`] (hash only), in its user's partition; `ttl`   |
+//! | `OUTBOX#<id>`       | `MAIL`         | an [`OutboxMail`]; `gsi1pk` = `OUTBOX`, `gsi1sk` = `MAIL#<createdAt>#<id>`; `ttl` |
+//! | `MAILLIMIT#<email>` | `RESET`        | the [`MailLimit`] of reset mails to an address; `ttl`         |
+//! | `MAILPAD#<id>`      | `TOKEN`/`MAIL` | what a reset request for an address without account writes in place of the token and mail: the same sizes; `ttl` |
+//!
+//! Tokens live in their user's partition, so that one consistent Query
+//! reads the account and its tokens together (a token carries its user's
+//! id). The table's stream carries each new `OUTBOX#` item to the mailer
+//! (template.yaml filters the event source mapping to them).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem};
+
+use super::{
+    Condition, DynamoStore, GSI1PK, GSI1SK, Item, NOT_EXISTS, PK, Reason, SK, TTL, WriteProof,
+    decode, email_key, key, key_owned, n, s, session_item, store_error, table_keys, user_item,
+};
+use crate::mail::{MailGrant, MailLimit, MailToken, OUTBOX_KEEP_SECONDS, OutboxMail};
+use crate::model::{Session, User};
+use crate::store::mail::{MailStore, ResetGrant, ResetLookup, UserTokens};
+use crate::store::{StoreError, StoreResult};
+
+const TOKEN_PREFIX: &str = "TOKEN#";
+const SK_MAIL: &str = "MAIL";
+const SK_RESET: &str = "RESET";
+const OUTBOX_PARTITION: &str = "OUTBOX";
+/// How long the stand-ins for an unknown address's token and mail are kept.
+const PADDING_SECONDS: i64 = 3600;
+
+fn encode<T: serde::Serialize>(record: &T, pk: String, sk: String) -> StoreResult<Item> {
+    let mut item: Item = serde_dynamo::to_item(record).map_err(|_| {
+        StoreError::Internal(format!(
+            "cannot encode {} as an item",
+            std::any::type_name::<T>()
+        ))
+    })?;
+    item.extend(key_owned(pk, sk));
+    Ok(item)
+}
+
+fn token_item(token: &MailToken) -> StoreResult<Item> {
+    let mut item = encode(
+        token,
+        format!("USER#{}", token.user_id),
+        format!("{TOKEN_PREFIX}{}", token.hash),
+    )?;
+    item.insert(TTL.into(), n(token.expires_at));
+    Ok(item)
+}
+
+fn outbox_key(id: &str) -> Item {
+    key(format!("OUTBOX#{id}"), SK_MAIL)
+}
+
+fn outbox_item(mail: &OutboxMail) -> StoreResult<Item> {
+    let mut item = encode(mail, format!("OUTBOX#{}", mail.id), SK_MAIL.into())?;
+    item.insert(GSI1PK.into(), s(OUTBOX_PARTITION));
+    item.insert(
+        GSI1SK.into(),
+        s(format!("MAIL#{:012}#{}", mail.created_at, mail.id)),
+    );
+    item.insert(TTL.into(), n(mail.expires_at));
+    Ok(item)
+}
+
+fn limit_key(email: &str) -> (String, &'static str) {
+    (format!("MAILLIMIT#{email}"), SK_RESET)
+}
+
+fn limit_item(email: &str, limit: &MailLimit) -> StoreResult<Item> {
+    let (pk, sk) = limit_key(email);
+    let mut item = encode(limit, pk, sk.into())?;
+    item.insert(TTL.into(), n(limit.expires_at));
+    Ok(item)
+}
+
+/// `item` under a key of its own that nothing reads, expiring soon.
+fn padding(mut item: Item, sk: &str, now: i64) -> Item {
+    item.extend(key_owned(
+        format!("MAILPAD#{}", uuid::Uuid::new_v4().simple()),
+        sk.into(),
+    ));
+    item.remove(GSI1PK);
+    item.remove(GSI1SK);
+    item.insert(TTL.into(), n(now + PADDING_SECONDS));
+    item
+}
+
+/// Any failed condition is `Conflict`.
+fn decide_nothing(_: &[Reason]) -> Option<StoreError> {
+    None
+}
+
+impl DynamoStore {
+    fn tx_delete(&self, key: Item, condition: Option<&str>) -> StoreResult<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(|_| StoreError::Internal("TransactWriteItems: invalid Delete".into()))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    fn token_key(user_id: &str, hash: &str) -> Item {
+        key_owned(format!("USER#{user_id}"), format!("{TOKEN_PREFIX}{hash}"))
+    }
+
+    fn user_condition(user: &User) -> StoreResult<Condition> {
+        let previous = user.version.checked_sub(1).ok_or(StoreError::Conflict)?;
+        Ok(Condition::new("#v = :previous AND #e = :email")
+            .name("#v", "version")
+            .name("#e", "email")
+            .value(":previous", n(previous))
+            .value(":email", s(&user.email)))
+    }
+
+    /// The token and outbox Puts of a grant, each where nothing exists yet.
+    pub(super) fn grant_puts(&self, grant: &MailGrant) -> StoreResult<Vec<TransactWriteItem>> {
+        Ok(vec![
+            self.tx_put(token_item(&grant.token)?, Condition::new(NOT_EXISTS))?,
+            self.tx_put(outbox_item(&grant.mail)?, Condition::new(NOT_EXISTS))?,
+        ])
+    }
+
+    async fn update_outbox(
+        &self,
+        id: &str,
+        update: &str,
+        condition: Condition,
+        return_new: bool,
+    ) -> StoreResult<Option<Item>> {
+        let result = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(outbox_key(id)))
+            .update_expression(update)
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(condition.names)
+            .set_expression_attribute_values(condition.values)
+            .return_values(if return_new {
+                ReturnValue::AllNew
+            } else {
+                ReturnValue::None
+            })
+            .send()
+            .await;
+        match result.map_err(|e| store_error("UpdateItem", e)) {
+            Ok(out) => Ok(out.attributes),
+            Err(StoreError::Conflict) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl MailStore for DynamoStore {
+    async fn reset_lookup(&self, email: &str) -> StoreResult<ResetLookup> {
+        let (lock_pk, lock_sk) = email_key(email);
+        let (limit_pk, limit_sk) = limit_key(email);
+        let items = self
+            .batch_get(vec![key(lock_pk.clone(), lock_sk), key(limit_pk, limit_sk)])
+            .await?;
+        let mut lookup = ResetLookup::default();
+        for item in items {
+            match item.get(PK) {
+                Some(AttributeValue::S(pk)) if *pk == lock_pk => {
+                    lookup.user_id =
+                        Some(decode::<super::EmailLock>("BatchGetItem", item)?.user_id);
+                }
+                Some(AttributeValue::S(_)) => lookup.limit = Some(decode("BatchGetItem", item)?),
+                _ => return Err(StoreError::Internal("BatchGetItem: item without pk".into())),
+            }
+        }
+        Ok(lookup)
+    }
+
+    async fn request_reset(
+        &self,
+        email: &str,
+        limit: &MailLimit,
+        expected: Option<u32>,
+        grant: ResetGrant<'_>,
+    ) -> StoreResult<()> {
+        let condition = match expected {
+            None => Condition::new(NOT_EXISTS),
+            Some(count) => Condition::new("#c = :expected")
+                .name("#c", "count")
+                .value(":expected", n(count)),
+        };
+        let proof = WriteProof::stamp(limit_item(email, limit)?)?;
+        let mut items = vec![self.tx_put(proof.item.clone(), condition)?];
+        match grant {
+            ResetGrant::Account(grant) => items.extend(self.grant_puts(grant)?),
+            ResetGrant::StandIn(stand_in) => {
+                let now = stand_in.mail.created_at;
+                items.push(self.tx_put(
+                    padding(token_item(&stand_in.token)?, "TOKEN", now),
+                    Condition::new(NOT_EXISTS),
+                )?);
+                items.push(self.tx_put(
+                    padding(outbox_item(&stand_in.mail)?, SK_MAIL, now),
+                    Condition::new(NOT_EXISTS),
+                )?);
+            }
+        }
+        self.transact(items, decide_nothing, None, &proof).await
+    }
+
+    async fn user_tokens(&self, user_id: &str) -> StoreResult<UserTokens> {
+        const OP: &str = "Query";
+        let mut found = UserTokens::default();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .await
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(format!("USER#{user_id}")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error(OP, e))?;
+            for item in out.items.unwrap_or_default() {
+                match item.get(SK) {
+                    Some(AttributeValue::S(sk)) if sk.starts_with(TOKEN_PREFIX) => {
+                        found.tokens.push(decode(OP, item)?)
+                    }
+                    Some(AttributeValue::S(sk)) if sk == "PROFILE" => {
+                        found.user = Some(decode(OP, item)?)
+                    }
+                    _ => {}
+                }
+            }
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn redeem_verification(
+        &self,
+        token_hash: &str,
+        user: &User,
+        session: &Session,
+    ) -> StoreResult<()> {
+        let proof = WriteProof::stamp(user_item(user)?)?;
+        let items = vec![
+            self.tx_delete(
+                Self::token_key(&user.id, token_hash),
+                Some("attribute_exists(pk)"),
+            )?,
+            self.tx_put(proof.item.clone(), Self::user_condition(user)?)?,
+            self.tx_put(session_item(session)?, Condition::new(NOT_EXISTS))?,
+        ];
+        self.transact(items, decide_nothing, None, &proof).await
+    }
+
+    async fn redeem_reset(
+        &self,
+        token_hash: &str,
+        others: &[String],
+        user: &User,
+    ) -> StoreResult<()> {
+        let proof = WriteProof::stamp(user_item(user)?)?;
+        let mut items = vec![
+            self.tx_delete(
+                Self::token_key(&user.id, token_hash),
+                Some("attribute_exists(pk)"),
+            )?,
+            self.tx_put(proof.item.clone(), Self::user_condition(user)?)?,
+        ];
+        for other in others.iter().filter(|h| *h != token_hash) {
+            items.push(self.tx_delete(Self::token_key(&user.id, other), None)?);
+        }
+        self.transact(items, decide_nothing, None, &proof).await
+    }
+
+    async fn claim_mail(&self, id: &str, now: i64, until: i64) -> StoreResult<Option<OutboxMail>> {
+        let condition = Condition::new(
+            "attribute_exists(pk) AND attribute_not_exists(#sent) \
+             AND (attribute_not_exists(#claim) OR #claim < :now)",
+        )
+        .name("#sent", "sentAt")
+        .name("#claim", "claimedUntil")
+        .value(":now", n(now))
+        .value(":until", n(until));
+        self.update_outbox(id, "SET #claim = :until", condition, true)
+            .await?
+            .map(|item| decode("UpdateItem", item))
+            .transpose()
+    }
+
+    async fn release_mail(&self, id: &str) -> StoreResult<()> {
+        let condition = Condition::new("attribute_exists(pk)").name("#claim", "claimedUntil");
+        self.update_outbox(id, "REMOVE #claim", condition, false)
+            .await
+            .map(drop)
+    }
+
+    async fn mark_mail_sent(&self, id: &str, now: i64) -> StoreResult<()> {
+        let condition = Condition::new("attribute_exists(pk)")
+            .name("#sent", "sentAt")
+            .name("#claim", "claimedUntil")
+            .name("#token", "token")
+            .name("#ttl", TTL)
+            .value(":now", n(now))
+            .value(":ttl", n(now + OUTBOX_KEEP_SECONDS));
+        self.update_outbox(
+            id,
+            "SET #sent = :now, #ttl = :ttl REMOVE #claim, #token",
+            condition,
+            false,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn outbox(&self) -> StoreResult<Vec<OutboxMail>> {
+        let listed = self.query_index(OUTBOX_PARTITION.into(), "MAIL#").await?;
+        let mut mails = self
+            .batch_get(table_keys(listed)?)
+            .await?
+            .into_iter()
+            .map(|item| decode::<OutboxMail>("BatchGetItem", item))
+            .collect::<StoreResult<Vec<_>>>()?;
+        mails.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(mails)
+    }
+}

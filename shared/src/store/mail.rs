@@ -1,0 +1,90 @@
+//! The mail aggregate: mailed tokens (hashes only), their outbox records,
+//! and the per-address count of reset mails.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::mail::{MailGrant, MailLimit, MailToken, OutboxMail};
+use crate::model::{Session, User};
+
+/// What a reset request reads first, together, whether or not the address
+/// has an account.
+#[derive(Debug, Clone, Default)]
+pub struct ResetLookup {
+    pub user_id: Option<String>,
+    pub limit: Option<MailLimit>,
+}
+
+/// An account and its outstanding mailed tokens, read together.
+#[derive(Debug, Clone, Default)]
+pub struct UserTokens {
+    pub user: Option<User>,
+    pub tokens: Vec<MailToken>,
+}
+
+/// What a reset request writes besides its count.
+#[derive(Debug, Clone, Copy)]
+pub enum ResetGrant<'a> {
+    /// The address has an account: its token and mail.
+    Account(&'a MailGrant),
+    /// It has none: records of the same size, that nothing reads.
+    StandIn(&'a MailGrant),
+}
+
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// The account (if any) of `email` and its reset-mail count (if any),
+    /// in one round trip.
+    async fn reset_lookup(&self, email: &str) -> StoreResult<ResetLookup>;
+
+    /// Counts one reset mail for `email`, only if its count is still
+    /// `expected` (None: only if there is no count yet; `Conflict`
+    /// otherwise), and writes the grant in the same transaction; a stand-in
+    /// (the address has no account) is written under keys nothing reads,
+    /// so that both cost the same.
+    async fn request_reset(
+        &self,
+        email: &str,
+        limit: &MailLimit,
+        expected: Option<u32>,
+        grant: ResetGrant<'_>,
+    ) -> StoreResult<()>;
+
+    /// The user and every token mailed to it that is still stored
+    /// (expired ones included: callers check), in one consistent read.
+    async fn user_tokens(&self, user_id: &str) -> StoreResult<UserTokens>;
+
+    /// Spends a verification token: deletes it, writes `user` (only at
+    /// version `user.version - 1`, as `update_user`) and creates `session`,
+    /// all or nothing. `Conflict` when the token is gone (spent by a
+    /// concurrent request) or the user changed.
+    async fn redeem_verification(
+        &self,
+        token_hash: &str,
+        user: &User,
+        session: &Session,
+    ) -> StoreResult<()>;
+
+    /// Spends a reset token and `others` of the same user with it, and
+    /// writes `user` (version-checked), all or nothing. `Conflict` when
+    /// `token_hash` is gone or the user changed.
+    async fn redeem_reset(
+        &self,
+        token_hash: &str,
+        others: &[String],
+        user: &User,
+    ) -> StoreResult<()>;
+
+    /// Takes an unsent mail for delivery until `until`: None when it is
+    /// sent, gone, or being delivered by another mailer.
+    async fn claim_mail(&self, id: &str, now: i64, until: i64) -> StoreResult<Option<OutboxMail>>;
+
+    /// Gives a claimed mail back (its delivery failed), for a retry.
+    async fn release_mail(&self, id: &str) -> StoreResult<()>;
+
+    /// Marks a claimed mail sent and erases its token.
+    async fn mark_mail_sent(&self, id: &str, now: i64) -> StoreResult<()>;
+
+    /// Every outbox record still kept, sent or not, oldest first.
+    async fn outbox(&self) -> StoreResult<Vec<OutboxMail>>;
+}
