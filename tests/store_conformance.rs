@@ -48,6 +48,7 @@ fn account(email: &str) -> NewAccount {
             ends_at: Some(100),
         },
         session: session(&user_id),
+        verification: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! answering CORS as API Gateway does for template.yaml ([`cors`]).
 
 pub mod cors;
+pub mod outbox;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

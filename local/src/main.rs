@@ -24,7 +24,8 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "ACCOUNTS_ADDR", default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
-    /// Directory of the embedded store (and of the generated key file).
+    /// Directory of the embedded store, of the generated key file, and of
+    /// `outbox/`, where mail is written as `.eml` files.
     #[arg(long, env = "ACCOUNTS_DATA", default_value = "./.accounts-data")]
     data: PathBuf,
     /// Keep nothing: an in-memory store and a throwaway key set.
@@ -51,6 +52,7 @@ fn fail(message: String) -> ! {
 async fn main() {
     accounts::telemetry::init();
     let args = Args::parse();
+    let outbox_dir = args.data.join("outbox");
     let store_config = match (args.memory, args.dynamodb_table) {
         (true, _) => StoreConfig::Memory,
         (false, Some(table)) => StoreConfig::Dynamo { table },
@@ -72,6 +74,8 @@ async fn main() {
     .unwrap_or_else(|e| fail(format!("signing keys: {e}")));
     let app = App::with_keys(config, store, Arc::new(SystemClock), keys)
         .unwrap_or_else(|e| fail(e.to_string()));
+    accounts_local::outbox::spawn_mailer(&app, outbox_dir.clone())
+        .unwrap_or_else(|e| fail(format!("mail templates: {e}")));
     let origins = args.cors_allowed_origins;
     let cors_origins = if origins.is_empty() {
         "none (CORS off)".to_owned()
@@ -81,7 +85,7 @@ async fn main() {
     let addr = accounts_local::spawn(args.addr, Arc::new(app), Cors::new(origins))
         .await
         .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", args.addr)));
-    tracing::info!(%addr, store = %described, %cors_origins, "accounts-local listening");
+    tracing::info!(%addr, store = %described, %cors_origins, outbox = %outbox_dir.display(), "accounts-local listening");
     eprintln!(
         "accounts-local listening on http://{addr} ({described}); browser origins allowed: {cors_origins}"
     );

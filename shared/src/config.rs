@@ -239,7 +239,10 @@ impl Config {
         let app_url = settings
             .get("APP_URL")
             .unwrap_or_else(|| "http://localhost:5173".into());
-        if !(app_url.starts_with("https://") || app_url.starts_with("http://")) {
+        let unsafe_in_a_link = |c: char| c.is_whitespace() || "\"'<>&".contains(c);
+        if !(app_url.starts_with("https://") || app_url.starts_with("http://"))
+            || app_url.contains(unsafe_in_a_link)
+        {
             return Err(ConfigError::Invalid {
                 name: "APP_URL",
                 reason: "expected the web app's URL (https://…)".into(),

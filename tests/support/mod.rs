@@ -5,6 +5,7 @@
 //! `ACCOUNTS_TEST_DYNAMODB_ENDPOINT` (scripts/test.sh starts moto_server and
 //! sets it). Without one they fail: a skipped store test is not a passed one.
 
+pub mod mail;
 pub mod race;
 pub mod round_trips;
 pub mod sam;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::request::{bearer_token, json_body, source_ip};
 use super::response::{success, with_cache_control};
-use super::{Route, lifecycle};
+use super::{Route, lifecycle, mail};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::error::{Error, Result};
@@ -26,6 +26,10 @@ pub(super) async fn handle(app: &App, req: &Request, route: Route) -> Result<Res
         Route::UpdateRole => put_user_role(app, req).await,
         Route::CreateMember => post_organization_users(app, req).await,
         Route::ListMembers => get_organization_users(app, req).await,
+        Route::RequestPasswordReset => mail::post_request_reset(app, req).await,
+        Route::ResetPassword => mail::post_reset(app, req).await,
+        Route::PreVerifyEmail => mail::post_pre_verify(app, req).await,
+        Route::VerifyEmail => mail::post_verify(app, req).await,
         Route::Jwks => get_jwks(app),
         Route::OpenIdConfiguration => get_openid_configuration(app),
         Route::Logout => lifecycle::post_logout(app, req).await,
@@ -82,9 +86,11 @@ struct SignedInResponse<'a> {
     token_id: &'a str,
     expires_at: i64,
     user: SignedInUser<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification_token_id: Option<&'a str>,
 }
 
-fn signed_in_response(status: u16, s: &SignedIn) -> Response<Body> {
+pub(super) fn signed_in_response(status: u16, s: &SignedIn) -> Response<Body> {
     success(
         status,
         &SignedInResponse {
@@ -93,6 +99,7 @@ fn signed_in_response(status: u16, s: &SignedIn) -> Response<Body> {
             token_id: &s.session_id,
             expires_at: s.expires_at,
             user: (&s.user).into(),
+            verification_token_id: s.verification_token_id.as_deref(),
         },
     )
 }

@@ -3,6 +3,7 @@
 
 mod handlers;
 mod lifecycle;
+mod mail;
 pub mod request;
 pub mod response;
 mod unmatched;
@@ -34,6 +35,10 @@ pub enum Route {
     GetUser,
     UpdateUser,
     UpdateRole,
+    RequestPasswordReset,
+    ResetPassword,
+    PreVerifyEmail,
+    VerifyEmail,
     Jwks,
     OpenIdConfiguration,
     Logout,
@@ -50,7 +55,7 @@ pub enum Route {
 
 impl Route {
     /// Literal paths before templated ones, as API Gateway matches them.
-    pub const ALL: [Route; 20] = [
+    pub const ALL: [Route; 24] = [
         Route::Register,
         Route::Login,
         Route::Refresh,
@@ -58,6 +63,10 @@ impl Route {
         Route::Deactivate,
         Route::Profile,
         Route::Quota,
+        Route::RequestPasswordReset,
+        Route::ResetPassword,
+        Route::PreVerifyEmail,
+        Route::VerifyEmail,
         Route::ListMembers,
         Route::CreateMember,
         Route::GetUser,
@@ -82,7 +91,11 @@ impl Route {
             | Route::Logout
             | Route::RevokeSession
             | Route::RevokeAllSessions
-            | Route::Deactivate => Method::POST,
+            | Route::Deactivate
+            | Route::RequestPasswordReset
+            | Route::ResetPassword
+            | Route::PreVerifyEmail
+            | Route::VerifyEmail => Method::POST,
             Route::Profile
             | Route::Quota
             | Route::ListMembers
@@ -105,6 +118,10 @@ impl Route {
             Route::Refresh => "/user/refresh",
             Route::Profile => "/user/profile",
             Route::Quota => "/user/quota",
+            Route::RequestPasswordReset => "/user/request-reset-password",
+            Route::ResetPassword => "/user/reset-password",
+            Route::PreVerifyEmail => "/user/pre-verify-email",
+            Route::VerifyEmail => "/user/verify-email",
             Route::ListMembers | Route::CreateMember => "/organization/users",
             Route::GetUser | Route::UpdateUser => "/user/{userId}",
             Route::UpdateRole => "/user/{userId}/role",
@@ -129,6 +146,10 @@ impl Route {
             Route::Refresh => "post-user-refresh",
             Route::Profile => "get-user-profile",
             Route::Quota => "get-user-quota",
+            Route::RequestPasswordReset => "post-user-request-reset-password",
+            Route::ResetPassword => "post-user-reset-password",
+            Route::PreVerifyEmail => "post-user-pre-verify-email",
+            Route::VerifyEmail => "post-user-verify-email",
             Route::ListMembers => "get-organization-users",
             Route::CreateMember => "post-organization-users",
             Route::GetUser => "get-user",
@@ -149,7 +170,7 @@ impl Route {
     /// may read the private key set.
     pub fn key_use(self) -> KeyUse {
         match self {
-            Route::Register | Route::Login | Route::Refresh => KeyUse::SIGN,
+            Route::Register | Route::Login | Route::Refresh | Route::VerifyEmail => KeyUse::SIGN,
             Route::Profile
             | Route::Quota
             | Route::ListMembers
@@ -165,7 +186,12 @@ impl Route {
             | Route::RevokeAllSessions
             | Route::Deactivate => KeyUse::VERIFY,
             // Logout proves possession with the refresh token alone.
-            Route::OpenIdConfiguration | Route::Logout | Route::Health => KeyUse::NONE,
+            Route::OpenIdConfiguration
+            | Route::Logout
+            | Route::Health
+            | Route::RequestPasswordReset
+            | Route::ResetPassword
+            | Route::PreVerifyEmail => KeyUse::NONE,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! in which every value (names above all: anyone chooses their own) is
 //! escaped.
 
-use minijinja::{AutoEscape, Environment, context};
+use minijinja::{AutoEscape, Environment, Value, context};
 
 use super::{MailKind, OutboxMail};
 
@@ -97,7 +97,11 @@ impl Renderer {
         let values = context! {
             name => mail.recipient_name,
             org_name => mail.org_name.as_deref().unwrap_or_default(),
-            link => self.link(mail.kind, token),
+            // Not escaped: `/` would become `&#x2f;` and the plain link
+            // in the HTML part would differ from the text part's. It holds
+            // nothing to escape: APP_URL is checked at start (no quotes,
+            // angle brackets or ampersands) and the token is base64url.
+            link => Value::from_safe_string(self.link(mail.kind, token)),
         };
         let part = |suffix: &str| {
             self.env

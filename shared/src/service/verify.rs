@@ -32,7 +32,12 @@ pub async fn pre_verify(app: &App, token: &str) -> Result<TokenInfo> {
     })
 }
 
-pub async fn verify(app: &App, token: &str, new_password: Option<&str>) -> Result<SignedIn> {
+pub async fn verify(
+    app: &App,
+    token: &str,
+    new_password: Option<&str>,
+    origin: SessionOrigin,
+) -> Result<SignedIn> {
     let mut password_hash = None;
     for _ in 0..REDEEM_ATTEMPTS {
         let found = presented(app, token, TokenPurpose::Verify, invalid).await?;
@@ -53,7 +58,7 @@ pub async fn verify(app: &App, token: &str, new_password: Option<&str>) -> Resul
         user.validated = true;
         user.version += 1;
         user.updated_at = app.now();
-        let (session, refresh_token) = new_session(app, &user, SessionOrigin::default())?;
+        let (session, refresh_token) = new_session(app, &user, origin.clone())?;
         match app
             .store
             .redeem_verification(&found.hash, &user, &session)

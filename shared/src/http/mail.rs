@@ -1,0 +1,96 @@
+//! The mail flows' handlers: verification, invitations, password reset.
+//! All public: a token from a mail, or an address, is the credential.
+
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+
+use super::handlers::signed_in_response;
+use super::request::{json_body, source_ip};
+use super::response::success;
+use crate::App;
+use crate::error::{Error, Result};
+use crate::service::{SessionOrigin, reset, verify};
+
+#[derive(Deserialize)]
+struct EmailRequest {
+    email: String,
+}
+
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+pub(super) async fn post_request_reset(app: &App, req: &Request) -> Result<Response<Body>> {
+    let body: EmailRequest = json_body(req, app.config.max_body_bytes)?;
+    reset::request(app, &body.email).await?;
+    Ok(success(
+        200,
+        &Message {
+            message: "If the address has an account, a reset link has been sent",
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResetRequest {
+    token: String,
+    new_password: String,
+}
+
+pub(super) async fn post_reset(app: &App, req: &Request) -> Result<Response<Body>> {
+    let body: ResetRequest = json_body(req, app.config.max_body_bytes)?;
+    reset::reset(app, &body.token, &body.new_password).await?;
+    Ok(success(
+        200,
+        &Message {
+            message: "Password reset",
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    token: String,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PreVerifyResponse {
+    message: &'static str,
+    auth_method: &'static str,
+    has_password: bool,
+}
+
+pub(super) async fn post_pre_verify(app: &App, req: &Request) -> Result<Response<Body>> {
+    let body: TokenRequest = json_body(req, app.config.max_body_bytes)?;
+    let info = verify::pre_verify(app, &body.token).await?;
+    Ok(success(
+        200,
+        &PreVerifyResponse {
+            message: if info.has_password {
+                "Token is valid"
+            } else {
+                "Token is valid; choose a password"
+            },
+            auth_method: "password",
+            has_password: info.has_password,
+        },
+    ))
+}
+
+pub(super) async fn post_verify(app: &App, req: &Request) -> Result<Response<Body>> {
+    let body: TokenRequest = json_body(req, app.config.max_body_bytes)?;
+    if body.token.is_empty() {
+        return Err(Error::InvalidVerificationToken);
+    }
+    let origin = SessionOrigin {
+        device_info: None,
+        ip_address: source_ip(req),
+    };
+    let signed_in = verify::verify(app, &body.token, body.password.as_deref(), origin).await?;
+    Ok(signed_in_response(200, &signed_in))
+}
