@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use accounts::http::Route;
 use accounts::store::dynamo::{DynamoStore, create_table};
+use accounts_tests::mail::link_token;
 use accounts_tests::*;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{
@@ -288,6 +289,24 @@ async fn recorded_app() -> (TestApp, Recorder) {
 /// rehash paths. (function, action, key kind) with the reason.
 const RACE_PATH_GRANTS: &[(&str, &str, &str, &str)] = &[
     (
+        "post-user-request-reset-password",
+        "GetItem",
+        "MAILLIMIT#",
+        "reads its count back after losing the race to write it",
+    ),
+    (
+        "post-user-reset-password",
+        "GetItem",
+        "USER#",
+        "reads the user back after losing the race to write it",
+    ),
+    (
+        "post-user-verify-email",
+        "GetItem",
+        "USER#",
+        "reads the user back after losing the race to write it",
+    ),
+    (
         "post-user-register",
         "GetItem",
         "EMAIL#",
@@ -436,6 +455,46 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         .await;
     assert_eq!(crowned.status, 200, "{}", crowned.body);
     record(Route::UpdateRole, &recorder);
+
+    // Mail: the verification link of ada's registration, then a reset.
+    // The mailer's own requests are no HTTP function's: dropped here.
+    let mailer = t.mailer();
+    let mails = mailer.deliver().await;
+    recorder.take();
+    let verify_token = link_token(&mails[0], &t.app.config.mail.app_url, "verify-email");
+    let pre = t
+        .post("/user/pre-verify-email", json!({"token": verify_token}))
+        .await;
+    assert_eq!(pre.status, 200, "{}", pre.body);
+    record(Route::PreVerifyEmail, &recorder);
+    let verified = t
+        .post("/user/verify-email", json!({"token": verify_token}))
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    record(Route::VerifyEmail, &recorder);
+    for email in ["ada@acme.com", "nobody@acme.com"] {
+        let asked = t
+            .post("/user/request-reset-password", json!({"email": email}))
+            .await;
+        assert_eq!(asked.status, 200, "{}", asked.body);
+    }
+    record(Route::RequestPasswordReset, &recorder);
+    let mails = mailer.deliver().await;
+    recorder.take();
+    let reset_token = link_token(&mails[0], &t.app.config.mail.app_url, "reset-password");
+    let reset = t
+        .post(
+            "/user/reset-password",
+            json!({"token": reset_token, "newPassword": "Reset-pass-246"}),
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    record(Route::ResetPassword, &recorder);
+    // Signed in again after the reset (which ended every session of ada's).
+    let again = t.login("ada@acme.com", "Reset-pass-246").await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let token = again.str("accessToken");
+    record(Route::Login, &recorder);
 
     // Sessions: the list (both paths), ending one (both paths), ending all.
     let phone = t.login("grace@acme.com", PASSWORD).await;

@@ -90,7 +90,9 @@ async fn known_and_unknown_addresses_take_the_same_time(backend: Backend) {
     // Every try of a registered address wrote its mail; the unknown
     // addresses were written as stand-ins, not mailed.
     let outbox = t.store.outbox().await.unwrap();
-    let resets = outbox.iter().filter(|m| m.kind == accounts::mail::MailKind::Reset);
+    let resets = outbox
+        .iter()
+        .filter(|m| m.kind == accounts::mail::MailKind::Reset);
     assert_eq!(resets.count(), WARM_UP + tries(backend));
     assert!(outbox.iter().all(|m| m.to.starts_with("known-")));
     assert!(

@@ -39,16 +39,21 @@ fn common_environment() -> Value {
 /// Variables only some functions get: (binary, name, value).
 fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
     // Only the functions that sign tokens name the private key set.
-    ["post-user-register", "post-user-login", "post-user-refresh"]
-        .into_iter()
-        .map(|binary| {
-            (
-                binary,
-                "JWT_PRIVATE_KEYS_SECRET",
-                json!({"Ref": "PrivateKeysSecretName"}),
-            )
-        })
-        .collect()
+    [
+        "post-user-register",
+        "post-user-login",
+        "post-user-refresh",
+        "post-user-verify-email",
+    ]
+    .into_iter()
+    .map(|binary| {
+        (
+            binary,
+            "JWT_PRIVATE_KEYS_SECRET",
+            json!({"Ref": "PrivateKeysSecretName"}),
+        )
+    })
+    .collect()
 }
 
 /// What the function building `binary` must receive.
