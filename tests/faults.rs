@@ -528,8 +528,9 @@ async fn create_member(f: &Faulty, by: &Member, email: &str) -> Reply {
     .await
 }
 
-/// What one registration writes (its five items, nothing else), and the
-/// account stored for `email` is the one `reply` names.
+/// What one registration writes (its seven items: the account's five, the
+/// verification token and its mail; nothing else), and the account stored
+/// for `email` is the one `reply` names.
 async fn assert_one_new_account(
     f: &Faulty,
     before: &BTreeMap<String, usize>,
@@ -542,6 +543,8 @@ async fn assert_one_new_account(
         "ORG/META",
         "ORG/SUB",
         "SESSION/SESSION",
+        "USER/TOKEN",
+        "OUTBOX/MAIL",
     ];
     assert_census(&f.census().await, before, &kinds);
     let stored = f.direct.user_by_email(email).await.unwrap().unwrap();
