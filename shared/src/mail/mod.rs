@@ -9,6 +9,10 @@
 
 pub mod deliver;
 pub mod render;
+#[cfg(feature = "mailer")]
+pub mod ses;
+#[cfg(feature = "mailer")]
+pub mod stream;
 pub mod token;
 
 use serde::{Deserialize, Serialize};

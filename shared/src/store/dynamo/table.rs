@@ -48,6 +48,15 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .key_schema(key_element(PK, KeyType::Hash)?)
         .key_schema(key_element(SK, KeyType::Range)?)
         .global_secondary_indexes(gsi)
+        // The mailer's trigger: keys only, so that no record (no token)
+        // travels in the stream; the mailer reads the outbox item itself.
+        .stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::KeysOnly)
+                .build()
+                .map_err(|_| invalid("stream specification"))?,
+        )
         .send()
         .await;
     match created {
