@@ -32,12 +32,18 @@ fn common_environment() -> Value {
         "ARGON2_ITERATIONS": "2",
         "ARGON2_PARALLELISM": "1",
         "MAX_BODY_BYTES": "16384",
+        "REQUIRE_VERIFIED_EMAIL": {"Ref": "RequireVerifiedEmail"},
         "RUST_LOG": "info",
     })
 }
 
 /// Variables only some functions get: (binary, name, value).
 fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
+    // The mailer renders links to the web app and sends from MAIL_FROM.
+    let mailer = [
+        ("mailer", "APP_URL", json!({"Ref": "AppUrl"})),
+        ("mailer", "MAIL_FROM", json!({"Ref": "MailFrom"})),
+    ];
     // Only the functions that sign tokens name the private key set.
     [
         "post-user-register",
@@ -53,6 +59,7 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
             json!({"Ref": "PrivateKeysSecretName"}),
         )
     })
+    .chain(mailer)
     .collect()
 }
 
@@ -220,7 +227,10 @@ fn every_route_of_the_code_and_default_reach_their_function() {
         .filter(|p| p["Properties"]["Principal"] == "apigateway.amazonaws.com")
         .filter_map(|p| p["Properties"]["FunctionName"]["Ref"].as_str())
         .collect();
-    for function in of_type("AWS::Lambda::Function").keys() {
+    for function in of_type("AWS::Lambda::Function")
+        .keys()
+        .filter(|f| **f != "MailerFunction")
+    {
         assert!(
             permitted.contains(function),
             "{function}: API Gateway has no permission to invoke it"
@@ -231,11 +241,11 @@ fn every_route_of_the_code_and_default_reach_their_function() {
 #[test]
 fn every_function_gets_its_environment() {
     let functions = of_type("AWS::Lambda::Function");
-    // One per route's function (an older path shares its function), and
-    // the `$default` route's.
+    // One per route's function (an older path shares its function), the
+    // `$default` route's, and the mailer.
     let served: std::collections::BTreeSet<&str> =
         Route::ALL.iter().map(|r| r.function_name()).collect();
-    assert_eq!(functions.len(), served.len() + 1, "{:?}", functions.keys());
+    assert_eq!(functions.len(), served.len() + 2, "{:?}", functions.keys());
     for (id, function) in functions {
         let actual = &function["Properties"]["Environment"]["Variables"];
         assert_eq!(
@@ -415,4 +425,46 @@ fn audit_metric_filters_match_events_the_code_logs() {
             metric["MetricName"]
         );
     }
+}
+
+#[test]
+fn the_mailer_reads_new_outbox_records_with_bounded_retries_and_a_failure_queue() {
+    let mappings = of_type("AWS::Lambda::EventSourceMapping");
+    assert_eq!(mappings.len(), 1, "{:?}", mappings.keys());
+    let mapping = &mappings.values().next().unwrap()["Properties"];
+    assert_eq!(mapping["FunctionName"], json!({"Ref": "MailerFunction"}));
+    assert_eq!(
+        mapping["EventSourceArn"],
+        json!({"Fn::GetAtt": ["Table", "StreamArn"]})
+    );
+    let pattern: Value = serde_json::from_str(
+        mapping["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .expect("a filter pattern"),
+    )
+    .expect("the pattern is JSON");
+    assert_eq!(
+        pattern,
+        json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}}})
+    );
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(mapping["BisectBatchOnFunctionError"], json!(true));
+    assert_eq!(mapping["MaximumRetryAttempts"], json!(5));
+    assert_eq!(
+        mapping["DestinationConfig"]["OnFailure"]["Destination"],
+        json!({"Fn::GetAtt": ["MailFailuresQueue", "Arn"]})
+    );
+    // The table streams keys only: no token leaves it that way.
+    let table = &resources()["Table"]["Properties"];
+    assert_eq!(
+        table["StreamSpecification"],
+        json!({"StreamViewType": "KEYS_ONLY"})
+    );
+    // Someone hears of mail given up on.
+    let alarm = &resources()["MailFailuresAlarm"]["Properties"];
+    assert_eq!(alarm["Namespace"], json!("AWS/SQS"));
+    assert_eq!(alarm["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
 }
