@@ -12,7 +12,8 @@ use accounts::mail::deliver::{MailSender, Mailer, SendError};
 use accounts::mail::render::{RenderedMail, Renderer};
 use async_trait::async_trait;
 use lettre::Message;
-use lettre::message::MultiPart;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, MultiPart, SinglePart};
 
 /// How often the outbox is looked at.
 const POLL: Duration = Duration::from_millis(200);
@@ -36,24 +37,48 @@ impl EmlWriter {
             .from(self.from.parse().map_err(|_| invalid("sender"))?)
             .to(mail.to.parse().map_err(|_| invalid("recipient"))?)
             .subject(&mail.subject)
-            .multipart(MultiPart::alternative_plain_html(
-                mail.text.clone(),
-                mail.html.clone(),
-            ))
+            // 8bit, not quoted-printable: the plain text holds the link as
+            // is, with no soft line break inside it.
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, &mail.text)?)
+                    .singlepart(part(ContentType::TEXT_HTML, &mail.html)?),
+            )
             .map_err(|e| SendError(format!("cannot build the message: {e}")))?;
         Ok(message.formatted())
     }
+}
+
+/// RFC 5322's limit on a line, CRLF excluded.
+const MAX_LINE: usize = 998;
+
+/// One 8bit part, CRLF line ends. lettre would choose quoted-printable for
+/// lines over 76 characters (the link's), and that breaks the link with soft
+/// line breaks; 8bit allows lines up to 998, checked here.
+fn part(content_type: ContentType, text: &str) -> Result<SinglePart, SendError> {
+    let normalized = text.replace("\r\n", "\n");
+    if normalized.contains('\0') || normalized.lines().any(|l| l.len() > MAX_LINE) {
+        return Err(SendError(
+            "a line too long (or a NUL) for an 8bit part".into(),
+        ));
+    }
+    let body = Body::dangerous_pre_encoded(
+        normalized.replace('\n', "\r\n").into_bytes(),
+        ContentTransferEncoding::EightBit,
+    );
+    Ok(SinglePart::builder().header(content_type).body(body))
 }
 
 #[async_trait]
 impl MailSender for EmlWriter {
     async fn send(&self, mail: &RenderedMail) -> Result<(), SendError> {
         let bytes = self.message(mail)?;
-        let name = format!(
-            "{}-{}.eml",
-            accounts::clock::Clock::now(&accounts::clock::SystemClock),
-            uuid::Uuid::new_v4().simple()
-        );
+        // Names sort in the order the mails were written.
+        let written = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let name = format!("{written:020}-{}.eml", uuid::Uuid::new_v4().simple());
         let failed = |e: std::io::Error| SendError(format!("cannot write the mail: {e}"));
         tokio::fs::create_dir_all(&self.dir).await.map_err(failed)?;
         // Written aside and renamed: a reader never sees half a mail.
@@ -61,7 +86,9 @@ impl MailSender for EmlWriter {
         tokio::fs::write(&partial, bytes).await.map_err(failed)?;
         let path = self.dir.join(&name);
         tokio::fs::rename(&partial, &path).await.map_err(failed)?;
-        tracing::info!(event = "mail", to = %mail.to, subject = %mail.subject, file = %path.display(), "mail written");
+        // The recipient and the kind of link, never the link: the token is
+        // in the file only.
+        tracing::info!(event = "mail", to = %mail.to, kind = mail.kind.name(), file = %path.display(), "mail written");
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ use super::{MailKind, OutboxMail};
 /// A mail ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedMail {
+    pub kind: MailKind,
     pub to: String,
     pub subject: String,
     pub text: String,
@@ -109,6 +110,7 @@ impl Renderer {
                 .and_then(|t| t.render(&values))
         };
         Ok(RenderedMail {
+            kind: mail.kind,
             to: mail.to.clone(),
             // A subject is one line, whatever a name holds.
             subject: part("subject.txt")?.replace(['\r', '\n'], " "),
