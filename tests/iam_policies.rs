@@ -412,6 +412,13 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         .call("POST", "/organization/users", Some(body), Some(&token))
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
+    // An invitation: no password, a mail instead.
+    let body = json!({"email": "edsger@acme.com", "firstName": "Edsger",
+                      "lastName": "Dijkstra", "sendInvite": true});
+    let created = t
+        .call("POST", "/organization/users", Some(body), Some(&token))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
     record(Route::CreateMember, &recorder);
 
     assert_eq!(t.get("/organization/users", &token).await.status, 200);

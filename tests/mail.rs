@@ -358,3 +358,73 @@ on_both_stores! {
         assert_eq!(t.login("ada@acme.com", NEW_PASSWORD).await.status, 200);
     }
 }
+
+on_both_stores! {
+    async fn an_invited_member_sets_its_password_through_the_invitation(t: TestApp) {
+        let mut registration = registration("ada@acme.com");
+        registration["companyName"] = json!("Acme & <Sons>");
+        let owner = t.post("/user/register", registration).await;
+        assert_eq!(owner.status, 201, "{}", owner.body);
+        let token = owner.str("accessToken");
+        let mailer = t.mailer();
+        mailer.deliver().await;
+
+        // Neither a password nor an invitation: refused, nothing stored.
+        let neither = json!({"email": "grace@acme.com", "firstName": "Grace", "lastName": "Hopper"});
+        t.call("POST", "/organization/users", Some(neither), Some(&token)).await
+            .assert_error(400, "VALIDATION_ERROR");
+        let empty = json!({"email": "grace@acme.com", "password": "", "firstName": "Grace", "lastName": "Hopper"});
+        t.call("POST", "/organization/users", Some(empty), Some(&token)).await
+            .assert_error(400, "VALIDATION_ERROR");
+        assert!(t.store.user_by_email("grace@acme.com").await.unwrap().is_none());
+
+        let invite = json!({"email": "grace@acme.com", "firstName": "Grace", "lastName": "Hopper", "sendInvite": true});
+        let created = t.call("POST", "/organization/users", Some(invite), Some(&token)).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.body["data"]["validated"], json!(false));
+        let member_id = created.body["data"]["id"].as_str().unwrap().to_owned();
+        // No password yet: no password signs in, the right one least of all.
+        t.login("grace@acme.com", PASSWORD).await.assert_error(401, "INVALID_CREDENTIALS");
+        t.login("grace@acme.com", "").await.assert_error(400, "VALIDATION_ERROR");
+
+        let mails = mailer.deliver().await;
+        assert_eq!(mails.len(), 1);
+        let mail = &mails[0];
+        assert_eq!(mail.to, "grace@acme.com");
+        assert_eq!(mail.subject, "You have been invited to Acme & <Sons>");
+        assert!(mail.text.contains("Hello Grace,") && mail.text.contains("join Acme & <Sons>."), "{}", mail.text);
+        assert!(mail.html.contains("Acme &amp; &lt;Sons&gt;"), "{}", mail.html);
+        assert!(!mail.html.contains("<Sons>"), "{}", mail.html);
+        let invitation = verify_token(mail);
+
+        let pre = t.post("/user/pre-verify-email", json!({"token": invitation})).await;
+        assert_eq!(pre.status, 200, "{}", pre.body);
+        assert_eq!(pre.body["hasPassword"], json!(false));
+        let version = user_version(&t, "grace@acme.com").await;
+        t.post("/user/verify-email", json!({"token": invitation})).await
+            .assert_error(400, "VALIDATION_ERROR");
+        t.post("/user/verify-email", json!({"token": invitation, "password": "weak"})).await
+            .assert_error(400, "WEAK_PASSWORD");
+        assert_eq!(user_version(&t, "grace@acme.com").await, version, "nothing written");
+
+        let accepted = t.post("/user/verify-email", json!({"token": invitation, "password": NEW_PASSWORD})).await;
+        assert_eq!(accepted.status, 200, "{}", accepted.body);
+        assert_eq!(accepted.body["user"]["id"], json!(member_id));
+        assert_eq!(accepted.body["user"]["orgRole"], json!(0));
+        let member = t.store.user(&member_id).await.unwrap().unwrap();
+        assert!(member.validated);
+        assert_eq!(t.login("grace@acme.com", NEW_PASSWORD).await.status, 200);
+
+        // With a password and an invitation: the password stands.
+        let both = json!({"email": "alan@acme.com", "password": PASSWORD, "firstName": "Alan",
+                          "lastName": "Turing", "sendInvite": true});
+        let created = t.call("POST", "/organization/users", Some(both), Some(&token)).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let invitation = verify_token(&mailer.deliver().await[0]);
+        let pre = t.post("/user/pre-verify-email", json!({"token": invitation})).await;
+        assert_eq!(pre.body["hasPassword"], json!(true));
+        let accepted = t.post("/user/verify-email", json!({"token": invitation, "password": NEW_PASSWORD})).await;
+        assert_eq!(accepted.status, 200, "{}", accepted.body);
+        assert_eq!(t.login("alan@acme.com", PASSWORD).await.status, 200, "the password given is ignored");
+    }
+}

@@ -388,7 +388,12 @@ impl<'a> From<&'a User> for MemberItem<'a> {
 #[serde(rename_all = "camelCase")]
 struct CreateMemberRequest {
     email: String,
-    password: String,
+    /// None or empty: an invited member sets it through verify-email.
+    #[serde(default)]
+    password: Option<String>,
+    /// Flashback's `CreateOrgUserRequest.sendInvite`: mail an invitation.
+    #[serde(default)]
+    send_invite: bool,
     first_name: String,
     last_name: String,
     #[serde(default)]
@@ -410,7 +415,8 @@ async fn post_organization_users(app: &App, req: &Request) -> Result<Response<Bo
         claims,
         members::NewMember {
             email: body.email,
-            password: body.password,
+            password: body.password.filter(|p| !p.is_empty()),
+            send_invite: body.send_invite,
             first_name: body.first_name,
             last_name: body.last_name,
             org_role,

@@ -8,6 +8,7 @@ use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::auth::password;
 use crate::error::{Error, Result};
+use crate::mail::{MailGrant, MailKind, Recipient};
 use crate::model::{ContactDetails, User, UserStatus};
 use crate::role::Role;
 use crate::store::{MemberAddition, StoreError};
@@ -15,7 +16,9 @@ use crate::store::{MemberAddition, StoreError};
 #[derive(Debug, Clone, Default)]
 pub struct NewMember {
     pub email: String,
-    pub password: String,
+    /// None: the member has no password until it accepts the invitation.
+    pub password: Option<String>,
+    pub send_invite: bool,
     pub first_name: String,
     pub last_name: String,
     pub org_role: Option<Role>,
@@ -44,10 +47,21 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
     let role = input.org_role.unwrap_or(Role::User);
     check_may_add(&caller, role)?;
     let email = validate::normalize_email(&input.email)?;
-    password::check_strength(&input.password)?;
+    if let Some(password) = &input.password {
+        password::check_strength(password)?;
+    } else if !input.send_invite {
+        return Err(Error::validation(
+            "password is required unless sendInvite is true",
+        ));
+    }
     let name = validate::name("firstName", &input.first_name)?;
     let last_name = validate::name("lastName", &input.last_name)?;
-    let password_hash = app.passwords.hash(&input.password).await?;
+    // An invited member without a password has none (an empty hash, which
+    // no password matches) until verify-email sets one.
+    let password_hash = match &input.password {
+        Some(password) => app.passwords.hash(password).await?,
+        None => String::new(),
+    };
     let now = app.now();
     let user = User {
         id: Uuid::new_v4().to_string(),
@@ -67,11 +81,29 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         version: 1,
         session_epoch: 0,
     };
+    let invitation = if input.send_invite {
+        let org_name = app
+            .store
+            .organization(&user.org_id)
+            .await?
+            .map(|org| org.name)
+            .ok_or(Error::NoOrganization)?;
+        let to = Recipient {
+            user_id: &user.id,
+            email: &user.email,
+            name: &user.name,
+            org_name: Some(&org_name),
+        };
+        Some(MailGrant::new(MailKind::Invitation, &to, now)?)
+    } else {
+        None
+    };
     for attempt in 1..=ADD_ATTEMPTS {
         let addition = MemberAddition {
             user: user.clone(),
             caller_id: caller.user.id.clone(),
             caller_version: caller.user.version,
+            invitation: invitation.clone(),
         };
         match app.store.add_member(&addition).await {
             Ok(()) => break,
@@ -92,6 +124,7 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         new_user_id = %user.id,
         org_id = %user.org_id,
         org_role = role.value(),
+        invited = input.send_invite,
         "member created"
     );
     Ok(user)

@@ -106,6 +106,8 @@ pub struct MemberAddition {
     pub user: User,
     pub caller_id: String,
     pub caller_version: u64,
+    /// The invitation's token and mail, written with the member.
+    pub invitation: Option<crate::mail::MailGrant>,
 }
 
 /// What login reads first, together: whose address it is and how many

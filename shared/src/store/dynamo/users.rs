@@ -169,6 +169,10 @@ impl UserStore for DynamoStore {
                     .value(":version", n(addition.caller_version)),
             )?,
         ];
+        let mut items = items;
+        if let Some(grant) = &addition.invitation {
+            items.extend(self.grant_puts(grant)?);
+        }
         self.transact(items, decide_member, Some(&user.email), &proof)
             .await
     }

@@ -170,6 +170,9 @@ impl UserStore for EmbeddedStore {
             let delta = if user.org_role == Role::Owner { 1 } else { 0 };
             move_owner_count(&tx, &user.org_id, delta, 0)?;
             insert_user(&tx, user, &data)?;
+            if let Some(grant) = &addition.invitation {
+                mail::insert_grant(&tx, grant)?;
+            }
             tx.commit().map_err(sqlite_error)
         })
         .await
