@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use accounts::http::Route;
+use accounts::mail::MailKind;
 use accounts::store::dynamo::{DynamoStore, create_table};
 use accounts_tests::mail::link_token;
 use accounts_tests::*;
@@ -295,6 +296,12 @@ const RACE_PATH_GRANTS: &[(&str, &str, &str, &str)] = &[
         "reads its count back after losing the race to write it",
     ),
     (
+        "post-user-resend-verification",
+        "GetItem",
+        "USER#",
+        "reads its count back after losing the race to write it",
+    ),
+    (
         "post-user-reset-password",
         "GetItem",
         "USER#",
@@ -419,6 +426,7 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         .call("POST", "/organization/users", Some(body), Some(&token))
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
+    let edsger = created.body["data"]["id"].as_str().unwrap().to_owned();
     record(Route::CreateMember, &recorder);
 
     assert_eq!(t.get("/organization/users", &token).await.status, 200);
@@ -468,7 +476,11 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
     let mailer = t.mailer();
     let mails = mailer.deliver().await;
     recorder.take();
-    let verify_token = link_token(&mails[0], &t.app.config.mail.app_url, "verify-email");
+    let verification = mails
+        .iter()
+        .find(|m| m.kind == MailKind::Verification)
+        .expect("ada's verification mail");
+    let verify_token = link_token(verification, &t.app.config.mail.app_url, "verify-email");
     let pre = t
         .post("/user/pre-verify-email", json!({"token": verify_token}))
         .await;
@@ -479,6 +491,12 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         .await;
     assert_eq!(verified.status, 200, "{}", verified.body);
     record(Route::VerifyEmail, &recorder);
+    // Edsger's invitation again (no password yet: with the organization's name).
+    let resent = t
+        .post(&format!("/user/resend-verification/{edsger}"), json!({}))
+        .await;
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    record(Route::ResendVerification, &recorder);
     for email in ["ada@acme.com", "nobody@acme.com"] {
         let asked = t
             .post("/user/request-reset-password", json!({"email": email}))
@@ -488,7 +506,11 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
     record(Route::RequestPasswordReset, &recorder);
     let mails = mailer.deliver().await;
     recorder.take();
-    let reset_token = link_token(&mails[0], &t.app.config.mail.app_url, "reset-password");
+    let reset_mail = mails
+        .iter()
+        .find(|m| m.kind == MailKind::Reset)
+        .expect("ada's reset mail");
+    let reset_token = link_token(reset_mail, &t.app.config.mail.app_url, "reset-password");
     let reset = t
         .post(
             "/user/reset-password",

@@ -428,3 +428,39 @@ on_both_stores! {
         assert_eq!(t.login("alan@acme.com", PASSWORD).await.status, 200, "the password given is ignored");
     }
 }
+
+on_both_stores! {
+    async fn resend_verification_mails_again_three_times_an_hour_and_reveals_nothing(t: TestApp) {
+        let registered = t.register("ada@acme.com").await;
+        let id = registered.str("verificationTokenId");
+        let mailer = t.mailer();
+        assert_eq!(mailer.deliver().await.len(), 1, "register's own");
+        let resend = |id: String| {
+            let t = t.clone();
+            async move {
+                let reply = t.post(&format!("/user/resend-verification/{id}"), json!({})).await;
+                assert_eq!(reply.status, 200, "{}", reply.body);
+                reply
+            }
+        };
+        let answer = resend(id.clone()).await.body;
+        for _ in 0..4 {
+            assert_eq!(resend(id.clone()).await.body, answer);
+        }
+        let mails = mailer.deliver().await;
+        assert_eq!(mails.len(), 3, "three an hour");
+        assert!(mails.iter().all(|m| m.to == "ada@acme.com" && m.subject == "Confirm your email address"));
+        // Unknown and malformed ids: the same answer, no mail.
+        for other in ["00000000-0000-0000-0000-000000000000".to_owned(), "nope".to_owned()] {
+            assert_eq!(resend(other).await.body, answer);
+        }
+        assert!(mailer.deliver().await.is_empty());
+        // Each link works; the first one spent verifies the account, and a
+        // verified account is mailed nothing more.
+        let verified = t.post("/user/verify-email", json!({"token": verify_token(&mails[2])})).await;
+        assert_eq!(verified.status, 200, "{}", verified.body);
+        t.clock.advance(3600);
+        assert_eq!(resend(id.clone()).await.body, answer);
+        assert!(mailer.deliver().await.is_empty(), "already verified");
+    }
+}

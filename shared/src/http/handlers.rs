@@ -30,6 +30,7 @@ pub(super) async fn handle(app: &App, req: &Request, route: Route) -> Result<Res
         Route::ResetPassword => mail::post_reset(app, req).await,
         Route::PreVerifyEmail => mail::post_pre_verify(app, req).await,
         Route::VerifyEmail => mail::post_verify(app, req).await,
+        Route::ResendVerification => mail::post_resend(app, req).await,
         Route::Jwks => get_jwks(app),
         Route::OpenIdConfiguration => get_openid_configuration(app),
         Route::Logout => lifecycle::post_logout(app, req).await,

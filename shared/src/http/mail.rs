@@ -1,7 +1,7 @@
 //! The mail flows' handlers: verification, invitations, password reset.
 //! All public: a token from a mail, or an address, is the credential.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
 use super::handlers::signed_in_response;
@@ -93,4 +93,19 @@ pub(super) async fn post_verify(app: &App, req: &Request) -> Result<Response<Bod
     };
     let signed_in = verify::verify(app, &body.token, body.password.as_deref(), origin).await?;
     Ok(signed_in_response(200, &signed_in))
+}
+
+pub(super) async fn post_resend(app: &App, req: &Request) -> Result<Response<Body>> {
+    let id = req
+        .path_parameters_ref()
+        .and_then(|p| p.first("verificationTokenId"))
+        .unwrap_or_default()
+        .to_owned();
+    verify::resend(app, &id).await?;
+    Ok(success(
+        200,
+        &Message {
+            message: "If the account awaits verification, the mail has been sent again",
+        },
+    ))
 }

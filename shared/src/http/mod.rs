@@ -39,6 +39,7 @@ pub enum Route {
     ResetPassword,
     PreVerifyEmail,
     VerifyEmail,
+    ResendVerification,
     Jwks,
     OpenIdConfiguration,
     Logout,
@@ -55,7 +56,7 @@ pub enum Route {
 
 impl Route {
     /// Literal paths before templated ones, as API Gateway matches them.
-    pub const ALL: [Route; 24] = [
+    pub const ALL: [Route; 25] = [
         Route::Register,
         Route::Login,
         Route::Refresh,
@@ -67,6 +68,7 @@ impl Route {
         Route::ResetPassword,
         Route::PreVerifyEmail,
         Route::VerifyEmail,
+        Route::ResendVerification,
         Route::ListMembers,
         Route::CreateMember,
         Route::GetUser,
@@ -95,7 +97,8 @@ impl Route {
             | Route::RequestPasswordReset
             | Route::ResetPassword
             | Route::PreVerifyEmail
-            | Route::VerifyEmail => Method::POST,
+            | Route::VerifyEmail
+            | Route::ResendVerification => Method::POST,
             Route::Profile
             | Route::Quota
             | Route::ListMembers
@@ -122,6 +125,7 @@ impl Route {
             Route::ResetPassword => "/user/reset-password",
             Route::PreVerifyEmail => "/user/pre-verify-email",
             Route::VerifyEmail => "/user/verify-email",
+            Route::ResendVerification => "/user/resend-verification/{verificationTokenId}",
             Route::ListMembers | Route::CreateMember => "/organization/users",
             Route::GetUser | Route::UpdateUser => "/user/{userId}",
             Route::UpdateRole => "/user/{userId}/role",
@@ -150,6 +154,7 @@ impl Route {
             Route::ResetPassword => "post-user-reset-password",
             Route::PreVerifyEmail => "post-user-pre-verify-email",
             Route::VerifyEmail => "post-user-verify-email",
+            Route::ResendVerification => "post-user-resend-verification",
             Route::ListMembers => "get-organization-users",
             Route::CreateMember => "post-organization-users",
             Route::GetUser => "get-user",
@@ -191,7 +196,8 @@ impl Route {
             | Route::Health
             | Route::RequestPasswordReset
             | Route::ResetPassword
-            | Route::PreVerifyEmail => KeyUse::NONE,
+            | Route::PreVerifyEmail
+            | Route::ResendVerification => KeyUse::NONE,
         }
     }
 }

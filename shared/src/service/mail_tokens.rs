@@ -33,7 +33,7 @@ pub(crate) async fn presented(
     }
     let user_id = token::user_id_of(token).ok_or_else(invalid)?;
     let hash = token::hash(token);
-    let UserTokens { user, tokens } = app.store.user_tokens(&user_id).await?;
+    let UserTokens { user, tokens, .. } = app.store.user_tokens(&user_id).await?;
     let user = user.ok_or_else(invalid)?;
     let now = app.now();
     let usable =

@@ -8,11 +8,16 @@ use super::{SessionOrigin, SignedIn, new_session, signed_in};
 use crate::App;
 use crate::auth::password;
 use crate::error::{Error, Result};
-use crate::mail::TokenPurpose;
-use crate::store::StoreError;
+use crate::mail::{MailGrant, MailKind, MailLimit, Recipient, TokenPurpose};
+use crate::store::{StoreError, UserTokens};
+
+use super::validate;
 
 /// How often a verification is tried again after the user changed under it.
 const REDEEM_ATTEMPTS: usize = 3;
+/// Resent verification mails per account per window.
+pub const MAX_RESENDS: u32 = 3;
+pub const RESEND_WINDOW_SECONDS: i64 = 3600;
 
 fn invalid() -> Error {
     Error::InvalidVerificationToken
@@ -75,4 +80,61 @@ pub async fn verify(
         }
     }
     Err(Error::Conflict)
+}
+
+/// `resend-verification/{id}`: another verification (or, for a member
+/// without a password, invitation) mail, at most [`MAX_RESENDS`] an hour.
+/// The id is register's `verificationTokenId` (the account's id). Whatever
+/// the id names (nothing, a verified account, one over its limit), the
+/// answer is the same: nothing is revealed.
+pub async fn resend(app: &App, verification_id: &str) -> Result<()> {
+    let Ok(user_id) = validate::user_id(verification_id) else {
+        return Ok(());
+    };
+    let UserTokens {
+        user, resend_limit, ..
+    } = app.store.user_tokens(user_id).await?;
+    let Some(user) = user.filter(|u| !u.validated && u.is_active()) else {
+        return Ok(());
+    };
+    let now = app.now();
+    let Some(limit) = MailLimit::after_one_more(
+        resend_limit.as_ref(),
+        now,
+        MAX_RESENDS,
+        RESEND_WINDOW_SECONDS,
+    ) else {
+        tracing::info!(event = "resend_verification", outcome = "limited", user_id = %user.id, "resend limit reached");
+        return Ok(());
+    };
+    let invited = user.password_hash.is_empty();
+    let org_name = if invited {
+        app.store.organization(&user.org_id).await?.map(|o| o.name)
+    } else {
+        None
+    };
+    let to = Recipient {
+        user_id: &user.id,
+        email: &user.email,
+        name: &user.name,
+        org_name: org_name.as_deref(),
+    };
+    let kind = if invited {
+        MailKind::Invitation
+    } else {
+        MailKind::Verification
+    };
+    let grant = MailGrant::new(kind, &to, now)?;
+    let expected = resend_limit.as_ref().map(|l| l.count);
+    match app
+        .store
+        .resend_verification(&limit, expected, &grant)
+        .await
+    {
+        // A concurrent resend counted first: this one mails nothing.
+        Ok(()) | Err(StoreError::Conflict) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(event = "resend_verification", outcome = "accepted", user_id = %user.id, "verification mail resent");
+    Ok(())
 }

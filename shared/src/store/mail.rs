@@ -15,11 +15,13 @@ pub struct ResetLookup {
     pub limit: Option<MailLimit>,
 }
 
-/// An account and its outstanding mailed tokens, read together.
+/// An account, its outstanding mailed tokens and its count of resent
+/// verification mails, read together.
 #[derive(Debug, Clone, Default)]
 pub struct UserTokens {
     pub user: Option<User>,
     pub tokens: Vec<MailToken>,
+    pub resend_limit: Option<MailLimit>,
 }
 
 /// What a reset request writes besides its count.
@@ -48,6 +50,16 @@ pub trait MailStore: Send + Sync {
         limit: &MailLimit,
         expected: Option<u32>,
         grant: ResetGrant<'_>,
+    ) -> StoreResult<()>;
+
+    /// Counts one more resent verification mail for the grant's user, only
+    /// if its count is still `expected` (as `request_reset`), and writes the
+    /// grant in the same transaction.
+    async fn resend_verification(
+        &self,
+        limit: &MailLimit,
+        expected: Option<u32>,
+        grant: &MailGrant,
     ) -> StoreResult<()>;
 
     /// The user and every token mailed to it that is still stored

@@ -5,6 +5,7 @@
 //! | `USER#<userId>`     | `TOKEN#<hash>` | a [`MailToken`] (hash only), in its user's partition; `ttl`   |
 //! | `OUTBOX#<id>`       | `MAIL`         | an [`OutboxMail`]; `gsi1pk` = `OUTBOX`, `gsi1sk` = `MAIL#<createdAt>#<id>`; `ttl` |
 //! | `MAILLIMIT#<email>` | `RESET`        | the [`MailLimit`] of reset mails to an address; `ttl`         |
+//! | `USER#<userId>`     | `MAILLIMIT#VERIFY` | the [`MailLimit`] of resent verification mails; `ttl`     |
 //! | `MAILPAD#<id>`      | `TOKEN`/`MAIL` | what a reset request for an address without account writes in place of the token and mail: the same sizes; `ttl` |
 //!
 //! Tokens live in their user's partition, so that one consistent Query
@@ -159,8 +160,38 @@ impl DynamoStore {
     }
 }
 
+const SK_RESEND_LIMIT: &str = "MAILLIMIT#VERIFY";
+
+fn resend_limit_item(user_id: &str, limit: &MailLimit) -> StoreResult<Item> {
+    let mut item = encode(limit, format!("USER#{user_id}"), SK_RESEND_LIMIT.into())?;
+    item.insert(TTL.into(), n(limit.expires_at));
+    Ok(item)
+}
+
+/// Only where the count is still `expected` (None: where there is none).
+fn count_condition(expected: Option<u32>) -> Condition {
+    match expected {
+        None => Condition::new(NOT_EXISTS),
+        Some(count) => Condition::new("#c = :expected")
+            .name("#c", "count")
+            .value(":expected", n(count)),
+    }
+}
+
 #[async_trait]
 impl MailStore for DynamoStore {
+    async fn resend_verification(
+        &self,
+        limit: &MailLimit,
+        expected: Option<u32>,
+        grant: &MailGrant,
+    ) -> StoreResult<()> {
+        let proof = WriteProof::stamp(resend_limit_item(&grant.token.user_id, limit)?)?;
+        let mut items = vec![self.tx_put(proof.item.clone(), count_condition(expected))?];
+        items.extend(self.grant_puts(grant)?);
+        self.transact(items, decide_nothing, None, &proof).await
+    }
+
     async fn reset_lookup(&self, email: &str) -> StoreResult<ResetLookup> {
         let (lock_pk, lock_sk) = email_key(email);
         let (limit_pk, limit_sk) = limit_key(email);
@@ -188,14 +219,8 @@ impl MailStore for DynamoStore {
         expected: Option<u32>,
         grant: ResetGrant<'_>,
     ) -> StoreResult<()> {
-        let condition = match expected {
-            None => Condition::new(NOT_EXISTS),
-            Some(count) => Condition::new("#c = :expected")
-                .name("#c", "count")
-                .value(":expected", n(count)),
-        };
         let proof = WriteProof::stamp(limit_item(email, limit)?)?;
-        let mut items = vec![self.tx_put(proof.item.clone(), condition)?];
+        let mut items = vec![self.tx_put(proof.item.clone(), count_condition(expected))?];
         match grant {
             ResetGrant::Account(grant) => items.extend(self.grant_puts(grant)?),
             ResetGrant::StandIn(stand_in) => {
@@ -238,6 +263,9 @@ impl MailStore for DynamoStore {
                     }
                     Some(AttributeValue::S(sk)) if sk == "PROFILE" => {
                         found.user = Some(decode(OP, item)?)
+                    }
+                    Some(AttributeValue::S(sk)) if sk == SK_RESEND_LIMIT => {
+                        found.resend_limit = Some(decode(OP, item)?)
                     }
                     _ => {}
                 }

@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at INTEGER NOT NULL,
     data TEXT NOT NULL
 );
+-- Keyed by address (reset mails) or `verify#<user id>` (resent
+-- verification mails).
 CREATE TABLE IF NOT EXISTS mail_limits (
     email TEXT PRIMARY KEY,
     count INTEGER NOT NULL,
@@ -79,6 +81,40 @@ fn insert_stand_in(conn: &Connection, grant: &MailGrant) -> StoreResult<()> {
     )
     .map_err(sqlite_error)?;
     Ok(())
+}
+
+/// The `mail_limits` key of a user's resent verification mails (the
+/// others are addresses).
+fn resend_key(user_id: &str) -> String {
+    format!("verify#{user_id}")
+}
+
+/// Writes a mail count only where it is still `expected` (None: where
+/// there is none). `Conflict` otherwise.
+fn count_one(
+    conn: &Connection,
+    key: &str,
+    count: u32,
+    data: &str,
+    expected: Option<u32>,
+) -> StoreResult<()> {
+    let counted = match expected {
+        None => conn.execute(
+            "INSERT INTO mail_limits (email, count, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT (email) DO NOTHING",
+            params![key, count, data],
+        ),
+        Some(previous) => conn.execute(
+            "UPDATE mail_limits SET count = ?2, data = ?3 WHERE email = ?1 AND count = ?4",
+            params![key, count, data, previous],
+        ),
+    }
+    .map_err(sqlite_error)?;
+    if counted == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
 }
 
 /// Replaces a user only at its previous version and address.
@@ -181,21 +217,7 @@ impl MailStore for EmbeddedStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sqlite_error)?;
-            let counted = match expected {
-                None => tx.execute(
-                    "INSERT INTO mail_limits (email, count, data) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (email) DO NOTHING",
-                    params![email, count, limit_data],
-                ),
-                Some(previous) => tx.execute(
-                    "UPDATE mail_limits SET count = ?2, data = ?3 WHERE email = ?1 AND count = ?4",
-                    params![email, count, limit_data, previous],
-                ),
-            }
-            .map_err(sqlite_error)?;
-            if counted != 1 {
-                return Err(StoreError::Conflict);
-            }
+            count_one(&tx, &email, count, &limit_data, expected)?;
             if stand_in {
                 insert_stand_in(&tx, &grant)?;
             } else {
@@ -215,7 +237,39 @@ impl MailStore for EmbeddedStore {
                 "SELECT data FROM mail_tokens WHERE user_id = ?1",
                 [&user_id],
             )?;
-            Ok(UserTokens { user, tokens })
+            let resend_limit = read_json(
+                conn,
+                "SELECT data FROM mail_limits WHERE email = ?1",
+                &resend_key(&user_id),
+            )?;
+            Ok(UserTokens {
+                user,
+                tokens,
+                resend_limit,
+            })
+        })
+        .await
+    }
+
+    async fn resend_verification(
+        &self,
+        limit: &MailLimit,
+        expected: Option<u32>,
+        grant: &MailGrant,
+    ) -> StoreResult<()> {
+        let (key, data, count) = (
+            resend_key(&grant.token.user_id),
+            to_json(limit)?,
+            limit.count,
+        );
+        let grant = grant.clone();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error)?;
+            count_one(&tx, &key, count, &data, expected)?;
+            insert_grant(&tx, &grant)?;
+            tx.commit().map_err(sqlite_error)
         })
         .await
     }
