@@ -10,9 +10,10 @@ use accounts::auth::key_ring::{KEYS_FILE, SecretsManagerKeys, read_key_file, wri
 use accounts::auth::keys::{KeySet, SigningAlgorithm};
 use accounts::clock::{Clock, SystemClock};
 use accounts::config::StoreConfig;
+use accounts::mail::MailKind;
 use accounts::model::{Plan, UserStatus};
 use accounts::service::{operator, plans, quota};
-use accounts::store::Store;
+use accounts::store::{MailStore, Store};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -59,6 +60,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Mail: the outbox, waiting and sent (tokens never shown).
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
     },
     /// The DynamoDB table.
     Table {
@@ -155,6 +161,25 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Every mail kept, oldest first, as a JSON array: id, kind, to,
+    /// createdAt, sentAt and status (pending or sent).
+    List,
+}
+
+/// An outbox record as the operator sees it: no token.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListedMail<'a> {
+    id: &'a str,
+    kind: MailKind,
+    to: &'a str,
+    created_at: i64,
+    sent_at: Option<i64>,
+    status: &'static str,
 }
 
 #[derive(Subcommand)]
@@ -356,6 +381,28 @@ async fn run(args: Args) -> Result<(), String> {
                     "inactive"
                 }
             );
+        }
+        Command::Outbox {
+            command: OutboxCommand::List,
+        } => {
+            let mails = store.outbox().await.map_err(|e| e.to_string())?;
+            let listed: Vec<ListedMail> = mails
+                .iter()
+                .map(|m| ListedMail {
+                    id: &m.id,
+                    kind: m.kind,
+                    to: &m.to,
+                    created_at: m.created_at,
+                    sent_at: m.sent_at,
+                    status: if m.sent_at.is_some() {
+                        "sent"
+                    } else {
+                        "pending"
+                    },
+                })
+                .collect();
+            let text = serde_json::to_string_pretty(&listed).map_err(|e| e.to_string())?;
+            println!("{text}");
         }
         Command::Table { .. } | Command::Key { .. } => unreachable!("handled above"),
     }

@@ -246,6 +246,21 @@ async fn drive(admin: &Admin, t: &TestApp, scratch: &std::path::Path) {
     quota_now(t, &access_token)
         .await
         .assert_error(404, "NO_ACTIVE_SUBSCRIPTION");
+
+    // outbox list: ada's verification mail, waiting, without its token.
+    let listed = admin.ok(&["outbox", "list"]);
+    let mails: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let mails = mails.as_array().unwrap();
+    assert_eq!(mails.len(), 1, "{listed}");
+    assert_eq!(mails[0]["to"], "ada@acme.com");
+    assert_eq!(mails[0]["kind"], "verification");
+    assert_eq!(mails[0]["status"], "pending");
+    assert!(!listed.contains("token"), "{listed}");
+    let sent = t.mailer();
+    assert_eq!(sent.deliver().await.len(), 1);
+    let mails: serde_json::Value = serde_json::from_str(&admin.ok(&["outbox", "list"])).unwrap();
+    assert_eq!(mails[0]["status"], "sent");
+    assert!(mails[0]["sentAt"].is_i64());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
