@@ -13,7 +13,7 @@ use accounts::config::StoreConfig;
 use accounts::mail::MailKind;
 use accounts::model::{Plan, UserStatus};
 use accounts::service::{operator, plans, quota};
-use accounts::store::{MailStore, Store};
+use accounts::store::Store;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
