@@ -124,6 +124,65 @@ async fn every_endpoint_stays_within_its_round_trip_budget() {
     .await;
     rows.push(("PUT /user/{userId}/role", role, 2));
 
+    // Mail. A reset request costs the same for an address with an account
+    // and one without: the same requests, in the same chain.
+    let reset_for = |email: &str| t.post("/user/request-reset-password", json!({"email": email}));
+    let known = measure(&counter, 200, reset_for("ada@acme.com")).await;
+    let unknown = measure(&counter, 200, reset_for("nobody@acme.com")).await;
+    assert_eq!(
+        sorted(&known),
+        sorted(&unknown),
+        "a known and an unknown address"
+    );
+    assert_eq!(known.sequential, unknown.sequential);
+    rows.push(("POST /user/request-reset-password", known, 2));
+    rows.push(("POST /user/request-reset-password (no account)", unknown, 2));
+    let mails = t.mailer().deliver().await;
+    let link = |kind: accounts::mail::MailKind, page: &str| {
+        let mail = mails.iter().find(|m| m.kind == kind).expect("a mail");
+        accounts_tests::mail::link_token(mail, &t.app.config.mail.app_url, page)
+    };
+    let verification = link(accounts::mail::MailKind::Verification, "verify-email");
+    let reset_token = link(accounts::mail::MailKind::Reset, "reset-password");
+    let pre = measure(
+        &counter,
+        200,
+        t.post("/user/pre-verify-email", json!({"token": verification})),
+    )
+    .await;
+    rows.push(("POST /user/pre-verify-email", pre, 1));
+    let verify = measure(
+        &counter,
+        200,
+        t.post("/user/verify-email", json!({"token": verification})),
+    )
+    .await;
+    rows.push(("POST /user/verify-email", verify, 2));
+    let resend = measure(
+        &counter,
+        200,
+        t.post(&format!("/user/resend-verification/{grace}"), json!({})),
+    )
+    .await;
+    rows.push(("POST /user/resend-verification/{id}", resend, 2));
+    let reset = measure(
+        &counter,
+        200,
+        t.post(
+            "/user/reset-password",
+            json!({"token": reset_token, "newPassword": "Reset-pass-246"}),
+        ),
+    )
+    .await;
+    // The token and user read, the write (every session ends with the
+    // epoch it moves), the throttle cleared.
+    rows.push(("POST /user/reset-password", reset, 3));
+    // The reset ended ada's sessions: signed in again with the new password.
+    let token = t
+        .login("ada@acme.com", "Reset-pass-246")
+        .await
+        .str("accessToken");
+
     let phone = t.login("grace@acme.com", PASSWORD).await;
     let grace_token = phone.str("accessToken");
     let sessions = measure(&counter, 200, t.get("/sessions", &token)).await;
