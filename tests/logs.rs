@@ -70,6 +70,43 @@ async fn exercise(t: &TestApp, secrets: &mut Vec<String>) {
         )
         .await;
     assert_eq!(changed.status, 200);
+    // Mail: the tokens of the links (and their hashes), delivered and
+    // spent, a failed delivery included.
+    t.post(
+        "/user/request-reset-password",
+        json!({"email": "ada@acme.com"}),
+    )
+    .await;
+    let mailer = t.mailer();
+    mailer
+        .inbox
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    mailer.deliver().await;
+    mailer
+        .inbox
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let app_url = t.app.config.mail.app_url.clone();
+    for mail in mailer.deliver().await {
+        let page = match mail.kind {
+            accounts::mail::MailKind::Reset => "reset-password",
+            _ => "verify-email",
+        };
+        let token = accounts_tests::mail::link_token(&mail, &app_url, page);
+        secrets.push(accounts::mail::token::hash(&token));
+        let reply = if page == "reset-password" {
+            t.post(
+                "/user/reset-password",
+                json!({"token": token, "newPassword": "Reset-pass-246"}),
+            )
+            .await
+        } else {
+            t.post("/user/verify-email", json!({"token": token})).await
+        };
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        secrets.push(token);
+    }
     for user in [&ada.id, &grace.id] {
         secrets.push(t.store.user(user).await.unwrap().unwrap().password_hash);
     }
