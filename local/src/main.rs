@@ -52,7 +52,14 @@ fn fail(message: String) -> ! {
 async fn main() {
     accounts::telemetry::init();
     let args = Args::parse();
-    let outbox_dir = args.data.join("outbox");
+    // Mail is written where the data is; with --memory (nothing kept in
+    // the data directory) into a directory of this process under the
+    // system's temporary directory.
+    let outbox_dir = if args.memory {
+        std::env::temp_dir().join(format!("accounts-local-{}-outbox", std::process::id()))
+    } else {
+        args.data.join("outbox")
+    };
     let store_config = match (args.memory, args.dynamodb_table) {
         (true, _) => StoreConfig::Memory,
         (false, Some(table)) => StoreConfig::Dynamo { table },
@@ -87,7 +94,8 @@ async fn main() {
         .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", args.addr)));
     tracing::info!(%addr, store = %described, %cors_origins, outbox = %outbox_dir.display(), "accounts-local listening");
     eprintln!(
-        "accounts-local listening on http://{addr} ({described}); browser origins allowed: {cors_origins}"
+        "accounts-local listening on http://{addr} ({described}); browser origins allowed: {cors_origins}; mail written to {}",
+        outbox_dir.display()
     );
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("accounts-local stopping");

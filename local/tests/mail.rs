@@ -179,3 +179,65 @@ fn login_waits_for_the_link_when_verification_is_required() {
     assert_eq!(status, 200, "{body}");
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn an_invitation_and_a_resent_verification_arrive_as_files() {
+    let data = data_dir("invite");
+    let server = start(&["--data", data.to_str().unwrap()]);
+    let owner = register(&server, "ada@acme.com");
+    let bearer = format!("Bearer {}", owner["accessToken"].as_str().unwrap());
+    // Resent: a second verification mail for ada.
+    let id = owner["verificationTokenId"].as_str().unwrap();
+    let (status, _) = post(
+        &server,
+        &format!("/user/resend-verification/{id}"),
+        json!({}),
+    );
+    assert_eq!(status, 200);
+    let invite = json!({"email": "grace@acme.com", "firstName": "Grace", "lastName": "Hopper",
+                        "sendInvite": true});
+    let created = exchange(
+        &server,
+        "POST",
+        "/organization/users",
+        &[("authorization", &bearer)],
+        Some(&invite),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+
+    let all = mails(&data, 3);
+    assert_eq!(all.len(), 3);
+    // Mails written within one second go out in no set order.
+    let (ada, grace): (Vec<&String>, Vec<&String>) =
+        all.iter().partition(|m| m.contains("To: ada@acme.com"));
+    assert_eq!((ada.len(), grace.len()), (2, 1));
+    assert!(
+        ada.iter()
+            .all(|m| m.contains("Subject: Confirm your email address"))
+    );
+    assert_ne!(token(ada[0], "verify-email"), token(ada[1], "verify-email"));
+    let invitation = grace[0];
+    assert!(invitation.contains("To: grace@acme.com"));
+    assert!(invitation.contains("Subject: You have been invited to Acme <Labs>"));
+    assert!(invitation.contains("Acme &lt;Labs&gt;"), "{invitation}");
+    let invited = token(invitation, "verify-email");
+    let (status, body) = post(&server, "/user/pre-verify-email", json!({"token": invited}));
+    assert_eq!(
+        (status, body["hasPassword"].clone()),
+        (200, json!(false)),
+        "{body}"
+    );
+    let (status, body) = post(
+        &server,
+        "/user/verify-email",
+        json!({"token": invited, "password": "Grace-pass-123"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = post(
+        &server,
+        "/user/login",
+        json!({"email": "grace@acme.com", "password": "Grace-pass-123"}),
+    );
+    assert_eq!(status, 200);
+    let _ = std::fs::remove_dir_all(&data);
+}
