@@ -8,6 +8,7 @@ import sys
 import threading
 
 from werkzeug.serving import run_simple
+from moto.core.model_instances import model_data
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -18,9 +19,23 @@ app = DomainDispatcherApplication(create_backend_app)
 lock = threading.Lock()
 
 
+def forget_dynamodb_instances():
+    """moto keeps every model instance it ever made, for its dashboard
+    (/moto-api/data.json): every DynamoDB item ever written, overwritten or
+    deleted. Over a whole test run that is millions of objects, gigabytes,
+    and garbage-collector pauses long enough to time requests out. The
+    tables keep their live items; only the dashboard's list is dropped (the
+    SES messages tests/mailer.rs reads there are kept)."""
+    for model in model_data.get("dynamodb", {}).values():
+        model.instances_tracked.clear()
+
+
 def serialized(environ, start_response):
     with lock:
-        return list(app(environ, start_response))
+        try:
+            return list(app(environ, start_response))
+        finally:
+            forget_dynamodb_instances()
 
 
 host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"

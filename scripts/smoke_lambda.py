@@ -229,6 +229,21 @@ check("POST /user/deactivate", s, b, 200, success=True, message="Account deactiv
 s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD})
 check("POST /user/login (deactivated)", s, b, 403, **error("USER_INACTIVE"))
 
+# Mail: the endpoints answer through their functions (no mailer runs here:
+# tests/mailer.rs covers delivery; the links' own flows are tests/mail.rs's).
+reset_answer = "If the address has an account, a reset link has been sent"
+for email in (owner_email, f"nobody-{uuid.uuid4().hex[:8]}@acme.com"):
+    s, b = call("POST", "/user/request-reset-password", {"email": email})
+    check("POST /user/request-reset-password", s, b, 200, success=True, message=reset_answer)
+s, b = call("POST", "/user/reset-password", {"token": "A" * 64, "newPassword": "Another-pass-456"})
+check("POST /user/reset-password (bad token)", s, b, 400, **error("INVALID_RESET_TOKEN"))
+s, b = call("POST", "/user/pre-verify-email", {"token": "A" * 64})
+check("POST /user/pre-verify-email (bad token)", s, b, 400, **error("INVALID_VERIFICATION_TOKEN"))
+s, b = call("POST", "/user/verify-email", {"token": "A" * 64})
+check("POST /user/verify-email (bad token)", s, b, 400, **error("INVALID_VERIFICATION_TOKEN"))
+s, b = call("POST", f"/user/resend-verification/{owner_id}")
+check("POST /user/resend-verification/{verificationTokenId}", s, b, 200, success=True)
+
 # GET /health
 s, b = call("GET", "/health")
 check("GET /health", s, b, 200, success=True, status="ok",
