@@ -6,7 +6,7 @@
 //! | `OUTBOX#<id>`       | `MAIL`         | an [`OutboxMail`]; `gsi1pk` = `OUTBOX`, `gsi1sk` = `MAIL#<createdAt>#<id>`; `ttl` |
 //! | `MAILLIMIT#<email>` | `RESET`        | the [`MailLimit`] of reset mails to an address; `ttl`         |
 //! | `USER#<userId>`     | `MAILLIMIT#VERIFY` | the [`MailLimit`] of resent verification mails; `ttl`     |
-//! | `MAILPAD#<id>`      | `TOKEN`/`MAIL` | what a reset request for an address without account writes in place of the token and mail: the same sizes; `ttl` |
+//! | `MAILPAD#<id>`      | `TOKEN`/`MAIL` | what a reset request for an address without account writes in place of the token and mail: the same sizes (the mail's stand-in in `gsi1` too, partition `MAILPAD`); `ttl` |
 //!
 //! Tokens live in their user's partition, so that one consistent Query
 //! reads the account and its tokens together (a token carries its user's
@@ -31,6 +31,8 @@ const SK_RESET: &str = "RESET";
 const OUTBOX_PARTITION: &str = "OUTBOX";
 /// How long the stand-ins for an unknown address's token and mail are kept.
 const PADDING_SECONDS: i64 = 3600;
+/// The index partition of the outbox record's stand-ins: never queried.
+const PADDING_PARTITION: &str = "MAILPAD";
 
 fn encode<T: serde::Serialize>(record: &T, pk: String, sk: String) -> StoreResult<Item> {
     let mut item: Item = serde_dynamo::to_item(record).map_err(|_| {
@@ -79,14 +81,17 @@ fn limit_item(email: &str, limit: &MailLimit) -> StoreResult<Item> {
     Ok(item)
 }
 
-/// `item` under a key of its own that nothing reads, expiring soon.
+/// `item` under a key of its own that nothing reads, expiring soon. An
+/// item the index lists (the outbox record) is listed by it in a partition
+/// of its own, so that the index does the same work for it too.
 fn padding(mut item: Item, sk: &str, now: i64) -> Item {
     item.extend(key_owned(
         format!("MAILPAD#{}", uuid::Uuid::new_v4().simple()),
         sk.into(),
     ));
-    item.remove(GSI1PK);
-    item.remove(GSI1SK);
+    if item.contains_key(GSI1PK) {
+        item.insert(GSI1PK.into(), s(PADDING_PARTITION));
+    }
     item.insert(TTL.into(), n(now + PADDING_SECONDS));
     item
 }
