@@ -52,10 +52,10 @@ fn fail(message: String) -> ! {
 async fn main() {
     accounts::telemetry::init();
     let args = Args::parse();
-    // Mail is written where the data is; with --memory (nothing kept in
-    // the data directory) into a directory of this process under the
-    // system's temporary directory.
-    let outbox_dir = if args.memory {
+    // Mail is written where the embedded store keeps its data; with
+    // --memory or DynamoDB (no data directory in use) into a directory of
+    // this process under the system's temporary directory.
+    let outbox_dir = if args.memory || args.dynamodb_table.is_some() {
         std::env::temp_dir().join(format!("accounts-local-{}-outbox", std::process::id()))
     } else {
         args.data.join("outbox")
