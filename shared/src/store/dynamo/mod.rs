@@ -16,7 +16,7 @@
 //! models' serde (camelCase) names; the key, index and TTL attributes are
 //! added next to them and ignored when reading back. The global secondary
 //! index `gsi1` (`gsi1pk`/`gsi1sk`) lists an organization's users
-//! (`members`), a user's sessions (`revoke_user_sessions`) and the plans
+//! (`members`), a user's sessions (`user_sessions`) and the plans
 //! (`plans`). It projects the keys and [`GSI1_PROJECTED`] only: no
 //! password or token hash is copied into it, and a refresh (which changes
 //! neither) writes nothing to it. Whatever else a query needs is read from
@@ -25,7 +25,8 @@
 //!
 //! Every read of a record is strongly consistent. The index is not: `members`
 //! takes the list of ids from it and then reads the records consistently;
-//! `revoke_user_sessions` may miss a session created a moment before.
+//! `user_sessions` may miss a session created a moment before (ending
+//! sessions does not depend on it: the user's session epoch does that).
 //! Every write that the contract makes conditional is one conditional request
 //! or one transaction, so races are settled by DynamoDB, not by
 //! read-then-write:
