@@ -8,6 +8,7 @@ use crate::auth::password::PasswordHasher;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, Settings, StoreConfig};
 use crate::store::dynamo::DynamoStore;
+#[cfg(feature = "embedded")]
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Store, StoreError};
 
@@ -124,9 +125,19 @@ pub use crate::store::dynamo::{dynamodb_client, dynamodb_retries, dynamodb_timeo
 pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match config {
         StoreConfig::Dynamo { table } => {
-            Arc::new(DynamoStore::connecting_on_first_use(table.clone()))
+            Arc::new(DynamoStore::new(dynamodb_client().await, table.clone()))
         }
+        #[cfg(feature = "embedded")]
         StoreConfig::Embedded { dir } => Arc::new(EmbeddedStore::open_dir(dir)?),
+        #[cfg(feature = "embedded")]
         StoreConfig::Memory => Arc::new(EmbeddedStore::in_memory()?),
+        #[cfg(not(feature = "embedded"))]
+        StoreConfig::Embedded { .. } | StoreConfig::Memory => {
+            return Err(StoreError::Internal(
+                "this build has no embedded store (the accounts crate's `embedded` feature): \
+                 set TABLE_NAME"
+                    .into(),
+            ));
+        }
     })
 }

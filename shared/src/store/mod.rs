@@ -9,6 +9,7 @@
 //! with its own file here and in each implementation; `Store` is all of them.
 
 pub mod dynamo;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 mod mail;
 mod plans;

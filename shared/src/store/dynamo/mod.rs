@@ -158,31 +158,23 @@ const THROTTLE_REASONS: &[&str] = &["ProvisionedThroughputExceeded", "Throttling
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    /// Made on first use: building it reads the system's root certificates
-    /// (some 150 files), which would otherwise delay every cold start.
-    client: tokio::sync::OnceCell<Client>,
+    /// Built before the store is (at a Lambda's init, not on its first
+    /// request: init is not billed to the caller the way a request is, and
+    /// AWS builds SDK clients there too).
+    client: Client,
     table: String,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client: tokio::sync::OnceCell::new_with(Some(client)),
-            table: table.into(),
-        }
-    }
-
-    /// A store whose client is built, from the standard AWS configuration
-    /// with [`dynamodb_client`]'s settings, by its first request.
-    pub fn connecting_on_first_use(table: impl Into<String>) -> Self {
-        Self {
-            client: tokio::sync::OnceCell::new(),
+            client,
             table: table.into(),
         }
     }
 
     async fn client(&self) -> &Client {
-        self.client.get_or_init(dynamodb_client).await
+        &self.client
     }
 
     /// Consistent GetItem of one record.
