@@ -1,5 +1,7 @@
 //! One function per route: request shape in, service call, response shape out.
 
+pub mod endpoints;
+
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 

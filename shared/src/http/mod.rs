@@ -8,6 +8,7 @@ pub mod request;
 pub mod response;
 mod unmatched;
 
+use std::future::Future;
 use std::time::Instant;
 
 use lambda_http::http::{HeaderValue, Method};
@@ -20,6 +21,7 @@ use crate::auth::key_ring::KeyUse;
 use crate::config::Issuer;
 use crate::error::Error;
 
+pub use handlers::endpoints;
 pub use unmatched::{serve_unmatched, unmatched_error};
 
 /// Every operation the API serves; one Lambda function each.
@@ -265,19 +267,52 @@ pub fn route_request(method: &Method, path: &str) -> Result<(Route, PathParams),
     })
 }
 
-/// Serves one request for `route`: the handler, the envelope, and one log
+/// What [`serve`] serves: a [`Route`] value (routed at run time, so every
+/// handler is linked: the local server, the tests), or one of the
+/// [`endpoints`] types (the handler fixed at compile time).
+///
+/// A Lambda function serves its endpoint type, so that its binary links
+/// only its own handler:
+/// `run(service_fn(move |req| serve(app, req, endpoints::Profile)))`,
+/// keys read for `endpoints::Profile.route().key_use()`.
+pub trait Endpoint: Copy + Send + Sync {
+    fn route(self) -> Route;
+
+    fn handle<'a>(
+        self,
+        app: &'a App,
+        req: &'a Request,
+    ) -> impl Future<Output = crate::error::Result<Response<Body>>> + Send + 'a;
+}
+
+impl Endpoint for Route {
+    fn route(self) -> Route {
+        self
+    }
+
+    fn handle<'a>(
+        self,
+        app: &'a App,
+        req: &'a Request,
+    ) -> impl Future<Output = crate::error::Result<Response<Body>>> + Send + 'a {
+        handlers::handle(app, req, self)
+    }
+}
+
+/// Serves one request for `endpoint`: the handler, the envelope, and one log
 /// line with the request id, status and latency.
 pub async fn serve(
     app: &App,
     req: Request,
-    route: Route,
+    endpoint: impl Endpoint,
 ) -> Result<Response<Body>, std::convert::Infallible> {
+    let route = endpoint.route();
     let started = Instant::now();
     let request_id = request_id(&req);
     let method = req.method().clone();
     let span = tracing::info_span!("request", %request_id);
     app.access_tokens.keys().refresh_if_stale().await;
-    let handling = handlers::handle(app, &req, route).instrument(span);
+    let handling = endpoint.handle(app, &req).instrument(span);
     let handled = match (&app.config.tokens.issuer, request_issuer(&req)) {
         (Issuer::FromRequest, Some(issuer)) => REQUEST_ISSUER.scope(issuer, handling).await,
         _ => handling.await,
