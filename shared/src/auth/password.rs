@@ -5,10 +5,11 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordHasher as _;
+use argon2::password_hash::phc::{Output, PasswordHash};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use crate::config::PasswordHashConfig;
 use crate::error::{Error, Result};
@@ -80,6 +81,13 @@ pub struct PasswordHasher {
     /// Verified against when the email is unknown, so that an unknown email
     /// costs what a wrong password costs. Made on first need, not at start.
     dummy_hash: Arc<OnceLock<String>>,
+    /// Argon2's working memory (19 MiB at the service's parameters), kept
+    /// from one verification to the next: at most one set per permit.
+    /// Allocated afresh for every verification, it came from new pages the
+    /// kernel had to zero each time: 40% of a loaded login server's CPU
+    /// (perf; BENCHMARKS.md, Login), which a lone hashing thread reusing
+    /// its allocator's memory never paid.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
     /// Passwords verified so far (dummy verifications included): what the
     /// login throttle bounds, observable by tests and metrics.
     verifications: Arc<AtomicU64>,
@@ -101,6 +109,7 @@ impl PasswordHasher {
             params,
             in_flight: Arc::new(tokio::sync::Semaphore::new(cores)),
             dummy_hash: Arc::new(OnceLock::new()),
+            memory: Arc::new(Mutex::new(Vec::with_capacity(cores))),
             verifications: Arc::new(AtomicU64::new(0)),
             hashes: Arc::new(AtomicU64::new(0)),
         })
@@ -122,11 +131,7 @@ impl PasswordHasher {
         let Ok(parsed) = PasswordHash::new(stored) else {
             return Verification::Mismatch;
         };
-        if self
-            .argon2()
-            .verify_password(password.as_bytes(), stored)
-            .is_err()
-        {
+        if !self.matches(password, &parsed) {
             return Verification::Mismatch;
         }
         let current = parsed.algorithm.as_str() == "argon2id"
@@ -140,6 +145,45 @@ impl PasswordHasher {
         } else {
             Verification::MatchNeedsRehash
         }
+    }
+
+    /// What argon2's `verify_password` does, in working memory kept from
+    /// the last verification instead of a new allocation.
+    fn matches(&self, password: &str, stored: &PasswordHash) -> bool {
+        let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
+            return false;
+        };
+        let Ok(params) = Params::try_from(stored) else {
+            return false;
+        };
+        let Ok(algorithm) = Algorithm::try_from(stored.algorithm.as_str()) else {
+            return false;
+        };
+        let version = match stored.version.map(Version::try_from).transpose() {
+            Ok(version) => version.unwrap_or_default(),
+            Err(_) => return false,
+        };
+        let mut output = vec![0u8; expected.len()];
+        let mut memory = self
+            .memory
+            .lock()
+            .map_or(None, |mut free| free.pop())
+            .unwrap_or_default();
+        if memory.len() < params.block_count() {
+            memory.resize(params.block_count(), Block::default());
+        }
+        let blocks = params.block_count();
+        let hashed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            &mut output,
+            &mut memory[..blocks],
+        );
+        if let Ok(mut free) = self.memory.lock() {
+            free.push(memory);
+        }
+        // `Output`'s equality is constant-time.
+        hashed.is_ok() && Output::new(&output).is_ok_and(|output| &output == expected)
     }
 
     async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
@@ -271,6 +315,47 @@ mod tests {
         assert_eq!(
             new.verify("Secure-pass-123", Some(&hash)).await.unwrap(),
             Verification::MatchNeedsRehash
+        );
+    }
+
+    /// Verification reuses working memory left by the previous one: hashes
+    /// made by the argon2 crate's own allocating code (other variants and
+    /// parameters included) must verify after any earlier verification,
+    /// and wrong passwords must not.
+    #[tokio::test]
+    async fn reused_working_memory_verifies_as_the_reference_does() {
+        let hasher = PasswordHasher::new(PasswordHashConfig::OWASP).unwrap();
+        let reference = |algorithm, m_cost| {
+            let params = Params::new(m_cost, 2, 1, None).unwrap();
+            Argon2::new(algorithm, Version::V0x13, params)
+                .hash_password(b"Secure-pass-123")
+                .unwrap()
+                .to_string()
+        };
+        let hashes = [
+            reference(Algorithm::Argon2id, 19 * 1024),
+            reference(Algorithm::Argon2i, 8 * 1024),
+            reference(Algorithm::Argon2d, 24 * 1024),
+            reference(Algorithm::Argon2id, 19 * 1024),
+        ];
+        for hash in &hashes {
+            assert_ne!(
+                hasher.verify("Secure-pass-124", Some(hash)).await.unwrap(),
+                Verification::Match,
+                "{hash}"
+            );
+            assert_ne!(
+                hasher.verify("Secure-pass-123", Some(hash)).await.unwrap(),
+                Verification::Mismatch,
+                "{hash}"
+            );
+        }
+        assert_eq!(
+            hasher
+                .verify("Secure-pass-123", Some(&hashes[3]))
+                .await
+                .unwrap(),
+            Verification::Match
         );
     }
 }
