@@ -45,6 +45,8 @@ endpoints! {
     GetUser => get_user;
     UpdateUser => put_user;
     UpdateRole => put_user_role;
-    Jwks => |app, _| std::future::ready(get_jwks(app));
-    OpenIdConfiguration => |app, _| std::future::ready(get_openid_configuration(app));
+    // Called inside the future, not when it is made: `serve` sets the
+    // request's issuer around the future (REQUEST_ISSUER), not before.
+    Jwks => |app, _| async move { get_jwks(app) };
+    OpenIdConfiguration => |app, _| async move { get_openid_configuration(app) };
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Cold start, spawn to first response: every function's release binary and
+# the two floors of bench/ (hello-lambda: lambda_http alone; dynamodb-lambda:
+# a DynamoDB client built at init and one GetItem per request), each handed
+# a real API Gateway HTTP API event by a stub Runtime API
+# (scripts/bench_cold_start.py), against a table made by `accounts-admin
+# table create` on moto_server. The signing keys come from moto's Secrets
+# Manager as on AWS (KEYS=secrets, the default) or from a key file
+# (KEYS=file). Prints a Markdown table; raw samples go to target/bench/.
+#
+# usage: [KEYS=file|secrets] scripts/bench-cold-start.sh [RUNS, default 30] [BINARY ...]
+# (every function under functions/ and both floors when none is named)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${1:-30}"
+shift || true
+KEYS="${KEYS:-secrets}"
+OUT=target/bench
+mkdir -p "$OUT"
+
+functions=$(ls functions)
+# Two builds: the functions and the floors without the accounts crate's
+# `embedded` feature, as they are deployed (one build would unify features
+# and link SQLite into them); the operator tool, which needs it, apart.
+# shellcheck disable=SC2046
+cargo build --release -q -p accounts-bench $(printf -- '-p %s ' $functions)
+cargo build -q -p accounts-admin
+
+# shellcheck source=scripts/moto.sh
+. scripts/moto.sh
+trap stop_moto EXIT
+trap "exit 1" INT TERM
+start_moto "$OUT/moto_server.log"
+
+set -a
+TABLE_NAME=accounts-bench
+AWS_ENDPOINT_URL_DYNAMODB=$MOTO_ENDPOINT
+AWS_ENDPOINT_URL_SECRETS_MANAGER=$MOTO_ENDPOINT
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=bench
+AWS_SECRET_ACCESS_KEY=bench
+JWT_ALGORITHM=RS256
+JWT_AUDIENCE=flashback
+RUST_LOG=info
+set +a
+target/debug/accounts-admin table create >/dev/null
+if [ "$KEYS" = file ]; then
+  keys_dir=$(mktemp -d)
+  target/debug/accounts-admin --data "$keys_dir" key rotate >/dev/null
+  export JWT_KEYS_FILE="$keys_dir/jwt-keys.json"
+else
+  export JWT_PRIVATE_KEYS_SECRET=accounts-bench/private-keys
+  export JWT_PUBLIC_KEYS_SECRET=accounts-bench/public-keys
+  target/debug/accounts-admin key rotate >/dev/null
+fi
+
+if [ $# -eq 0 ]; then
+  # shellcheck disable=SC2086
+  set -- hello-lambda dynamodb-lambda $functions
+fi
+BENCH_OUT="$OUT" python3 scripts/bench_cold_start.py "$RUNS" target/release "$KEYS" "$@"

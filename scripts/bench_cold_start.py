@@ -1,0 +1,348 @@
+"""Cold start as the caller sees it: from starting a function's release
+binary to the moment it posts its answer to its first request, through a
+stub Lambda Runtime API on loopback that hands it one real API Gateway
+HTTP API (v2) event, against DynamoDB (and Secrets Manager) on moto_server.
+Run by scripts/bench-cold-start.sh, which builds, starts moto and makes the
+table and the keys; see BENCHMARKS.md.
+
+Each process is handed two events: the first response is the cold start
+(`first`); `init` is spawn to the first poll of the Runtime API; `warm` is
+the second request of the same process, the same work without the cold
+start. The binaries are measured round-robin (run 1 of every binary, then
+run 2, ...) so that the machine's noise falls on all of them alike. Every
+answer's status is checked: a failing request would look fast.
+
+usage: bench_cold_start.py RUNS RELEASE_DIR KEYS(file|secrets) BINARY...
+environment: the functions' (TABLE_NAME, AWS_ENDPOINT_URL_*, the keys'
+settings), inherited by every binary."""
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+RUNS = int(sys.argv[1])
+RELEASE = sys.argv[2]
+KEYS = sys.argv[3]
+BINARIES = sys.argv[4:]
+DOMAIN = "bench.execute-api.us-east-1.amazonaws.com"
+PASSWORD = "Secure-pass-123"
+
+
+class Run:
+    """What the stub hands the current process, and when it answered.
+    `requests` makes each event when the process asks for it, with what the
+    previous answer handed on (`answered`), e.g. a rotated refresh token."""
+
+    def __init__(self, requests, expected, answered=lambda body: None):
+        self.requests = requests
+        self.answered = answered
+        self.expected = expected
+        self.wanted = []
+        self.handed = {}
+        self.polled_at = None
+        self.answers = []  # (request id, handed at, answered at, status, body)
+        self.done = threading.Event()
+        self.first_answer_seen = None
+        self.stop = threading.Event()
+
+
+current = [None]
+
+
+class RuntimeApi(http.server.BaseHTTPRequestHandler):
+    # One connection per call. About one process in twenty never receives
+    # its second event (the write meets a closed connection); its first
+    # answer, the cold start, still counts.
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        run = current[0]
+        now = time.perf_counter_ns()
+        if not self.path.endswith("/runtime/invocation/next") or run is None:
+            return self.reply(404, b"{}")
+        if run.polled_at is None:
+            run.polled_at = now
+        if len(run.handed) == run.expected:
+            run.stop.wait(10)  # killed before this returns
+            return
+        event, wanted = run.requests()
+        run.wanted.append(wanted)
+        request_id = str(uuid.uuid4())
+        body = json.dumps(event).encode()
+        run.handed[request_id] = time.perf_counter_ns()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.send_header("lambda-runtime-aws-request-id", request_id)
+        self.send_header("lambda-runtime-deadline-ms", str(int(time.time() * 1000) + 30_000))
+        self.send_header("lambda-runtime-invoked-function-arn",
+                         "arn:aws:lambda:us-east-1:123456789012:function:bench")
+        self.send_header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
+        self.send_header("connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        now = time.perf_counter_ns()
+        run = current[0]
+        length = int(self.headers.get("content-length") or 0)
+        payload = self.rfile.read(length)
+        self.reply(202, b"{}")
+        parts = self.path.split("/")
+        if run is None or len(parts) < 5:
+            return
+        request_id, kind = parts[-2], parts[-1]
+        if kind == "response":
+            answer = json.loads(payload)
+            body = answer.get("body") or ""
+            try:
+                body = json.loads(body) if body else None
+            except ValueError:
+                pass
+            run.answers.append((request_id, run.handed.get(request_id), now,
+                                answer.get("statusCode"), body))
+            if run.first_answer_seen is None:
+                run.first_answer_seen = time.monotonic()
+            if answer.get("statusCode") == run.wanted[len(run.answers) - 1]:
+                run.answered(body)
+        else:  # an invocation or init error
+            run.answers.append((request_id, run.handed.get(request_id), now, kind, payload[:300]))
+        if len(run.answers) == run.expected or kind != "response":
+            run.done.set()
+
+    def reply(self, status, body):
+        try:
+            self.send_response(status)
+            self.send_header("content-length", str(len(body)))
+            self.send_header("connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def event(method, route, path, body=None, token=None, params=None):
+    headers = {"accept": "application/json", "host": DOMAIN, "user-agent": "bench",
+               "x-forwarded-proto": "https"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    if body is not None:
+        headers["content-type"] = "application/json"
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {route}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "bench", "domainName": DOMAIN,
+            "domainPrefix": "bench",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.7", "userAgent": "bench"},
+            "requestId": str(uuid.uuid4()), "routeKey": f"{method} {route}",
+            "stage": "$default", "time": "27/Nov/2026:08:00:00 +0000",
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "isBase64Encoded": False,
+        **({"pathParameters": params} if params else {}),
+        **({"body": json.dumps(body)} if body is not None else {}),
+    }
+
+
+def start(binary, run):
+    """Runs `binary` until it has answered `run`'s requests (or failed)."""
+    current[0] = run
+    env = dict(os.environ, AWS_LAMBDA_FUNCTION_NAME=os.path.basename(binary))
+    started = time.perf_counter_ns()
+    # Its log (a few lines) is kept to explain a failure.
+    process = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    # The first answer may take long (a debug build's argon2); the second
+    # follows at once or is lost (see RuntimeApi): wait 3 s for it.
+    deadline = time.monotonic() + 30
+    while not run.done.wait(0.05) and time.monotonic() < deadline:
+        if run.first_answer_seen is not None:
+            deadline = min(deadline, run.first_answer_seen + 3)
+    finished = run.done.is_set()
+    run.stop.set()
+    process.kill()
+    log, _ = process.communicate()
+    run.log = log.decode(errors="replace")[-1500:]
+    current[0] = None
+    run.started = started
+    if not finished or len(run.answers) < run.expected:
+        raise Lost(run, f"{binary}: answered {len(run.answers)} of {run.expected} events; "
+                        f"log: {run.log}")
+    return run
+
+
+class Lost(Exception):
+    """The process never answered an event it was handed."""
+
+    def __init__(self, run, message):
+        super().__init__(message)
+        self.run = run
+
+
+class Scenario:
+    """The events each binary gets, made fresh for every run (a new email
+    to register, the refresh token the previous run was given, ...)."""
+
+    def __init__(self, release):
+        self.release = release
+        self.serial = 0
+        owner = self.invoke("post-user-register", self.registration(), 201)
+        self.owner_email = owner["user"]["email"]
+        self.token = owner["accessToken"]
+        self.refresh_token = owner["refreshToken"]
+        self.owner_pk = f"USER#{owner['user']['id']}"
+        member = self.invoke("post-organization-users", self.new_member(), 201)
+        self.member_id = member["data"]["id"]
+        self.role = 0
+
+    def invoke(self, function, ev, expected):
+        run = start(os.path.join(self.release, function), Run(lambda: (ev, expected), 1))
+        _, _, _, status, body = run.answers[0]
+        if status != expected:
+            raise SystemExit(f"setup: {function} answered {status}: {body}")
+        return body
+
+    def fresh_email(self, kind):
+        self.serial += 1
+        return f"{kind}-{uuid.uuid4().hex[:10]}@bench.example.com"
+
+    def registration(self):
+        return event("POST", "/user/register", "/user/register", {
+            "email": self.fresh_email("owner"), "password": PASSWORD, "firstName": "Ada",
+            "lastName": "Lovelace", "companyName": "Acme", "isBusiness": True})
+
+    def new_member(self):
+        return event("POST", "/organization/users", "/organization/users", {
+            "email": self.fresh_email("member"), "password": PASSWORD, "firstName": "Grace",
+            "lastName": "Hopper"}, token=self.token)
+
+    def events(self, binary):
+        """(event, expected status) for one request of `binary`."""
+        member_path = f"/user/{self.member_id}"
+        params = {"userId": self.member_id}
+        match binary:
+            case "hello-lambda" | "dynamodb-lambda":
+                return event("GET", "/user/profile", "/user/profile", token=self.token), 200
+            case "post-user-register":
+                return self.registration(), 201
+            case "post-user-login":
+                return event("POST", "/user/login", "/user/login",
+                             {"email": self.owner_email, "password": PASSWORD}), 200
+            case "post-user-refresh":
+                return event("POST", "/user/refresh", "/user/refresh",
+                             {"refreshToken": self.refresh_token}), 200
+            case "get-user-profile":
+                return event("GET", "/user/profile", "/user/profile", token=self.token), 200
+            case "get-user-quota":
+                return event("GET", "/user/quota", "/user/quota", token=self.token), 200
+            case "get-organization-users":
+                return event("GET", "/organization/users", "/organization/users",
+                             token=self.token), 200
+            case "post-organization-users":
+                return self.new_member(), 201
+            case "get-user":
+                return event("GET", "/user/{userId}", member_path, token=self.token,
+                             params=params), 200
+            case "put-user":
+                self.serial += 1
+                return event("PUT", "/user/{userId}", member_path,
+                             {"name": "Amazing", "lastName": f"Grace {self.serial}"},
+                             token=self.token, params=params), 200
+            case "put-user-role":
+                self.role = 1 - self.role
+                return event("PUT", "/user/{userId}/role", f"{member_path}/role",
+                             {"orgRole": self.role}, token=self.token, params=params), 200
+            case "get-jwks":
+                return event("GET", "/.well-known/jwks.json", "/.well-known/jwks.json"), 200
+            case "get-openid-configuration":
+                return event("GET", "/.well-known/openid-configuration",
+                             "/.well-known/openid-configuration"), 200
+            case "default-route":
+                return event("GET", "$default", "/no/such/route"), 404
+        raise SystemExit(f"bench_cold_start.py: no request defined for {binary}")
+
+    def after(self, binary, body):
+        """What a run hands on to the next one."""
+        if binary == "post-user-refresh":
+            self.refresh_token = body["refreshToken"]
+
+
+def main():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
+    for name, value in {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+                        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+                        "AWS_LAMBDA_LOG_GROUP_NAME": "bench"}.items():
+        os.environ.setdefault(name, value)
+
+    scenario = Scenario(RELEASE)
+    os.environ["FLOOR_PK"], os.environ["FLOOR_SK"] = scenario.owner_pk, "PROFILE"
+    samples = {binary: {"init": [], "first": [], "warm": []} for binary in BINARIES}
+    repeated = {binary: 0 for binary in BINARIES}
+    for _ in range(RUNS):
+        for binary in BINARIES:
+            run = Run(lambda: scenario.events(binary), 2,
+                      lambda body: scenario.after(binary, body))
+            try:
+                start(os.path.join(RELEASE, binary), run)
+            except Lost as lost:
+                # The first answer (the cold start) still counts; the warm
+                # figure is missing for this run.
+                if not run.answers:
+                    raise SystemExit(str(lost))
+                repeated[binary] += 1
+            for (_, handed, answered, status, body), want in zip(run.answers, run.wanted):
+                if status != want:
+                    raise SystemExit(f"{binary} answered {status}, expected {want}: {body}\n"
+                                     f"log: {run.log}")
+                if binary == "dynamodb-lambda" and body != "found":
+                    raise SystemExit(f"dynamodb-lambda did not find {scenario.owner_pk}: {body}")
+            first_at = run.answers[0][2]
+            samples[binary]["init"].append((run.polled_at - run.started) / 1e6)
+            samples[binary]["first"].append((first_at - run.started) / 1e6)
+            if len(run.answers) == 2:
+                _, handed_second, second_at, _, _ = run.answers[1]
+                samples[binary]["warm"].append((second_at - handed_second) / 1e6)
+
+    def median(binary, what):
+        return statistics.median(samples[binary][what])
+
+    hello = median("hello-lambda", "first") if "hello-lambda" in samples else None
+    dynamo = median("dynamodb-lambda", "first") if "dynamodb-lambda" in samples else None
+    print(f"Keys: {'key file' if KEYS == 'file' else 'Secrets Manager (moto)'}; "
+          f"{RUNS} runs each, round-robin.\n")
+    print("| binary | bytes | first response: median ms | p10–p90 ms | init (first poll) ms "
+          "| warm request ms | / DynamoDB floor | / hello floor |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|")
+    for binary in BINARIES:
+        first = sorted(samples[binary]["first"])
+        decile = lambda q: first[min(len(first) - 1, int(q * len(first)))]
+        size = os.path.getsize(os.path.join(RELEASE, binary))
+        m = median(binary, "first")
+        print(f"| {binary} | {size:,} | {m:.2f} | {decile(0.1):.2f}–{decile(0.9):.2f} "
+              f"| {median(binary, 'init'):.2f} | {median(binary, 'warm'):.2f} "
+              f"| {m / dynamo if dynamo else float('nan'):.2f} "
+              f"| {m / hello if hello else float('nan'):.2f} |")
+    lost = {binary: n for binary, n in repeated.items() if n}
+    if lost:
+        print(f"\nRuns whose second event the stub lost (no warm figure): {lost}")
+    json.dump({"samples": samples, "lost_second_events": repeated}, open(os.path.join(os.environ.get("BENCH_OUT", "."), f"cold-start-{KEYS}.json"), "w"))
+
+
+main()
