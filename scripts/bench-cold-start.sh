@@ -6,9 +6,15 @@
 # (scripts/bench_cold_start.py), against a table made by `accounts-admin
 # table create` on moto_server. The signing keys come from moto's Secrets
 # Manager as on AWS (KEYS=secrets, the default) or from a key file
-# (KEYS=file). Prints a Markdown table; raw samples go to target/bench/.
+# (KEYS=file). The HTTPS trust store is the system's as a process finds it
+# with no SSL_CERT_* variables set (on Debian the bundle and the ~150
+# per-certificate files of /etc/ssl/certs; on provided.al2023 the bundle),
+# or the bundle file alone with TRUST=file (SSL_CERT_FILE); FLOOR_TRUST=webpki
+# gives the DynamoDB floor roots compiled in instead. Prints a Markdown
+# table; raw samples go to target/bench/.
 #
-# usage: [KEYS=file|secrets] scripts/bench-cold-start.sh [RUNS, default 30] [BINARY ...]
+# usage: [KEYS=file|secrets] [TRUST=system|file] [FLOOR_TRUST=webpki] \
+#   scripts/bench-cold-start.sh [RUNS, default 30] [BINARY ...]
 # (every function under functions/ and both floors when none is named)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +37,15 @@ cargo build -q -p accounts-admin
 trap stop_moto EXIT
 trap "exit 1" INT TERM
 start_moto "$OUT/moto_server.log"
+
+unset SSL_CERT_FILE SSL_CERT_DIR
+if [ "${TRUST:-system}" = file ]; then
+  # openssl-probe's list, in its order: Debian's, then Amazon Linux's.
+  for bundle in /etc/ssl/certs/ca-certificates.crt \
+    /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem /etc/pki/tls/certs/ca-bundle.crt; do
+    if [ -f "$bundle" ]; then export SSL_CERT_FILE="$bundle"; break; fi
+  done
+fi
 
 set -a
 TABLE_NAME=accounts-bench

@@ -325,8 +325,11 @@ def main():
 
     hello = median("hello-lambda", "first") if "hello-lambda" in samples else None
     dynamo = median("dynamodb-lambda", "first") if "dynamodb-lambda" in samples else None
+    trust = os.environ.get("SSL_CERT_FILE") or "the system's (no SSL_CERT_* set)"
+    if os.environ.get("FLOOR_TRUST") == "webpki":
+        trust += "; DynamoDB floor: bundled webpki roots"
     print(f"Keys: {'key file' if KEYS == 'file' else 'Secrets Manager (moto)'}; "
-          f"{RUNS} runs each, round-robin.\n")
+          f"trust store: {trust}; {RUNS} runs each, round-robin.\n")
     print("| binary | bytes | first response: median ms | p10–p90 ms | init (first poll) ms "
           "| warm request ms | / DynamoDB floor | / hello floor |")
     print("|---|---:|---:|---|---:|---:|---:|---:|")
