@@ -12,7 +12,9 @@ start. The binaries are measured round-robin (run 1 of every binary, then
 run 2, ...) so that the machine's noise falls on all of them alike. Every
 answer's status is checked: a failing request would look fast.
 
-usage: bench_cold_start.py RUNS RELEASE_DIR KEYS(file|secrets) BINARY...
+usage: bench_cold_start.py RUNS RELEASE_DIR KEYS(file|secrets) BINARY[@NAME=VALUE,...]...
+(`dynamodb-lambda@FLOOR_TRUST=webpki`: that binary with that environment
+added, measured as one more binary)
 environment: the functions' (TABLE_NAME, AWS_ENDPOINT_URL_*, the keys'
 settings), inherited by every binary."""
 import http.server
@@ -157,10 +159,10 @@ def event(method, route, path, body=None, token=None, params=None):
     }
 
 
-def start(binary, run):
+def start(binary, run, extra_env=None):
     """Runs `binary` until it has answered `run`'s requests (or failed)."""
     current[0] = run
-    env = dict(os.environ, AWS_LAMBDA_FUNCTION_NAME=os.path.basename(binary))
+    env = dict(os.environ, AWS_LAMBDA_FUNCTION_NAME=os.path.basename(binary), **(extra_env or {}))
     started = time.perf_counter_ns()
     # Its log (a few lines) is kept to explain a failure.
     process = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE,
@@ -280,6 +282,12 @@ class Scenario:
             self.refresh_token = body["refreshToken"]
 
 
+def parse(spec):
+    """`binary@NAME=VALUE,...` -> (binary, {NAME: VALUE})."""
+    binary, _, settings = spec.partition("@")
+    return binary, dict(item.split("=", 1) for item in settings.split(",") if item)
+
+
 def main():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
     server.daemon_threads = True
@@ -296,17 +304,18 @@ def main():
     samples = {binary: {"init": [], "first": [], "warm": []} for binary in BINARIES}
     repeated = {binary: 0 for binary in BINARIES}
     for _ in range(RUNS):
-        for binary in BINARIES:
+        for spec in BINARIES:
+            binary, extra_env = parse(spec)
             run = Run(lambda: scenario.events(binary), 2,
                       lambda body: scenario.after(binary, body))
             try:
-                start(os.path.join(RELEASE, binary), run)
+                start(os.path.join(RELEASE, binary), run, extra_env)
             except Lost as lost:
                 # The first answer (the cold start) still counts; the warm
                 # figure is missing for this run.
                 if not run.answers:
                     raise SystemExit(str(lost))
-                repeated[binary] += 1
+                repeated[spec] += 1
             for (_, handed, answered, status, body), want in zip(run.answers, run.wanted):
                 if status != want:
                     raise SystemExit(f"{binary} answered {status}, expected {want}: {body}\n"
@@ -314,11 +323,11 @@ def main():
                 if binary == "dynamodb-lambda" and body != "found":
                     raise SystemExit(f"dynamodb-lambda did not find {scenario.owner_pk}: {body}")
             first_at = run.answers[0][2]
-            samples[binary]["init"].append((run.polled_at - run.started) / 1e6)
-            samples[binary]["first"].append((first_at - run.started) / 1e6)
+            samples[spec]["init"].append((run.polled_at - run.started) / 1e6)
+            samples[spec]["first"].append((first_at - run.started) / 1e6)
             if len(run.answers) == 2:
                 _, handed_second, second_at, _, _ = run.answers[1]
-                samples[binary]["warm"].append((second_at - handed_second) / 1e6)
+                samples[spec]["warm"].append((second_at - handed_second) / 1e6)
 
     def median(binary, what):
         return statistics.median(samples[binary][what])
@@ -336,7 +345,7 @@ def main():
     for binary in BINARIES:
         first = sorted(samples[binary]["first"])
         decile = lambda q: first[min(len(first) - 1, int(q * len(first)))]
-        size = os.path.getsize(os.path.join(RELEASE, binary))
+        size = os.path.getsize(os.path.join(RELEASE, parse(binary)[0]))
         m = median(binary, "first")
         print(f"| {binary} | {size:,} | {m:.2f} | {decile(0.1):.2f}–{decile(0.9):.2f} "
               f"| {median(binary, 'init'):.2f} | {median(binary, 'warm'):.2f} "
