@@ -49,4 +49,12 @@ endpoints! {
     // request's issuer around the future (REQUEST_ISSUER), not before.
     Jwks => |app, _| async move { get_jwks(app) };
     OpenIdConfiguration => |app, _| async move { get_openid_configuration(app) };
+    Logout => lifecycle::post_logout;
+    // Also GET /token (Route::ListTokens): one handler, one function.
+    ListSessions => lifecycle::get_sessions;
+    // Also DELETE /token/{tokenId} (Route::DeleteToken).
+    RevokeSession => lifecycle::post_session_revoke;
+    RevokeAllSessions => lifecycle::post_sessions_revoke_all;
+    Deactivate => lifecycle::post_deactivate;
+    Health => |app, _| lifecycle::get_health(app);
 }
