@@ -50,6 +50,10 @@ class Run:
         self.answers = []  # (request id, handed at, answered at, status, body)
         self.done = threading.Event()
         self.first_answer_seen = None
+        # Each process talks to the stub under a path of its own: a call a
+        # killed process made just before it died must not take (and lose)
+        # the next process's event.
+        self.prefix = f"/{uuid.uuid4().hex}"
         self.stop = threading.Event()
 
 
@@ -57,15 +61,16 @@ current = [None]
 
 
 class RuntimeApi(http.server.BaseHTTPRequestHandler):
-    # One connection per call. About one process in twenty never receives
-    # its second event (the write meets a closed connection); its first
-    # answer, the cold start, still counts.
+    # One connection per call. Should a process never receive an event it
+    # was handed, its first answer, the cold start, still counts.
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
         run = current[0]
         now = time.perf_counter_ns()
-        if not self.path.endswith("/runtime/invocation/next") or run is None:
+        if run is None or not self.path.startswith(run.prefix):
+            return  # a killed process's last poll
+        if not self.path.endswith("/runtime/invocation/next"):
             return self.reply(404, b"{}")
         if run.polled_at is None:
             run.polled_at = now
@@ -96,7 +101,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         payload = self.rfile.read(length)
         self.reply(202, b"{}")
         parts = self.path.split("/")
-        if run is None or len(parts) < 5:
+        if run is None or not self.path.startswith(run.prefix) or len(parts) < 5:
             return
         request_id, kind = parts[-2], parts[-1]
         if kind == "response":
@@ -162,7 +167,8 @@ def event(method, route, path, body=None, token=None, params=None):
 def start(binary, run, extra_env=None):
     """Runs `binary` until it has answered `run`'s requests (or failed)."""
     current[0] = run
-    env = dict(os.environ, AWS_LAMBDA_FUNCTION_NAME=os.path.basename(binary), **(extra_env or {}))
+    env = dict(os.environ, AWS_LAMBDA_FUNCTION_NAME=os.path.basename(binary),
+               AWS_LAMBDA_RUNTIME_API=f"http://{RUNTIME_API}{run.prefix}", **(extra_env or {}))
     started = time.perf_counter_ns()
     # Its log (a few lines) is kept to explain a failure.
     process = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE,
@@ -198,7 +204,7 @@ class Scenario:
     """The events each binary gets, made fresh for every run (a new email
     to register, the refresh token the previous run was given, ...)."""
 
-    def __init__(self, release):
+    def __init__(self, release, needed):
         self.release = release
         self.serial = 0
         owner = self.invoke("post-user-register", self.registration(), 201)
@@ -209,6 +215,39 @@ class Scenario:
         member = self.invoke("post-organization-users", self.new_member(), 201)
         self.member_id = member["data"]["id"]
         self.role = 0
+        # The functions that end a session or an account get one of their
+        # own per request, made here (by the login, register and member
+        # functions) before anything is timed. At most 100 live sessions a
+        # user: 2 × RUNS + a margin stays under it up to RUNS = 45.
+        wanted = 2 * RUNS + 4
+        self.pools = {}
+        if "post-user-logout" in needed:
+            email = self.invoke("post-user-register", self.registration(), 201)["user"]["email"]
+            self.pools["post-user-logout"] = [self.login(email) for _ in range(wanted)]
+        if "post-sessions-revoke" in needed:
+            email = self.invoke("post-user-register", self.registration(), 201)["user"]["email"]
+            self.revoker = self.login(email)["accessToken"]
+            self.pools["post-sessions-revoke"] = [self.login(email)["tokenId"]
+                                                  for _ in range(wanted)]
+        if "post-sessions-revoke-all" in needed:
+            self.pools["post-sessions-revoke-all"] = [
+                self.invoke("post-user-register", self.registration(), 201)["accessToken"]
+                for _ in range(wanted)]
+        if "post-user-deactivate" in needed:
+            # Members: an organization's last owner may not deactivate itself.
+            self.pools["post-user-deactivate"] = [
+                self.login(self.invoke("post-organization-users", self.new_member(),
+                                       201)["data"]["email"])["accessToken"]
+                for _ in range(wanted)]
+
+    def login(self, email):
+        return self.invoke("post-user-login", event("POST", "/user/login", "/user/login",
+                                                    {"email": email, "password": PASSWORD}), 200)
+
+    def take(self, binary):
+        if not self.pools.get(binary):
+            raise SystemExit(f"bench_cold_start.py: no {binary} request left")
+        return self.pools[binary].pop()
 
     def invoke(self, function, ev, expected):
         run = start(os.path.join(self.release, function), Run(lambda: (ev, expected), 1))
@@ -274,6 +313,25 @@ class Scenario:
                              "/.well-known/openid-configuration"), 200
             case "default-route":
                 return event("GET", "$default", "/no/such/route"), 404
+            case "get-health":
+                return event("GET", "/health", "/health"), 200
+            case "get-sessions":
+                return event("GET", "/sessions", "/sessions", token=self.token), 200
+            case "post-user-logout":
+                session = self.take(binary)
+                return event("POST", "/user/logout", "/user/logout",
+                             {"refreshToken": session["refreshToken"]},
+                             token=session["accessToken"]), 200
+            case "post-sessions-revoke":
+                session_id = self.take(binary)
+                return event("POST", "/sessions/{id}/revoke", f"/sessions/{session_id}/revoke",
+                             token=self.revoker, params={"id": session_id}), 200
+            case "post-sessions-revoke-all":
+                return event("POST", "/sessions/revoke-all", "/sessions/revoke-all",
+                             token=self.take(binary)), 200
+            case "post-user-deactivate":
+                return event("POST", "/user/deactivate", "/user/deactivate",
+                             token=self.take(binary)), 200
         raise SystemExit(f"bench_cold_start.py: no request defined for {binary}")
 
     def after(self, binary, body):
@@ -292,14 +350,15 @@ def main():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    os.environ["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
+    global RUNTIME_API
+    RUNTIME_API = f"127.0.0.1:{server.server_address[1]}"
     for name, value in {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
                         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                         "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
                         "AWS_LAMBDA_LOG_GROUP_NAME": "bench"}.items():
         os.environ.setdefault(name, value)
 
-    scenario = Scenario(RELEASE)
+    scenario = Scenario(RELEASE, {parse(spec)[0] for spec in BINARIES})
     os.environ["FLOOR_PK"], os.environ["FLOOR_SK"] = scenario.owner_pk, "PROFILE"
     samples = {binary: {"init": [], "first": [], "warm": []} for binary in BINARIES}
     repeated = {binary: 0 for binary in BINARIES}
