@@ -99,7 +99,15 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         run = current[0]
         length = int(self.headers.get("content-length") or 0)
         payload = self.rfile.read(length)
-        self.reply(202, b"{}")
+        try:
+            self.record(run, payload, now)
+        finally:
+            # Only now: the process asks for its next event as soon as it
+            # has this answer, and that event may need what this one said
+            # (a rotated refresh token).
+            self.reply(202, b"{}")
+
+    def record(self, run, payload, now):
         parts = self.path.split("/")
         if run is None or not self.path.startswith(run.prefix) or len(parts) < 5:
             return
