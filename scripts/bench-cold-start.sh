@@ -28,11 +28,10 @@ functions=$(ls functions)
 # Two builds: the functions and the floors without the accounts crate's
 # `embedded` feature, as they are deployed (one build would unify features
 # and link SQLite into them); the operator tool, which needs it, apart.
-# The floors are built at the functions' own opt-level ("z": Cargo.toml),
-# not at the 3 that bench/'s throughput floors keep.
+# The floors are built at the release profile's opt-level ("z"), like the
+# functions that wait on DynamoDB (scripts/bench-load.sh builds them at 3).
 # shellcheck disable=SC2046
-cargo build --release -q --config 'profile.release.package.accounts-bench.opt-level="z"' \
-  -p accounts-bench $(printf -- '-p %s ' $functions)
+cargo build --release -q -p accounts-bench $(printf -- '-p %s ' $functions)
 cargo build -q -p accounts-admin
 
 # shellcheck source=scripts/moto.sh
