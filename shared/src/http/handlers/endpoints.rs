@@ -57,4 +57,9 @@ endpoints! {
     RevokeAllSessions => lifecycle::post_sessions_revoke_all;
     Deactivate => lifecycle::post_deactivate;
     Health => |app, _| lifecycle::get_health(app);
+    RequestPasswordReset => mail::post_request_reset;
+    ResetPassword => mail::post_reset;
+    PreVerifyEmail => mail::post_pre_verify;
+    VerifyEmail => mail::post_verify;
+    ResendVerification => mail::post_resend;
 }
