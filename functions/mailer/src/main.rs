@@ -40,5 +40,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 }
 
 fn tracing_error(error: &str) {
-    lambda_http::tracing::error!(%error, "refusing to start: mail templates");
+    tracing::error!(%error, "refusing to start: mail templates");
 }
