@@ -122,7 +122,10 @@ on_both_stores! {
             })
             .collect();
         let additions = race(racers).await;
-        additions.assert_overlapped_on(t.backend);
+        // Many at once (the embedded store takes them one by one anyway).
+        if t.backend == Backend::Dynamo {
+            additions.assert_in_flight_at_once(10);
+        }
         let mut totals: Vec<u64> = additions.answers.into_iter().map(Result::unwrap).collect();
         // Each addition saw its own total: no two applied to the same value.
         totals.sort_unstable();

@@ -31,6 +31,26 @@ impl<T> Race<T> {
 }
 
 impl<T> Race<T> {
+    /// Asserts that at least `n` racers were in flight at once. For races of
+    /// more racers than a loaded machine can set off before the fastest is
+    /// answered (dozens of SDK requests built and signed on two cores),
+    /// where what the test needs is many at once, not all.
+    #[track_caller]
+    pub fn assert_in_flight_at_once(&self, n: usize) {
+        println!(
+            "{} of {} racers in flight at once at most ({} started before the first answer)",
+            self.max_in_flight,
+            self.answers.len(),
+            self.started_before_first_answer
+        );
+        assert!(
+            self.max_in_flight >= n,
+            "at most {} of {} racers were in flight at once, fewer than {n}: no race",
+            self.max_in_flight,
+            self.answers.len()
+        );
+    }
+
     /// [`Race::assert_overlapped`] where the store makes requests wait.
     /// The embedded store answers from memory without ever waiting, so a
     /// request that does not hash a password runs from start to answer
