@@ -200,7 +200,11 @@ other_token, _, other_id = sign_in()
 s, b = call("GET", "/sessions", token=token)
 check("GET /sessions", s, b, 200, success=True,
       sessions=lambda l: isinstance(l, list) and len(l) == 3
-      and [x["current"] for x in l].count(True) == 1 and l[0]["id"] == other_id)
+      and [x["current"] for x in l].count(True) == 1
+      and other_id in [x["id"] for x in l]
+      # Newest first, to the second the dates carry (this run signs in
+      # several times within one second).
+      and [x["startedAt"] for x in l] == sorted((x["startedAt"] for x in l), reverse=True))
 s, b = call("GET", "/token", token=token)
 check("GET /token", s, b, 200, success=True,
       sessions=lambda l: isinstance(l, list) and len(l) == 3)
