@@ -1,17 +1,9 @@
 //! Lambda function `post-user-logout`: POST /user/logout.
 
-use accounts::http::{Endpoint, endpoints, serve};
-use lambda_http::{Error, run, service_fn};
-
-// Its own handler only, fixed at compile time (accounts::http::Endpoint).
-const ENDPOINT: endpoints::Logout = endpoints::Logout;
+use accounts::http::{endpoints, run_function};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    accounts::telemetry::init();
-    // Built once per cold start (the keys this function may hold read
-    // once); every invocation borrows it.
-    let app = accounts::App::from_env_or_exit(ENDPOINT.route().key_use()).await;
-    let app = &app;
-    run(service_fn(move |req| serve(app, req, ENDPOINT))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    // Its own handler only, fixed at compile time (accounts::http::Endpoint).
+    run_function(endpoints::Logout).await
 }

@@ -299,6 +299,20 @@ impl Endpoint for Route {
     }
 }
 
+/// A Lambda function's whole life: the app built once per cold start (the
+/// keys its endpoint may hold read once, the DynamoDB client made), then
+/// every invocation served with it borrowed. Generic over the endpoint, so
+/// a function that passes its `endpoints::X` links only that handler.
+pub async fn run_function(endpoint: impl Endpoint + 'static) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let app = App::from_env_or_exit(endpoint.route().key_use()).await;
+    let app = &app;
+    lambda_http::run(lambda_http::service_fn(move |req| {
+        serve(app, req, endpoint)
+    }))
+    .await
+}
+
 /// Serves one request for `endpoint`: the handler, the envelope, and one log
 /// line with the request id, status and latency.
 pub async fn serve(
