@@ -17,8 +17,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem};
 
 use super::{
-    Condition, DynamoStore, GSI1PK, GSI1SK, Item, NOT_EXISTS, PK, Reason, SK, TTL, WriteProof,
-    decode, email_key, key, key_owned, n, s, session_item, store_error, table_keys, user_item,
+    Condition, DynamoStore, GSI1PK, GSI1SK, Item, NOT_EXISTS, PK, Reason, SK, SK_PROFILE, TTL,
+    WriteProof, decode, email_key, key, key_owned, n, s, session_item, store_error, table_keys,
+    user_item,
 };
 use crate::mail::{MailGrant, MailLimit, MailToken, OUTBOX_KEEP_SECONDS, OutboxMail};
 use crate::model::{Session, User};
@@ -245,41 +246,31 @@ impl MailStore for DynamoStore {
 
     async fn user_tokens(&self, user_id: &str) -> StoreResult<UserTokens> {
         const OP: &str = "Query";
+        let request = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(format!("USER#{user_id}")))
+            .consistent_read(true);
         let mut found = UserTokens::default();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .await
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", s(format!("USER#{user_id}")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| store_error(OP, e))?;
-            for item in out.items.unwrap_or_default() {
-                match item.get(SK) {
-                    Some(AttributeValue::S(sk)) if sk.starts_with(TOKEN_PREFIX) => {
-                        found.tokens.push(decode(OP, item)?)
-                    }
-                    Some(AttributeValue::S(sk)) if sk == "PROFILE" => {
-                        found.user = Some(decode(OP, item)?)
-                    }
-                    Some(AttributeValue::S(sk)) if sk == SK_RESEND_LIMIT => {
-                        found.resend_limit = Some(decode(OP, item)?)
-                    }
-                    _ => {}
+        for item in self.query_all(request).await? {
+            match item.get(SK) {
+                Some(AttributeValue::S(sk)) if sk.starts_with(TOKEN_PREFIX) => {
+                    found.tokens.push(decode(OP, item)?)
                 }
-            }
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                return Ok(found);
+                Some(AttributeValue::S(sk)) if sk == SK_PROFILE => {
+                    found.user = Some(decode(OP, item)?)
+                }
+                Some(AttributeValue::S(sk)) if sk == SK_RESEND_LIMIT => {
+                    found.resend_limit = Some(decode(OP, item)?)
+                }
+                _ => {}
             }
         }
+        Ok(found)
     }
 
     async fn redeem_verification(

@@ -63,6 +63,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, GlobalSecondaryIndex,
@@ -353,34 +354,40 @@ impl DynamoStore {
         Err(StoreError::Conflict)
     }
 
-    /// Every item of one `gsi1` partition whose `gsi1sk` starts with
-    /// `prefix`. The index is eventually consistent.
-    async fn query_index(&self, partition: String, prefix: &str) -> StoreResult<Vec<Item>> {
-        const OP: &str = "Query";
+    /// Every item a query finds, page after page.
+    async fn query_all(&self, request: QueryFluentBuilder) -> StoreResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self
-                .client()
-                .await
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", GSI1PK)
-                .expression_attribute_names("#sk", GSI1SK)
-                .expression_attribute_values(":pk", s(partition.clone()))
-                .expression_attribute_values(":prefix", s(prefix))
+            let out = request
+                .clone()
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| store_error(OP, e))?;
+                .map_err(|e| store_error("Query", e))?;
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key.filter(|k| !k.is_empty());
             if start.is_none() {
                 return Ok(items);
             }
         }
+    }
+
+    /// Every item of one `gsi1` partition whose `gsi1sk` starts with
+    /// `prefix`. The index is eventually consistent.
+    async fn query_index(&self, partition: String, prefix: &str) -> StoreResult<Vec<Item>> {
+        let request = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", GSI1PK)
+            .expression_attribute_names("#sk", GSI1SK)
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":prefix", s(prefix));
+        self.query_all(request).await
     }
 
     async fn email_lock_owner(&self, email: &str) -> StoreResult<Option<String>> {

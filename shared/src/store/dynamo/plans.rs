@@ -135,31 +135,19 @@ impl PlanStore for DynamoStore {
         for (placeholder, period) in placeholders.iter().zip(periods) {
             request = request.expression_attribute_values(placeholder, s(period));
         }
-        let mut counters = Vec::new();
-        let mut start = None;
-        loop {
-            let out = request
-                .clone()
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| store_error(OP, e))?;
-            for item in out.items.unwrap_or_default() {
+        self.query_all(request)
+            .await?
+            .into_iter()
+            .map(|item| {
                 let counter: UsageCounter = decode(OP, item)?;
-                counters.push((
-                    UsageKey {
-                        org_id: counter.org_id,
-                        capability: counter.capability,
-                        period: counter.period,
-                    },
-                    counter.amount,
-                ));
-            }
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                return Ok(counters);
-            }
-        }
+                let key = UsageKey {
+                    org_id: counter.org_id,
+                    capability: counter.capability,
+                    period: counter.period,
+                };
+                Ok((key, counter.amount))
+            })
+            .collect()
     }
 }
 

@@ -86,7 +86,7 @@ impl SessionStore for DynamoStore {
             .update_session(
                 session_id,
                 "SET #r = :true",
-                Condition::new("attribute_exists(pk)"),
+                Condition::new("attribute_exists(pk)").revoking(),
             )
             .await
         {
@@ -103,6 +103,7 @@ impl SessionStore for DynamoStore {
         now: i64,
     ) -> StoreResult<bool> {
         let live = Condition::new("#u = :user AND #r = :false AND #e = :epoch AND #x > :now")
+            .revoking()
             .name("#u", "userId")
             .name("#e", "epoch")
             .name("#x", "expiresAt")
@@ -122,6 +123,7 @@ impl SessionStore for DynamoStore {
 
     async fn move_session_to_epoch(&self, session_id: &str, epoch: u64) -> StoreResult<()> {
         let condition = Condition::new("#r = :false")
+            .name("#r", "revoked")
             .name("#e", "epoch")
             .value(":false", AttributeValue::Bool(false))
             .value(":epoch", n(epoch));
@@ -130,9 +132,17 @@ impl SessionStore for DynamoStore {
     }
 }
 
+impl Condition {
+    /// The names and values of `SET #r = :true` (`revoked`).
+    fn revoking(self) -> Self {
+        self.name("#r", "revoked")
+            .value(":true", AttributeValue::Bool(true))
+    }
+}
+
 impl DynamoStore {
-    /// One conditional update of a session record; `#r` names `revoked` and
-    /// `:true` is true in every update. `Conflict` when the condition fails
+    /// One conditional update of a session record; `condition` names every
+    /// placeholder of both expressions. `Conflict` when the condition fails
     /// (which covers a session that is gone).
     async fn update_session(
         &self,
@@ -141,18 +151,6 @@ impl DynamoStore {
         condition: Condition,
     ) -> StoreResult<()> {
         let (pk, sk) = session_key(session_id);
-        let mut names = condition.names.unwrap_or_default();
-        names.insert("#r".into(), "revoked".into());
-        let mut values = condition.values.unwrap_or_default();
-        values.insert(":true".into(), AttributeValue::Bool(true));
-        values.insert(":false".into(), AttributeValue::Bool(false));
-        // Only the placeholders an expression uses may be sent.
-        let used = |placeholder: &String| {
-            update.contains(placeholder.as_str())
-                || condition.expression.contains(placeholder.as_str())
-        };
-        names.retain(|k, _| used(k));
-        values.retain(|k, _| used(k));
         self.client()
             .await
             .update_item()
@@ -160,8 +158,8 @@ impl DynamoStore {
             .set_key(Some(key(pk, sk)))
             .update_expression(update)
             .condition_expression(condition.expression)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
+            .set_expression_attribute_names(condition.names)
+            .set_expression_attribute_values(condition.values)
             .send()
             .await
             .map_err(|e| store_error("UpdateItem", e))?;

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    EmbeddedStore, from_json, insert_session, read_all_json, read_json, sqlite_error, to_json,
+    EmbeddedStore, from_json, insert_session, one_row_changed, read_all_json, read_json,
+    sqlite_error, to_json,
 };
 use crate::mail::{MailGrant, MailLimit, OUTBOX_KEEP_SECONDS, OutboxMail};
 use crate::model::{Session, User};
@@ -110,11 +111,7 @@ fn count_one(
         ),
     }
     .map_err(sqlite_error)?;
-    if counted == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict)
-    }
+    one_row_changed(counted)
 }
 
 /// Replaces a user only at its previous version and address.
@@ -125,11 +122,7 @@ fn write_user(conn: &Connection, user: &User) -> StoreResult<()> {
             params![user.id, user.version as i64, to_json(user)?, user.email],
         )
         .map_err(sqlite_error)?;
-    if changed == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict)
-    }
+    one_row_changed(changed)
 }
 
 fn delete_token(conn: &Connection, hash: &str, user_id: &str) -> StoreResult<usize> {

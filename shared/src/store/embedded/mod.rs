@@ -246,6 +246,16 @@ fn read_json<T: DeserializeOwned>(
         .transpose()
 }
 
+/// A conditional write's outcome: it changed the one row it was for, or
+/// its condition no longer held (`Conflict`).
+fn one_row_changed(changed: usize) -> StoreResult<()> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
 fn insert_user(conn: &Connection, user: &User, data: &str) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO users (id, email, org_id, version, data) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -261,7 +271,6 @@ fn insert_user(conn: &Connection, user: &User, data: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Moves an organization's owner count by `delta`, refusing to reach zero.
 /// Moves the owner count by `delta`, refusing (`LastOwner`) to go below `floor`.
 fn move_owner_count(conn: &Connection, org_id: &str, delta: i64, floor: i64) -> StoreResult<()> {
     let org: Option<Organization> =

@@ -10,23 +10,8 @@ fn read_session(conn: &Connection, id: &str) -> StoreResult<Option<Session>> {
 #[async_trait]
 impl SessionStore for EmbeddedStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
-        let data = to_json(session)?;
-        let s = session.clone();
-        self.run(move |conn| {
-            conn.execute(
-                "INSERT INTO sessions (id, user_id, token_hash, revoked, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.id, s.user_id, s.token_hash, s.revoked, data],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict
-                } else {
-                    sqlite_error(e)
-                }
-            })?;
-            Ok(())
-        })
-        .await
+        let session = session.clone();
+        self.run(move |conn| insert_session(conn, &session)).await
     }
 
     async fn session(&self, session_id: &str) -> StoreResult<Option<Session>> {
@@ -92,11 +77,7 @@ impl SessionStore for EmbeddedStore {
                     params![id, hash, data, expected],
                 )
                 .map_err(sqlite_error)?;
-            if changed == 1 {
-                Ok(())
-            } else {
-                Err(StoreError::Conflict)
-            }
+            one_row_changed(changed)
         })
         .await
     }
@@ -148,11 +129,7 @@ impl SessionStore for EmbeddedStore {
                     params![id, epoch as i64],
                 )
                 .map_err(sqlite_error)?;
-            if changed == 1 {
-                Ok(())
-            } else {
-                Err(StoreError::Conflict)
-            }
+            one_row_changed(changed)
         })
         .await
     }

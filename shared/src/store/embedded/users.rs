@@ -9,7 +9,6 @@ impl UserStore for EmbeddedStore {
         let user = to_json(&account.user)?;
         let org = to_json(&account.organization)?;
         let subscription = to_json(&account.subscription)?;
-        let session = to_json(&account.session)?;
         let a = account.clone();
         self.run(move |conn| {
             let tx = conn
@@ -26,11 +25,7 @@ impl UserStore for EmbeddedStore {
                 params![a.subscription.org_id, subscription],
             )
             .map_err(sqlite_error)?;
-            tx.execute(
-                "INSERT INTO sessions (id, user_id, token_hash, revoked, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![a.session.id, a.session.user_id, a.session.token_hash, a.session.revoked, session],
-            )
-            .map_err(sqlite_error)?;
+            insert_session(&tx, &a.session)?;
             if let Some(grant) = &a.verification {
                 mail::insert_grant(&tx, grant)?;
             }
@@ -101,11 +96,7 @@ impl UserStore for EmbeddedStore {
                 ),
             }
             .map_err(sqlite_error)?;
-            if changed == 1 {
-                Ok(())
-            } else {
-                Err(StoreError::Conflict)
-            }
+            one_row_changed(changed)
         })
         .await
     }
@@ -139,11 +130,7 @@ impl UserStore for EmbeddedStore {
                     params![id, version, data, email, org_id, role],
                 )
                 .map_err(sqlite_error)?;
-            if changed == 1 {
-                Ok(())
-            } else {
-                Err(StoreError::Conflict)
-            }
+            one_row_changed(changed)
         })
         .await
     }
