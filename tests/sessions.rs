@@ -2,6 +2,9 @@
 //! ending one or every session, deactivation, and the `sid` check that makes
 //! each of them take effect on the very next request.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use accounts::model::UserStatus;
 use accounts::service::{operator, sessions::MAX_LIVE_SESSIONS};
 use accounts_tests::race::race;
@@ -328,6 +331,7 @@ on_both_stores! {
             let ada = t.owner(&format!("ada{round}@acme.com")).await;
             let body = json!({"refresh_token": ada.refresh_token});
             let (refreshed, logged_out) = race_pair(
+                &t,
                 request_later(&t, "POST", "/user/refresh", Some(body.clone()), None),
                 request_later(&t, "POST", "/user/logout", Some(body), None),
             )
@@ -342,6 +346,7 @@ on_both_stores! {
             let ada = t.owner(&format!("ada{round}@acme.com")).await;
             let body = json!({"refresh_token": ada.refresh_token});
             let (refreshed, revoked) = race_pair(
+                &t,
                 request_later(&t, "POST", "/user/refresh", Some(body), None),
                 request_later(&t, "POST", "/sessions/revoke-all", None, Some(&ada.access_token)),
             )
@@ -367,7 +372,7 @@ fn request_later(
     path: &str,
     body: Option<Value>,
     token: Option<&str>,
-) -> impl std::future::Future<Output = Reply> + Send + 'static {
+) -> Pin<Box<dyn Future<Output = Reply> + Send>> {
     let mut builder = lambda_http::http::Request::builder()
         .method(method)
         .uri(path);
@@ -381,8 +386,8 @@ fn request_later(
         None => builder.body(lambda_http::Body::Empty),
     }
     .unwrap();
-    let app = t.app.clone();
-    async move { reply_of(accounts::http::serve_any(&app, request).await) }
+    let t = t.clone();
+    Box::pin(async move { t.send(request).await })
 }
 
 /// After a refresh raced something that ends the session: whatever the
@@ -401,37 +406,16 @@ async fn assert_no_live_successor(t: &TestApp, signed_in: &Member, refreshed: &R
     assert_session_ended(t, &signed_in.access_token, &signed_in.refresh_token).await;
 }
 
-fn reply_of(response: lambda_http::Response<lambda_http::Body>) -> Reply {
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = match response.body() {
-        lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap(),
-        _ => Value::Null,
-    };
-    Reply {
-        status,
-        body,
-        headers,
-    }
-}
-
-/// Two different requests released together; their answers.
-async fn race_pair<A, B>(a: A, b: B) -> (Reply, Reply)
-where
-    A: std::future::Future<Output = Reply> + Send + 'static,
-    B: std::future::Future<Output = Reply> + Send + 'static,
-{
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
-    let (ba, bb) = (barrier.clone(), barrier);
-    let first = tokio::spawn(async move {
-        ba.wait().await;
-        a.await
-    });
-    let second = tokio::spawn(async move {
-        bb.wait().await;
-        b.await
-    });
-    (first.await.unwrap(), second.await.unwrap())
+/// Two different requests released together from one barrier; their answers.
+async fn race_pair(
+    t: &TestApp,
+    first: Pin<Box<dyn Future<Output = Reply> + Send>>,
+    second: Pin<Box<dyn Future<Output = Reply> + Send>>,
+) -> (Reply, Reply) {
+    let raced = race([first, second]).await;
+    raced.assert_overlapped_on(t.backend);
+    let [a, b] = <[Reply; 2]>::try_from(raced.answers).unwrap();
+    (a, b)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,6 +54,11 @@ pub struct PresentedToken<'a> {
     pub hash: String,
 }
 
+/// Whether `id` has the form of a session id (what `new_session_id` makes).
+pub fn is_session_id(id: &str) -> bool {
+    id.len() == SESSION_ID_CHARS && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 pub fn new_session_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
@@ -106,8 +111,7 @@ pub fn parse(token: &str) -> Result<PresentedToken<'_>> {
     ) else {
         return Err(Error::InvalidRefreshToken);
     };
-    let well_formed = session_id.len() == SESSION_ID_CHARS
-        && session_id.bytes().all(|b| b.is_ascii_hexdigit())
+    let well_formed = is_session_id(session_id)
         && !generation.is_empty()
         && generation.len() <= MAX_GENERATION_DIGITS
         && generation.bytes().all(|b| b.is_ascii_digit())

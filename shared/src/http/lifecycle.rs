@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::handlers::{Message, claims, refresh_token_of};
-use super::response::{success, with_cache_control};
+use super::response::{failure_with, success, with_cache_control};
 use crate::App;
 use crate::error::{Error, Result};
 use crate::service::sessions::SessionEntry;
@@ -133,18 +133,15 @@ pub(super) async fn get_health(app: &App) -> Result<Response<Body>> {
     let response = if health.ok() {
         success(200, &json!({"status": "ok", "checks": {"store": store}}))
     } else {
-        let mut response = super::response::failure(&Error::Unavailable {
-            retry_after_seconds: 5,
-        });
-        let body = json!({
-            "success": false,
-            "error_code": "SERVICE_UNAVAILABLE",
-            "message": "A dependency is failing",
-            "status": "unavailable",
-            "checks": {"store": store},
-        });
-        *response.body_mut() = Body::Text(body.to_string());
-        response
+        let mut failing = serde_json::Map::new();
+        failing.insert("status".into(), json!("unavailable"));
+        failing.insert("checks".into(), json!({"store": store}));
+        failure_with(
+            &Error::Unavailable {
+                retry_after_seconds: 5,
+            },
+            failing,
+        )
     };
     Ok(with_cache_control(response, "no-store"))
 }

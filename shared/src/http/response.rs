@@ -29,11 +29,20 @@ pub fn success<T: Serialize>(status: u16, body: &T) -> Response<Body> {
 }
 
 pub fn failure(error: &Error) -> Response<Body> {
-    let body = json!({
+    failure_with(error, serde_json::Map::new())
+}
+
+/// [`failure`] with more fields beside the code and the message (what
+/// failed, for a health check).
+pub fn failure_with(error: &Error, extra: serde_json::Map<String, Value>) -> Response<Body> {
+    let mut body = json!({
         "success": false,
         "error_code": error.code(),
         "message": error.to_string(),
     });
+    if let Value::Object(map) = &mut body {
+        map.extend(extra);
+    }
     let mut response = json_response(error.status(), &body);
     if let Some(seconds) = error.retry_after() {
         response

@@ -83,7 +83,7 @@ pub async fn list(app: &App, claims: AccessClaims) -> Result<Vec<SessionEntry>> 
 /// the caller's own live sessions. Anyone else's, or none, is
 /// `SessionNotFound`: the same answer, so ids can't be probed.
 pub async fn revoke(app: &App, claims: AccessClaims, session_id: &str) -> Result<()> {
-    let well_formed = session_id.len() == 32 && session_id.bytes().all(|b| b.is_ascii_hexdigit());
+    let well_formed = refresh_token::is_session_id(session_id);
     let caller = caller::caller(app, claims).await?;
     if !well_formed {
         return Err(Error::SessionNotFound);

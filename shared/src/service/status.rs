@@ -38,9 +38,7 @@ fn status_change(user: &User, status: UserStatus, keep_an_owner: bool, now: i64)
 /// Whether anyone else among `members` of the user's organization is
 /// active: then the organization must keep an owner.
 fn has_active_colleagues(members: &[User], user: &User) -> bool {
-    members
-        .iter()
-        .any(|m| m.id != user.id && m.org_id == user.org_id && m.is_active())
+    members.iter().any(|m| m.id != user.id && m.is_active())
 }
 
 /// POST /user/deactivate: the caller deactivates its own account. The last
