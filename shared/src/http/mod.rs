@@ -1,208 +1,29 @@
 //! The HTTP edge, shared by the Lambda functions and the local server:
 //! parse and validate, call the service, map the result to the envelope.
 
+mod auth_user;
 mod handlers;
-mod lifecycle;
-mod mail;
 pub mod request;
 pub mod response;
+mod routes;
+mod shapes;
 mod unmatched;
 
 use std::future::Future;
 use std::time::Instant;
 
-use lambda_http::http::{HeaderValue, Method};
+use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
 use crate::App;
 use crate::auth::access::REQUEST_ISSUER;
-use crate::auth::key_ring::KeyUse;
 use crate::config::Issuer;
 use crate::error::Error;
 
-pub use handlers::endpoints;
+pub use auth_user::AuthUser;
+pub use routes::{PathParams, Route, endpoints, route_request};
 pub use unmatched::{serve_unmatched, unmatched_error};
-
-/// Every operation the API serves; one Lambda function each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Register,
-    Login,
-    Refresh,
-    Profile,
-    Quota,
-    ListMembers,
-    CreateMember,
-    GetUser,
-    UpdateUser,
-    UpdateRole,
-    RequestPasswordReset,
-    ResetPassword,
-    PreVerifyEmail,
-    VerifyEmail,
-    ResendVerification,
-    Jwks,
-    OpenIdConfiguration,
-    Logout,
-    ListSessions,
-    /// `GET /token`: Flashback's older path of `ListSessions`, same function.
-    ListTokens,
-    RevokeSession,
-    /// `DELETE /token/{tokenId}`: Flashback's older path of `RevokeSession`.
-    DeleteToken,
-    RevokeAllSessions,
-    Deactivate,
-    Health,
-}
-
-impl Route {
-    /// Literal paths before templated ones, as API Gateway matches them.
-    pub const ALL: [Route; 25] = [
-        Route::Register,
-        Route::Login,
-        Route::Refresh,
-        Route::Logout,
-        Route::Deactivate,
-        Route::Profile,
-        Route::Quota,
-        Route::RequestPasswordReset,
-        Route::ResetPassword,
-        Route::PreVerifyEmail,
-        Route::VerifyEmail,
-        Route::ResendVerification,
-        Route::ListMembers,
-        Route::CreateMember,
-        Route::GetUser,
-        Route::UpdateUser,
-        Route::UpdateRole,
-        Route::Jwks,
-        Route::OpenIdConfiguration,
-        Route::ListSessions,
-        Route::ListTokens,
-        Route::RevokeAllSessions,
-        Route::RevokeSession,
-        Route::DeleteToken,
-        Route::Health,
-    ];
-
-    pub fn method(self) -> Method {
-        match self {
-            Route::Register
-            | Route::Login
-            | Route::Refresh
-            | Route::CreateMember
-            | Route::Logout
-            | Route::RevokeSession
-            | Route::RevokeAllSessions
-            | Route::Deactivate
-            | Route::RequestPasswordReset
-            | Route::ResetPassword
-            | Route::PreVerifyEmail
-            | Route::VerifyEmail
-            | Route::ResendVerification => Method::POST,
-            Route::Profile
-            | Route::Quota
-            | Route::ListMembers
-            | Route::GetUser
-            | Route::Jwks
-            | Route::OpenIdConfiguration
-            | Route::ListSessions
-            | Route::ListTokens
-            | Route::Health => Method::GET,
-            Route::UpdateUser | Route::UpdateRole => Method::PUT,
-            Route::DeleteToken => Method::DELETE,
-        }
-    }
-
-    /// The path as API Gateway declares it.
-    pub fn path(self) -> &'static str {
-        match self {
-            Route::Register => "/user/register",
-            Route::Login => "/user/login",
-            Route::Refresh => "/user/refresh",
-            Route::Profile => "/user/profile",
-            Route::Quota => "/user/quota",
-            Route::RequestPasswordReset => "/user/request-reset-password",
-            Route::ResetPassword => "/user/reset-password",
-            Route::PreVerifyEmail => "/user/pre-verify-email",
-            Route::VerifyEmail => "/user/verify-email",
-            Route::ResendVerification => "/user/resend-verification/{verificationTokenId}",
-            Route::ListMembers | Route::CreateMember => "/organization/users",
-            Route::GetUser | Route::UpdateUser => "/user/{userId}",
-            Route::UpdateRole => "/user/{userId}/role",
-            Route::Jwks => "/.well-known/jwks.json",
-            Route::OpenIdConfiguration => "/.well-known/openid-configuration",
-            Route::Logout => "/user/logout",
-            Route::ListSessions => "/sessions",
-            Route::ListTokens => "/token",
-            Route::RevokeSession => "/sessions/{id}/revoke",
-            Route::DeleteToken => "/token/{tokenId}",
-            Route::RevokeAllSessions => "/sessions/revoke-all",
-            Route::Deactivate => "/user/deactivate",
-            Route::Health => "/health",
-        }
-    }
-
-    /// The Lambda function (and crate) that serves it.
-    pub fn function_name(self) -> &'static str {
-        match self {
-            Route::Register => "post-user-register",
-            Route::Login => "post-user-login",
-            Route::Refresh => "post-user-refresh",
-            Route::Profile => "get-user-profile",
-            Route::Quota => "get-user-quota",
-            Route::RequestPasswordReset => "post-user-request-reset-password",
-            Route::ResetPassword => "post-user-reset-password",
-            Route::PreVerifyEmail => "post-user-pre-verify-email",
-            Route::VerifyEmail => "post-user-verify-email",
-            Route::ResendVerification => "post-user-resend-verification",
-            Route::ListMembers => "get-organization-users",
-            Route::CreateMember => "post-organization-users",
-            Route::GetUser => "get-user",
-            Route::UpdateUser => "put-user",
-            Route::UpdateRole => "put-user-role",
-            Route::Jwks => "get-jwks",
-            Route::OpenIdConfiguration => "get-openid-configuration",
-            Route::Logout => "post-user-logout",
-            Route::ListSessions | Route::ListTokens => "get-sessions",
-            Route::RevokeSession | Route::DeleteToken => "post-sessions-revoke",
-            Route::RevokeAllSessions => "post-sessions-revoke-all",
-            Route::Deactivate => "post-user-deactivate",
-            Route::Health => "get-health",
-        }
-    }
-
-    /// The keys its function must hold: only the functions that sign in
-    /// may read the private key set.
-    pub fn key_use(self) -> KeyUse {
-        match self {
-            Route::Register | Route::Login | Route::Refresh | Route::VerifyEmail => KeyUse::SIGN,
-            Route::Profile
-            | Route::Quota
-            | Route::ListMembers
-            | Route::CreateMember
-            | Route::GetUser
-            | Route::UpdateUser
-            | Route::UpdateRole
-            | Route::Jwks
-            | Route::ListSessions
-            | Route::ListTokens
-            | Route::RevokeSession
-            | Route::DeleteToken
-            | Route::RevokeAllSessions
-            | Route::Deactivate => KeyUse::VERIFY,
-            // Logout proves possession with the refresh token alone.
-            Route::OpenIdConfiguration
-            | Route::Logout
-            | Route::Health
-            | Route::RequestPasswordReset
-            | Route::ResetPassword
-            | Route::PreVerifyEmail
-            | Route::ResendVerification => KeyUse::NONE,
-        }
-    }
-}
 
 /// Lambda's request id, or a fresh one where there is no Lambda (the local
 /// server, tests).
@@ -223,48 +44,6 @@ fn request_issuer(req: &Request) -> Option<String> {
         #[allow(unreachable_patterns)]
         _ => None,
     }
-}
-
-/// Path parameters by name, as API Gateway passes them.
-pub type PathParams = Vec<(&'static str, String)>;
-
-/// Matches a path against a route template; `{name}` segments capture.
-fn match_template(template: &'static str, path: &str) -> Option<PathParams> {
-    let mut captures = Vec::new();
-    let mut t = template.trim_end_matches('/').split('/');
-    let mut p = path.trim_end_matches('/').split('/');
-    loop {
-        match (t.next(), p.next()) {
-            (None, None) => return Some(captures),
-            (Some(ts), Some(ps)) if ts.starts_with('{') && ts.ends_with('}') => {
-                if ps.is_empty() {
-                    return None;
-                }
-                captures.push((&ts[1..ts.len() - 1], ps.to_string()));
-            }
-            (Some(ts), Some(ps)) if ts == ps => {}
-            _ => return None,
-        }
-    }
-}
-
-/// What API Gateway does: find the route of a method and path (literal
-/// routes before templated ones), with its path parameters.
-pub fn route_request(method: &Method, path: &str) -> Result<(Route, PathParams), Error> {
-    let mut path_matched = false;
-    for route in Route::ALL {
-        if let Some(params) = match_template(route.path(), path) {
-            path_matched = true;
-            if route.method() == method {
-                return Ok((route, params));
-            }
-        }
-    }
-    Err(if path_matched {
-        Error::MethodNotAllowed
-    } else {
-        Error::NotFound
-    })
 }
 
 /// What [`serve`] serves: a [`Route`] value (routed at run time, so every
@@ -295,7 +74,7 @@ impl Endpoint for Route {
         app: &'a App,
         req: &'a Request,
     ) -> impl Future<Output = crate::error::Result<Response<Body>>> + Send + 'a {
-        handlers::handle(app, req, self)
+        routes::dispatch(app, req, self)
     }
 }
 
@@ -379,31 +158,5 @@ pub async fn serve_any(app: &App, req: Request) -> Response<Body> {
             Ok(response) => response,
             Err(never) => match never {},
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_resolve_like_api_gateway() {
-        let (route, _) = route_request(&Method::POST, "/user/login").unwrap();
-        assert_eq!(route, Route::Login);
-        assert!(matches!(
-            route_request(&Method::DELETE, "/user/login"),
-            Err(Error::MethodNotAllowed)
-        ));
-        // As in API Gateway, a templated route takes what the literal ones leave.
-        let (route, params) = route_request(&Method::GET, "/user/login").unwrap();
-        assert_eq!((route, params[0].1.as_str()), (Route::GetUser, "login"));
-        let (route, _) = route_request(&Method::GET, "/user/profile").unwrap();
-        assert_eq!(route, Route::Profile);
-        let (route, params) = route_request(&Method::PUT, "/user/abc/role").unwrap();
-        assert_eq!((route, params[0].1.as_str()), (Route::UpdateRole, "abc"));
-        assert!(matches!(
-            route_request(&Method::GET, "/nope"),
-            Err(Error::NotFound)
-        ));
     }
 }

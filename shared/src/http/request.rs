@@ -1,10 +1,14 @@
-//! Reading requests: the JSON body (type, size, shape), the bearer token.
+//! Reading requests: the JSON body (type, size, shape), the bearer token,
+//! path parameters and the fields several routes share.
 
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use lambda_http::{Body, Request};
+use lambda_http::{Body, Request, RequestExt};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::App;
 use crate::error::{Error, Result};
+use crate::role::Role;
 
 fn body_bytes(req: &Request) -> &[u8] {
     match req.body() {
@@ -87,7 +91,6 @@ pub fn bearer_token(req: &Request) -> Result<&str> {
 /// the local server fills it from the peer address). Anything that is not an
 /// IP address is dropped rather than stored.
 pub fn source_ip(req: &Request) -> Option<String> {
-    use lambda_http::RequestExt;
     use lambda_http::request::RequestContext;
     match req.request_context_ref()? {
         RequestContext::ApiGatewayV2(ctx) => ctx
@@ -99,4 +102,41 @@ pub fn source_ip(req: &Request) -> Option<String> {
         #[allow(unreachable_patterns)]
         _ => None,
     }
+}
+
+/// Flashback's client sends `refresh_token`; its documentation shows
+/// `refreshToken`. Both are accepted.
+#[derive(Deserialize)]
+struct RefreshRequest {
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default, rename = "refreshToken")]
+    refresh_token_camel: Option<String>,
+}
+
+/// The refresh token of a refresh or logout request, by either name.
+pub fn refresh_token_of(app: &App, req: &Request) -> Result<String> {
+    let body: RefreshRequest = json_body(req, app.config.max_body_bytes)?;
+    let present = |t: &Option<String>| t.as_ref().is_some_and(|t| !t.is_empty());
+    [body.refresh_token, body.refresh_token_camel]
+        .into_iter()
+        .find(present)
+        .flatten()
+        .ok_or_else(|| Error::validation("refresh_token is required"))
+}
+
+/// The `userId` path parameter, as API Gateway (or the local router) set it.
+pub fn path_user_id(req: &Request) -> Result<String> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first("userId"))
+        .map(str::to_owned)
+        .ok_or(Error::UserNotFound)
+}
+
+/// A role field as sent: anything but a value of the table is `INVALID_ROLE`.
+pub fn role_field(value: &serde_json::Value) -> Result<Role> {
+    value
+        .as_i64()
+        .and_then(Role::from_value)
+        .ok_or(Error::InvalidRole)
 }

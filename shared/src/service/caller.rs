@@ -12,11 +12,6 @@ pub struct Caller {
     pub claims: AccessClaims,
 }
 
-/// Checks the token itself: signature, algorithm, issuer, audience, expiry.
-pub async fn verify_token(app: &App, token: &str) -> Result<AccessClaims> {
-    app.access_tokens.verify(token, app.now()).await
-}
-
 /// What the store says of the caller: its account and the session its
 /// token was issued under, read together (`SessionStore::user_and_session`).
 pub type CallerRecords = (Option<User>, Option<Session>);

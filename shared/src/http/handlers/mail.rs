@@ -4,11 +4,11 @@
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
-use super::handlers::signed_in_response;
-use super::request::{json_body, source_ip};
-use super::response::success;
 use crate::App;
 use crate::error::{Error, Result};
+use crate::http::request::{json_body, source_ip};
+use crate::http::response::success;
+use crate::http::shapes::{Message, signed_in_response};
 use crate::service::{SessionOrigin, reset, verify};
 
 #[derive(Deserialize)]
@@ -16,12 +16,7 @@ struct EmailRequest {
     email: String,
 }
 
-#[derive(Serialize)]
-struct Message {
-    message: &'static str,
-}
-
-pub(super) async fn post_request_reset(app: &App, req: &Request) -> Result<Response<Body>> {
+pub(crate) async fn post_request_reset(app: &App, req: &Request) -> Result<Response<Body>> {
     let body: EmailRequest = json_body(req, app.config.max_body_bytes)?;
     reset::request(app, &body.email).await?;
     Ok(success(
@@ -39,7 +34,7 @@ struct ResetRequest {
     new_password: String,
 }
 
-pub(super) async fn post_reset(app: &App, req: &Request) -> Result<Response<Body>> {
+pub(crate) async fn post_reset(app: &App, req: &Request) -> Result<Response<Body>> {
     let body: ResetRequest = json_body(req, app.config.max_body_bytes)?;
     reset::reset(app, &body.token, &body.new_password).await?;
     Ok(success(
@@ -65,7 +60,7 @@ struct PreVerifyResponse {
     has_password: bool,
 }
 
-pub(super) async fn post_pre_verify(app: &App, req: &Request) -> Result<Response<Body>> {
+pub(crate) async fn post_pre_verify(app: &App, req: &Request) -> Result<Response<Body>> {
     let body: TokenRequest = json_body(req, app.config.max_body_bytes)?;
     let info = verify::pre_verify(app, &body.token).await?;
     Ok(success(
@@ -82,7 +77,7 @@ pub(super) async fn post_pre_verify(app: &App, req: &Request) -> Result<Response
     ))
 }
 
-pub(super) async fn post_verify(app: &App, req: &Request) -> Result<Response<Body>> {
+pub(crate) async fn post_verify(app: &App, req: &Request) -> Result<Response<Body>> {
     let body: TokenRequest = json_body(req, app.config.max_body_bytes)?;
     if body.token.is_empty() {
         return Err(Error::InvalidVerificationToken);
@@ -95,7 +90,7 @@ pub(super) async fn post_verify(app: &App, req: &Request) -> Result<Response<Bod
     Ok(signed_in_response(200, &signed_in))
 }
 
-pub(super) async fn post_resend(app: &App, req: &Request) -> Result<Response<Body>> {
+pub(crate) async fn post_resend(app: &App, req: &Request) -> Result<Response<Body>> {
     let id = req
         .path_parameters_ref()
         .and_then(|p| p.first("verificationTokenId"))

@@ -1,19 +1,20 @@
-//! Handlers of the account lifecycle: signing out, sessions, leaving, health.
+//! Sessions a user controls: signing out, listing, ending one or all.
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::handlers::{Message, claims, refresh_token_of};
-use super::response::{failure_with, success, with_cache_control};
 use crate::App;
 use crate::error::{Error, Result};
+use crate::http::AuthUser;
+use crate::http::request::refresh_token_of;
+use crate::http::response::{success, with_cache_control};
+use crate::http::shapes::Message;
+use crate::service::sessions;
 use crate::service::sessions::SessionEntry;
-use crate::service::{health, sessions, status};
 
-pub(super) async fn post_logout(app: &App, req: &Request) -> Result<Response<Body>> {
+pub(crate) async fn post_logout(app: &App, req: &Request) -> Result<Response<Body>> {
     let token = refresh_token_of(app, req)?;
     sessions::logout(app, &token).await?;
     Ok(success(
@@ -66,8 +67,8 @@ struct SessionList<'a> {
     sessions: Vec<SessionItem<'a>>,
 }
 
-pub(super) async fn get_sessions(app: &App, req: &Request) -> Result<Response<Body>> {
-    let listed = sessions::list(app, claims(app, req).await?).await?;
+pub(crate) async fn get_sessions(app: &App, req: &Request) -> Result<Response<Body>> {
+    let listed = sessions::list(app, AuthUser::from_request(app, req).await?.claims).await?;
     let sessions = listed
         .iter()
         .map(SessionItem::of)
@@ -89,8 +90,8 @@ fn path_session_id(req: &Request) -> Result<String> {
         .ok_or(Error::SessionNotFound)
 }
 
-pub(super) async fn post_session_revoke(app: &App, req: &Request) -> Result<Response<Body>> {
-    let claims = claims(app, req).await?;
+pub(crate) async fn post_revoke(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::from_request(app, req).await?.claims;
     sessions::revoke(app, claims, &path_session_id(req)?).await?;
     Ok(success(
         200,
@@ -106,8 +107,8 @@ struct RevokedAll {
     revoked: usize,
 }
 
-pub(super) async fn post_sessions_revoke_all(app: &App, req: &Request) -> Result<Response<Body>> {
-    let revoked = sessions::revoke_all(app, claims(app, req).await?).await?;
+pub(crate) async fn post_revoke_all(app: &App, req: &Request) -> Result<Response<Body>> {
+    let revoked = sessions::revoke_all(app, AuthUser::from_request(app, req).await?.claims).await?;
     Ok(success(
         200,
         &RevokedAll {
@@ -115,33 +116,4 @@ pub(super) async fn post_sessions_revoke_all(app: &App, req: &Request) -> Result
             revoked,
         },
     ))
-}
-
-pub(super) async fn post_deactivate(app: &App, req: &Request) -> Result<Response<Body>> {
-    status::deactivate_self(app, claims(app, req).await?).await?;
-    Ok(success(
-        200,
-        &Message {
-            message: "Account deactivated",
-        },
-    ))
-}
-
-pub(super) async fn get_health(app: &App) -> Result<Response<Body>> {
-    let health = health::check(app).await;
-    let store = if health.store_ok { "ok" } else { "failing" };
-    let response = if health.ok() {
-        success(200, &json!({"status": "ok", "checks": {"store": store}}))
-    } else {
-        let mut failing = serde_json::Map::new();
-        failing.insert("status".into(), json!("unavailable"));
-        failing.insert("checks".into(), json!({"store": store}));
-        failure_with(
-            &Error::Unavailable {
-                retry_after_seconds: 5,
-            },
-            failing,
-        )
-    };
-    Ok(with_cache_control(response, "no-store"))
 }

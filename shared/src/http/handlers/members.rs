@@ -1,0 +1,109 @@
+//! An organization's members: adding one, listing them.
+
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::App;
+use crate::error::Result;
+use crate::http::AuthUser;
+use crate::http::request::{json_body, role_field};
+use crate::http::response::success;
+use crate::http::shapes::RoleInfo;
+use crate::model::User;
+use crate::service::members;
+
+/// A member in Flashback's organization-user shape.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MemberItem<'a> {
+    id: &'a str,
+    email: &'a str,
+    name: &'a str,
+    last_name: &'a str,
+    org_id: &'a str,
+    validated: bool,
+    deleted_at: Option<i64>,
+    #[serde(flatten)]
+    role: RoleInfo,
+}
+
+impl<'a> From<&'a User> for MemberItem<'a> {
+    fn from(user: &'a User) -> Self {
+        MemberItem {
+            id: &user.id,
+            email: &user.email,
+            name: &user.name,
+            last_name: &user.last_name,
+            org_id: &user.org_id,
+            validated: user.validated,
+            deleted_at: None,
+            role: user.org_role.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateMemberRequest {
+    email: String,
+    /// None or empty: an invited member sets it through verify-email.
+    #[serde(default)]
+    password: Option<String>,
+    /// Flashback's `CreateOrgUserRequest.sendInvite`: mail an invitation.
+    #[serde(default)]
+    send_invite: bool,
+    first_name: String,
+    last_name: String,
+    #[serde(default)]
+    org_role: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Created<'a> {
+    message: &'static str,
+    data: MemberItem<'a>,
+}
+
+pub(crate) async fn post_member(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::from_request(app, req).await?.claims;
+    let body: CreateMemberRequest = json_body(req, app.config.max_body_bytes)?;
+    let org_role = body.org_role.as_ref().map(role_field).transpose()?;
+    let user = members::create(
+        app,
+        claims,
+        members::NewMember {
+            email: body.email,
+            password: body.password.filter(|p| !p.is_empty()),
+            send_invite: body.send_invite,
+            first_name: body.first_name,
+            last_name: body.last_name,
+            org_role,
+        },
+    )
+    .await?;
+    Ok(success(
+        201,
+        &Created {
+            message: "User created",
+            data: (&user).into(),
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct MemberList<'a> {
+    data: Vec<MemberItem<'a>>,
+    total: usize,
+}
+
+pub(crate) async fn get_members(app: &App, req: &Request) -> Result<Response<Body>> {
+    let members = members::list(app, AuthUser::from_request(app, req).await?.claims).await?;
+    let data: Vec<MemberItem> = members.iter().map(MemberItem::from).collect();
+    Ok(success(
+        200,
+        &MemberList {
+            total: data.len(),
+            data,
+        },
+    ))
+}

@@ -1,0 +1,203 @@
+//! Every route the API serves, named once: its method and path (as API
+//! Gateway declares them), its Lambda function, the keys that function may
+//! hold, and its handler. The table generates [`Route`], the per-route
+//! [`endpoints`] types the functions serve (so a binary links its own
+//! handler only) and the run-time dispatch the local server and the tests
+//! use. Order matters: literal paths before templated ones, as API Gateway
+//! matches them.
+
+use std::future::Future;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+use crate::error::Error;
+
+use super::Endpoint;
+use super::handlers::{account, health, keys, mail, members, quota, sessions, users};
+use crate::App;
+use crate::auth::key_ring::KeyUse;
+use crate::error::Result;
+
+macro_rules! routes {
+    ($($(#[$doc:meta])* $name:ident: $method:ident $path:literal
+        => $function:literal, $keys:ident, $handler:path;)*) => {
+        /// Every operation the API serves; one Lambda function each (an
+        /// older Flashback path is a second route of the same function).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Route {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Route {
+            /// In matching order.
+            pub const ALL: [Route; [$(stringify!($name)),*].len()] = [$(Route::$name),*];
+
+            pub fn method(self) -> Method {
+                match self {
+                    $(Route::$name => Method::$method,)*
+                }
+            }
+
+            /// The path as API Gateway declares it.
+            pub fn path(self) -> &'static str {
+                match self {
+                    $(Route::$name => $path,)*
+                }
+            }
+
+            /// The Lambda function (and crate) that serves it.
+            pub fn function_name(self) -> &'static str {
+                match self {
+                    $(Route::$name => $function,)*
+                }
+            }
+
+            /// The keys its function must hold: only the functions that
+            /// sign in may read the private key set.
+            pub fn key_use(self) -> KeyUse {
+                match self {
+                    $(Route::$name => KeyUse::$keys,)*
+                }
+            }
+        }
+
+        /// One type per route, naming its handler at compile time: a Lambda
+        /// function that serves `endpoints::Profile` links the profile
+        /// handler and what it calls, not the other routes' handlers.
+        pub mod endpoints {
+            use super::*;
+
+            $(
+                #[derive(Debug, Clone, Copy)]
+                pub struct $name;
+
+                impl Endpoint for $name {
+                    fn route(self) -> Route {
+                        Route::$name
+                    }
+
+                    fn handle<'a>(
+                        self,
+                        app: &'a App,
+                        req: &'a Request,
+                    ) -> impl Future<Output = Result<Response<Body>>> + Send + 'a {
+                        $handler(app, req)
+                    }
+                }
+            )*
+        }
+
+        /// Routing by value (the local server, the tests): every handler linked.
+        pub(super) async fn dispatch(app: &App, req: &Request, route: Route) -> Result<Response<Body>> {
+            match route {
+                $(Route::$name => $handler(app, req).await,)*
+            }
+        }
+    };
+}
+
+routes! {
+    Register: POST "/user/register" => "post-user-register", SIGN, account::post_register;
+    Login: POST "/user/login" => "post-user-login", SIGN, account::post_login;
+    Refresh: POST "/user/refresh" => "post-user-refresh", SIGN, account::post_refresh;
+    // Logout proves possession with the refresh token alone.
+    Logout: POST "/user/logout" => "post-user-logout", NONE, sessions::post_logout;
+    Deactivate: POST "/user/deactivate" => "post-user-deactivate", VERIFY, users::post_deactivate;
+    Profile: GET "/user/profile" => "get-user-profile", VERIFY, users::get_profile;
+    Quota: GET "/user/quota" => "get-user-quota", VERIFY, quota::get_quota;
+    RequestPasswordReset: POST "/user/request-reset-password"
+        => "post-user-request-reset-password", NONE, mail::post_request_reset;
+    ResetPassword: POST "/user/reset-password" => "post-user-reset-password", NONE, mail::post_reset;
+    PreVerifyEmail: POST "/user/pre-verify-email"
+        => "post-user-pre-verify-email", NONE, mail::post_pre_verify;
+    VerifyEmail: POST "/user/verify-email" => "post-user-verify-email", SIGN, mail::post_verify;
+    ResendVerification: POST "/user/resend-verification/{verificationTokenId}"
+        => "post-user-resend-verification", NONE, mail::post_resend;
+    ListMembers: GET "/organization/users" => "get-organization-users", VERIFY, members::get_members;
+    CreateMember: POST "/organization/users"
+        => "post-organization-users", VERIFY, members::post_member;
+    GetUser: GET "/user/{userId}" => "get-user", VERIFY, users::get_user;
+    UpdateUser: PUT "/user/{userId}" => "put-user", VERIFY, users::put_user;
+    UpdateRole: PUT "/user/{userId}/role" => "put-user-role", VERIFY, users::put_user_role;
+    Jwks: GET "/.well-known/jwks.json" => "get-jwks", VERIFY, keys::get_jwks;
+    OpenIdConfiguration: GET "/.well-known/openid-configuration"
+        => "get-openid-configuration", NONE, keys::get_openid_configuration;
+    ListSessions: GET "/sessions" => "get-sessions", VERIFY, sessions::get_sessions;
+    /// `GET /token`: Flashback's older path of `ListSessions`, same function.
+    ListTokens: GET "/token" => "get-sessions", VERIFY, sessions::get_sessions;
+    RevokeAllSessions: POST "/sessions/revoke-all"
+        => "post-sessions-revoke-all", VERIFY, sessions::post_revoke_all;
+    RevokeSession: POST "/sessions/{id}/revoke"
+        => "post-sessions-revoke", VERIFY, sessions::post_revoke;
+    /// `DELETE /token/{tokenId}`: Flashback's older path of `RevokeSession`.
+    DeleteToken: DELETE "/token/{tokenId}" => "post-sessions-revoke", VERIFY, sessions::post_revoke;
+    Health: GET "/health" => "get-health", NONE, health::get_health;
+}
+/// Path parameters by name, as API Gateway passes them.
+pub type PathParams = Vec<(&'static str, String)>;
+
+/// Matches a path against a route template; `{name}` segments capture.
+fn match_template(template: &'static str, path: &str) -> Option<PathParams> {
+    let mut captures = Vec::new();
+    let mut t = template.trim_end_matches('/').split('/');
+    let mut p = path.trim_end_matches('/').split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(captures),
+            (Some(ts), Some(ps)) if ts.starts_with('{') && ts.ends_with('}') => {
+                if ps.is_empty() {
+                    return None;
+                }
+                captures.push((&ts[1..ts.len() - 1], ps.to_string()));
+            }
+            (Some(ts), Some(ps)) if ts == ps => {}
+            _ => return None,
+        }
+    }
+}
+
+/// What API Gateway does: find the route of a method and path (literal
+/// routes before templated ones), with its path parameters.
+pub fn route_request(method: &Method, path: &str) -> Result<(Route, PathParams), Error> {
+    let mut path_matched = false;
+    for route in Route::ALL {
+        if let Some(params) = match_template(route.path(), path) {
+            path_matched = true;
+            if route.method() == method {
+                return Ok((route, params));
+            }
+        }
+    }
+    Err(if path_matched {
+        Error::MethodNotAllowed
+    } else {
+        Error::NotFound
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_resolve_like_api_gateway() {
+        let (route, _) = route_request(&Method::POST, "/user/login").unwrap();
+        assert_eq!(route, Route::Login);
+        assert!(matches!(
+            route_request(&Method::DELETE, "/user/login"),
+            Err(Error::MethodNotAllowed)
+        ));
+        // As in API Gateway, a templated route takes what the literal ones leave.
+        let (route, params) = route_request(&Method::GET, "/user/login").unwrap();
+        assert_eq!((route, params[0].1.as_str()), (Route::GetUser, "login"));
+        let (route, _) = route_request(&Method::GET, "/user/profile").unwrap();
+        assert_eq!(route, Route::Profile);
+        let (route, params) = route_request(&Method::PUT, "/user/abc/role").unwrap();
+        assert_eq!((route, params[0].1.as_str()), (Route::UpdateRole, "abc"));
+        assert!(matches!(
+            route_request(&Method::GET, "/nope"),
+            Err(Error::NotFound)
+        ));
+    }
+}
