@@ -259,7 +259,7 @@ fn current_usage(reply: &Reply, code: &str) -> u64 {
 
 #[tokio::test]
 async fn the_service_client_has_the_deliberate_timeouts_and_retries() {
-    let client = accounts::app::dynamodb_client().await;
+    let client = accounts::aws::dynamodb_client().await;
     let config = client.config();
     let timeouts = config.timeout_config().expect("timeouts");
     assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(1)));

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use accounts::http::Route;
-use accounts::mail::MailKind;
+use accounts::model::mail::MailKind;
 use accounts::store::dynamo::{DynamoStore, create_table};
 use accounts_tests::mail::link_token;
 use accounts_tests::*;

@@ -90,11 +90,11 @@ async fn exercise(t: &TestApp, secrets: &mut Vec<String>) {
     let app_url = t.app.config.mail.app_url.clone();
     for mail in mailer.deliver().await {
         let page = match mail.kind {
-            accounts::mail::MailKind::Reset => "reset-password",
+            accounts::model::mail::MailKind::Reset => "reset-password",
             _ => "verify-email",
         };
         let token = accounts_tests::mail::link_token(&mail, &app_url, page);
-        secrets.push(accounts::mail::token::hash(&token));
+        secrets.push(accounts::auth::mail_token::hash(&token));
         let reply = if page == "reset-password" {
             t.post(
                 "/user/reset-password",

@@ -4,8 +4,8 @@
 
 use std::sync::atomic::Ordering;
 
-use accounts::mail::TokenPurpose;
 use accounts::mail::deliver::Delivery;
+use accounts::model::mail::TokenPurpose;
 use accounts_tests::mail::link_token;
 use accounts_tests::race::race;
 use accounts_tests::*;
@@ -85,7 +85,7 @@ on_both_stores! {
         assert!(token.len() >= 43, "at least 256 bits in all");
         assert!(mail.html.contains(&format!("{APP_URL}/verify-email?token={token}")));
         assert_ne!(stored.tokens[0].hash, token, "only a hash is stored");
-        assert_eq!(stored.tokens[0].hash, accounts::mail::token::hash(&token));
+        assert_eq!(stored.tokens[0].hash, accounts::auth::mail_token::hash(&token));
         // Sent: the record keeps no token.
         let outbox = t.store.outbox().await.unwrap();
         assert!(outbox[0].sent_at.is_some());

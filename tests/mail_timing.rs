@@ -97,7 +97,7 @@ async fn known_and_unknown_addresses_take_the_same_time(backend: Backend) {
     let outbox = t.store.outbox().await.unwrap();
     let resets = outbox
         .iter()
-        .filter(|m| m.kind == accounts::mail::MailKind::Reset);
+        .filter(|m| m.kind == accounts::model::mail::MailKind::Reset);
     assert_eq!(resets.count(), WARM_UP + tries(backend));
     assert!(outbox.iter().all(|m| m.to.starts_with("known-")));
     assert!(

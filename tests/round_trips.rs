@@ -138,12 +138,15 @@ async fn every_endpoint_stays_within_its_round_trip_budget() {
     rows.push(("POST /user/request-reset-password", known, 2));
     rows.push(("POST /user/request-reset-password (no account)", unknown, 2));
     let mails = t.mailer().deliver().await;
-    let link = |kind: accounts::mail::MailKind, page: &str| {
+    let link = |kind: accounts::model::mail::MailKind, page: &str| {
         let mail = mails.iter().find(|m| m.kind == kind).expect("a mail");
         accounts_tests::mail::link_token(mail, &t.app.config.mail.app_url, page)
     };
-    let verification = link(accounts::mail::MailKind::Verification, "verify-email");
-    let reset_token = link(accounts::mail::MailKind::Reset, "reset-password");
+    let verification = link(
+        accounts::model::mail::MailKind::Verification,
+        "verify-email",
+    );
+    let reset_token = link(accounts::model::mail::MailKind::Reset, "reset-password");
     let pre = measure(
         &counter,
         200,

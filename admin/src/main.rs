@@ -10,7 +10,7 @@ use accounts::auth::key_ring::{KEYS_FILE, SecretsManagerKeys, read_key_file, wri
 use accounts::auth::keys::{KeySet, SigningAlgorithm};
 use accounts::clock::{Clock, SystemClock};
 use accounts::config::StoreConfig;
-use accounts::mail::MailKind;
+use accounts::model::mail::MailKind;
 use accounts::model::{Plan, UserStatus};
 use accounts::service::{operator, plans, quota};
 use accounts::store::Store;
@@ -211,7 +211,7 @@ async fn open(args: &Args) -> Result<Arc<dyn Store>, String> {
 async fn create_table(table: Option<&str>) -> Result<(), String> {
     let table =
         table.ok_or("table create works on DynamoDB only: give --dynamodb-table or TABLE_NAME")?;
-    let client = accounts::app::dynamodb_client().await;
+    let client = accounts::aws::dynamodb_client().await;
     accounts::store::dynamo::create_table(&client, table)
         .await
         .map_err(|e| e.to_string())?;

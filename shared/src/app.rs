@@ -80,7 +80,7 @@ impl App {
             // anyway: DynamoDB's client is built from the same one rather
             // than loading it again on the first request.
             KeySource::SecretsManager { private, public } if source.reads_secrets(keys) => {
-                let aws = crate::store::dynamo::aws_config().await;
+                let aws = crate::aws::sdk_config().await;
                 let store: Arc<dyn Store> = match &config.store {
                     StoreConfig::Dynamo { table } => Arc::new(DynamoStore::new(
                         aws_sdk_dynamodb::Client::new(&aws),
@@ -120,13 +120,12 @@ impl App {
     }
 }
 
-pub use crate::store::dynamo::{dynamodb_client, dynamodb_retries, dynamodb_timeouts};
-
 pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match config {
-        StoreConfig::Dynamo { table } => {
-            Arc::new(DynamoStore::new(dynamodb_client().await, table.clone()))
-        }
+        StoreConfig::Dynamo { table } => Arc::new(DynamoStore::new(
+            crate::aws::dynamodb_client().await,
+            table.clone(),
+        )),
         #[cfg(feature = "embedded")]
         StoreConfig::Embedded { dir } => Arc::new(EmbeddedStore::open_dir(dir)?),
         #[cfg(feature = "embedded")]

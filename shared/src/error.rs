@@ -2,7 +2,7 @@
 //! The messages are written for the client: they never carry a password, a
 //! hash, a token or a store's own error text.
 
-use crate::store::StoreError;
+use crate::store::error::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

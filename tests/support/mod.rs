@@ -57,8 +57,8 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .timeout_config(accounts::app::dynamodb_timeouts())
-        .retry_config(accounts::app::dynamodb_retries())
+        .timeout_config(accounts::aws::timeouts())
+        .retry_config(accounts::aws::retries())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }

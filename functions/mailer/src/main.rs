@@ -24,7 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             std::process::exit(1);
         }
     };
-    let aws = accounts::store::dynamo::aws_config().await;
+    let aws = accounts::aws::sdk_config().await;
     let sender = SesSender::new(aws_sdk_sesv2::Client::new(&aws), &app.config.mail.from);
     let mailer = Mailer::new(
         Arc::clone(&app.store),

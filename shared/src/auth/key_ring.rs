@@ -172,7 +172,7 @@ impl SecretsManagerKeys {
     /// From the standard AWS configuration (`AWS_ENDPOINT_URL_SECRETS_MANAGER`
     /// points it at a local server). Building it makes no network call.
     pub async fn from_env() -> SecretsManagerKeys {
-        Self::from_config(&crate::store::dynamo::aws_config().await)
+        Self::from_config(&crate::aws::sdk_config().await)
     }
 
     /// From an AWS configuration the process already loaded.

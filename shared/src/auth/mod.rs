@@ -1,7 +1,9 @@
-//! Who is calling: passwords, access tokens and refresh tokens.
+//! Who is calling: passwords, access tokens, refresh tokens, mailed tokens.
 
 pub mod access;
+pub mod digest;
 pub mod key_ring;
 pub mod keys;
+pub mod mail_token;
 pub mod password;
 pub mod refresh;

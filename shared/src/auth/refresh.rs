@@ -13,7 +13,6 @@
 //!   family revoked.
 //! - The secret is fresh at every rotation: only the newest token refreshes.
 
-use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -88,7 +87,7 @@ pub fn mint(session_id: &str, generation: u64, family_secret: &str) -> Result<Ne
 }
 
 pub fn hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest(&SHA256, token.as_bytes()))
+    super::digest::sha256_b64url(token)
 }
 
 fn is_secret(part: &str) -> bool {

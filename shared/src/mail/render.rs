@@ -5,7 +5,7 @@
 
 use minijinja::{AutoEscape, Environment, Value, context};
 
-use super::{MailKind, OutboxMail};
+use crate::model::mail::{MailKind, OutboxMail};
 
 /// A mail ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

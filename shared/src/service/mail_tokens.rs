@@ -1,10 +1,14 @@
-//! What the mailed-token flows share: finding a presented token among its
-//! user's outstanding ones.
+//! What the mailed-token flows share: minting a token with the mail that
+//! carries it, and finding a presented token among its user's outstanding ones.
 
 use crate::App;
+use crate::auth::mail_token;
 use crate::error::{Error, Result};
-use crate::mail::{MailToken, TokenPurpose, token};
 use crate::model::User;
+use crate::model::mail::{
+    MailGrant, MailKind, MailToken, OUTBOX_KEEP_SECONDS, OutboxMail, RESET_TOKEN_SECONDS,
+    Recipient, TokenPurpose, VERIFY_TOKEN_SECONDS,
+};
 use crate::store::UserTokens;
 
 /// A token longer than any we mint is refused before anything is read.
@@ -31,8 +35,8 @@ pub(crate) async fn presented(
     if token.len() > MAX_TOKEN_CHARS {
         return Err(invalid());
     }
-    let user_id = token::user_id_of(token).ok_or_else(invalid)?;
-    let hash = token::hash(token);
+    let user_id = mail_token::user_id_of(token).ok_or_else(invalid)?;
+    let hash = mail_token::hash(token);
     let UserTokens { user, tokens, .. } = app.store.user_tokens(&user_id).await?;
     let user = user.ok_or_else(invalid)?;
     let now = app.now();
@@ -47,4 +51,49 @@ pub(crate) async fn presented(
         .map(|t| t.hash.clone())
         .collect();
     Ok(Presented { user, hash, others })
+}
+
+/// A fresh token of `kind`'s purpose for `to`, and the mail carrying it.
+pub(crate) fn grant(kind: MailKind, to: &Recipient<'_>, now: i64) -> Result<MailGrant> {
+    let minted = mail_token::mint(to.user_id)?;
+    let lifetime = match kind.purpose() {
+        TokenPurpose::Verify => VERIFY_TOKEN_SECONDS,
+        TokenPurpose::Reset => RESET_TOKEN_SECONDS,
+    };
+    Ok(MailGrant {
+        token: MailToken {
+            hash: minted.hash,
+            purpose: kind.purpose(),
+            user_id: to.user_id.to_owned(),
+            email: to.email.to_owned(),
+            created_at: now,
+            expires_at: now + lifetime,
+        },
+        mail: OutboxMail {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            kind,
+            to: to.email.to_owned(),
+            recipient_name: to.name.to_owned(),
+            org_name: to.org_name.map(str::to_owned),
+            token: Some(minted.token),
+            created_at: now,
+            expires_at: now + lifetime + OUTBOX_KEEP_SECONDS,
+            sent_at: None,
+            claimed_until: None,
+        },
+    })
+}
+
+/// A reset grant for `email` and an account that does not exist: what
+/// a reset request for an unknown address writes (under keys nothing
+/// reads), so that it costs what a known address's does.
+pub(crate) fn stand_in(email: &str, now: i64) -> Result<MailGrant> {
+    let nobody = uuid::Uuid::new_v4().to_string();
+    let to = Recipient {
+        user_id: &nobody,
+        email,
+        name: "",
+        org_name: None,
+    };
+    grant(MailKind::Reset, &to, now)
 }

@@ -3,12 +3,13 @@
 use uuid::Uuid;
 
 use super::caller::{self, Caller, caller_from};
+use super::mail_tokens;
 use super::{roles, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::auth::password;
 use crate::error::{Error, Result};
-use crate::mail::{MailGrant, MailKind, Recipient};
+use crate::model::mail::{MailKind, Recipient};
 use crate::model::{ContactDetails, User, UserStatus};
 use crate::role::Role;
 use crate::store::{MemberAddition, StoreError};
@@ -94,7 +95,7 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
             name: &user.name,
             org_name: Some(&org_name),
         };
-        Some(MailGrant::new(MailKind::Invitation, &to, now)?)
+        Some(mail_tokens::grant(MailKind::Invitation, &to, now)?)
     } else {
         None
     };

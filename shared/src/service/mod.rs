@@ -1,5 +1,6 @@
 //! One module per operation. Plain Rust: no HTTP types, no store details.
 
+pub mod account_status;
 pub mod caller;
 pub mod health;
 pub mod login;
@@ -13,7 +14,7 @@ pub mod register;
 pub mod reset;
 pub mod roles;
 pub mod sessions;
-pub mod status;
+pub mod throttle;
 pub mod users;
 pub mod validate;
 pub mod verify;

@@ -60,5 +60,5 @@ pub async fn set_user_status(
         .user_by_email(&email)
         .await?
         .ok_or(Error::UserNotFound)?;
-    super::status::set_user_status(store, &user.id, status, now).await
+    super::account_status::set_user_status(store, &user.id, status, now).await
 }

@@ -3,11 +3,12 @@
 
 use uuid::Uuid;
 
+use super::mail_tokens;
 use super::{SessionOrigin, SignedIn, new_session, signed_in, validate};
 use crate::App;
 use crate::auth::password;
 use crate::error::Result;
-use crate::mail::{MailGrant, MailKind, Recipient};
+use crate::model::mail::{MailKind, Recipient};
 use crate::model::{
     ContactDetails, NewAccount, Organization, Subscription, SubscriptionStatus, User, UserStatus,
 };
@@ -97,7 +98,7 @@ pub async fn register(app: &App, input: Registration) -> Result<SignedIn> {
         name: &user.name,
         org_name: Some(&organization.name),
     };
-    let verification = MailGrant::new(MailKind::Verification, &to, now)?;
+    let verification = mail_tokens::grant(MailKind::Verification, &to, now)?;
     let account = NewAccount {
         user,
         organization,

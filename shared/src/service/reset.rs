@@ -5,12 +5,12 @@
 //! every session (the user's session epoch moves on), in one write, then
 //! clears the login throttle.
 
-use super::mail_tokens::presented;
-use super::{login, validate};
+use super::mail_tokens::{self, presented};
+use super::{throttle, validate};
 use crate::App;
 use crate::auth::password;
 use crate::error::{Error, Result};
-use crate::mail::{MailGrant, MailKind, MailLimit, Recipient, TokenPurpose};
+use crate::model::mail::{MailKind, MailLimit, Recipient, TokenPurpose};
 use crate::store::{ResetGrant, StoreError};
 
 /// Reset mails per address per window.
@@ -53,9 +53,9 @@ pub async fn request(app: &App, email: &str) -> Result<()> {
                 name: "",
                 org_name: None,
             };
-            (MailGrant::new(MailKind::Reset, &to, now)?, true)
+            (mail_tokens::grant(MailKind::Reset, &to, now)?, true)
         }
-        None => (MailGrant::stand_in(&email, now)?, false),
+        None => (mail_tokens::stand_in(&email, now)?, false),
     };
     let written = if has_account {
         ResetGrant::Account(&grant)
@@ -109,7 +109,7 @@ pub async fn reset(app: &App, token: &str, new_password: &str) -> Result<()> {
             .await
         {
             Ok(()) => {
-                login::clear_attempts(app, &user.email).await?;
+                throttle::clear_attempts(app, &user.email).await?;
                 tracing::info!(event = "reset_password", outcome = "success", user_id = %user.id, org_id = %user.org_id, "password reset; every session ended");
                 return Ok(());
             }

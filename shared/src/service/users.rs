@@ -1,7 +1,7 @@
 //! A user's own profile, a member's role, and updates to both.
 
 use super::caller::{self, Caller, caller_from};
-use super::{login, roles, validate};
+use super::{roles, throttle, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::auth::password::{self, Verification};
@@ -96,7 +96,7 @@ pub async fn update(
             // guessable without limit: each guess counts toward the
             // address's login throttle, before it is checked.
             let attempts = app.store.login_throttle(&target.email).await?;
-            if let Err(e) = login::count_attempt(app, &target.email, attempts).await {
+            if let Err(e) = throttle::count_attempt(app, &target.email, attempts).await {
                 tracing::info!(event = "password_change", outcome = "throttled", user_id = %target.id, "password change refused: too many attempts");
                 return Err(e);
             }
@@ -110,7 +110,7 @@ pub async fn update(
                 return Err(Error::InvalidCredentials);
             }
             let (cleared, hash) = tokio::join!(
-                login::clear_attempts(app, &target.email),
+                throttle::clear_attempts(app, &target.email),
                 app.passwords.hash(new_password)
             );
             cleared?;

@@ -3,12 +3,12 @@
 //! verified, sets the password of an invited member who has none, and
 //! signs the user in.
 
-use super::mail_tokens::presented;
+use super::mail_tokens::{self, presented};
 use super::{SessionOrigin, SignedIn, new_session, signed_in};
 use crate::App;
 use crate::auth::password;
 use crate::error::{Error, Result};
-use crate::mail::{MailGrant, MailKind, MailLimit, Recipient, TokenPurpose};
+use crate::model::mail::{MailKind, MailLimit, Recipient, TokenPurpose};
 use crate::store::{StoreError, UserTokens};
 
 use super::validate;
@@ -124,7 +124,7 @@ pub async fn resend(app: &App, verification_id: &str) -> Result<()> {
     } else {
         MailKind::Verification
     };
-    let grant = MailGrant::new(kind, &to, now)?;
+    let grant = mail_tokens::grant(kind, &to, now)?;
     let expected = resend_limit.as_ref().map(|l| l.count);
     match app
         .store

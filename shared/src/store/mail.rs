@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::mail::{MailGrant, MailLimit, MailToken, OutboxMail};
+use crate::model::mail::{MailGrant, MailLimit, MailToken, OutboxMail};
 use crate::model::{Session, User};
 
 /// What a reset request reads first, together, whether or not the address

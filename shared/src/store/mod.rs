@@ -11,11 +11,13 @@
 pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod error;
 mod mail;
 mod plans;
 mod sessions;
 mod users;
 
+pub use error::{StoreError, StoreResult};
 pub use mail::{MailStore, ResetGrant, ResetLookup, UserTokens};
 pub use plans::PlanStore;
 pub use sessions::SessionStore;
@@ -25,28 +27,6 @@ use crate::model::{
     LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
 };
 use crate::role::Role;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Another account already holds this email address.
-    #[error("email already registered")]
-    EmailTaken,
-    /// A conditional write lost to a concurrent one (or its precondition no
-    /// longer holds). Callers re-read and decide.
-    #[error("conditional write failed")]
-    Conflict,
-    /// The store is throttling or out of reach; worth retrying later.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// The change would leave the organization without an owner.
-    #[error("the organization would have no owner")]
-    LastOwner,
-    /// Anything else: a bug or corrupt data. Logged, answered with a 500.
-    #[error("store error: {0}")]
-    Internal(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A role change, with what it was decided on: it is written only if the
 /// target and the caller are still as they were read.
@@ -108,7 +88,7 @@ pub struct MemberAddition {
     pub caller_id: String,
     pub caller_version: u64,
     /// The invitation's token and mail, written with the member.
-    pub invitation: Option<crate::mail::MailGrant>,
+    pub invitation: Option<crate::model::mail::MailGrant>,
 }
 
 /// What login reads first, together: whose address it is and how many

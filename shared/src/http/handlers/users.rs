@@ -10,7 +10,7 @@ use crate::http::AuthUser;
 use crate::http::request::{json_body, path_user_id, role_field};
 use crate::http::response::success;
 use crate::http::shapes::{Data, Message, RoleInfo};
-use crate::service::{status, users};
+use crate::service::{account_status, users};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -124,7 +124,7 @@ pub(crate) async fn put_user_role(app: &App, req: &Request) -> Result<Response<B
 }
 
 pub(crate) async fn post_deactivate(app: &App, req: &Request) -> Result<Response<Body>> {
-    status::deactivate_self(app, AuthUser::from_request(app, req).await?.claims).await?;
+    account_status::deactivate_self(app, AuthUser::from_request(app, req).await?.claims).await?;
     Ok(success(
         200,
         &Message {

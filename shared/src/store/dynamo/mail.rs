@@ -21,7 +21,7 @@ use super::{
     WriteProof, decode, email_key, key, key_owned, n, s, session_item, store_error, table_keys,
     user_item,
 };
-use crate::mail::{MailGrant, MailLimit, MailToken, OUTBOX_KEEP_SECONDS, OutboxMail};
+use crate::model::mail::{MailGrant, MailLimit, MailToken, OUTBOX_KEEP_SECONDS, OutboxMail};
 use crate::model::{Session, User};
 use crate::store::mail::{MailStore, ResetGrant, ResetLookup, UserTokens};
 use crate::store::{StoreError, StoreResult};

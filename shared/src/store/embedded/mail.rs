@@ -9,7 +9,7 @@ use super::{
     EmbeddedStore, from_json, insert_session, one_row_changed, read_all_json, read_json,
     sqlite_error, to_json,
 };
-use crate::mail::{MailGrant, MailLimit, OUTBOX_KEEP_SECONDS, OutboxMail};
+use crate::model::mail::{MailGrant, MailLimit, OUTBOX_KEEP_SECONDS, OutboxMail};
 use crate::model::{Session, User};
 use crate::store::mail::{MailStore, ResetGrant, ResetLookup, UserTokens};
 use crate::store::{StoreError, StoreResult};

@@ -5,6 +5,8 @@ use serde_json::Value;
 
 use crate::role::Role;
 
+pub mod mail;
+
 /// Whether an account may sign in. A deactivated account keeps its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -196,7 +198,7 @@ pub struct NewAccount {
     pub subscription: Subscription,
     pub session: Session,
     /// The verification token and its mail, written with the account.
-    pub verification: Option<crate::mail::MailGrant>,
+    pub verification: Option<mail::MailGrant>,
 }
 
 /// How a capability's usage is counted: over all time, or per UTC calendar

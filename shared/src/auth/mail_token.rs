@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
-use crate::auth::refresh;
+use crate::auth::digest;
 use crate::error::{Error, Result};
 
 const SECRET_BYTES: usize = 32;
@@ -36,7 +36,7 @@ pub fn mint(user_id: &str) -> Result<NewMailToken> {
 }
 
 pub fn hash(token: &str) -> String {
-    refresh::hash(token)
+    digest::sha256_b64url(token)
 }
 
 /// The user id inside a well-formed token; None for anything else.
