@@ -15,8 +15,8 @@
 use std::collections::HashMap;
 
 use super::Item;
-use super::codec::s;
 use crate::model::UsageKey;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 pub(super) const PK: &str = "pk";
 pub(super) const SK: &str = "sk";
@@ -89,9 +89,12 @@ pub(super) fn usage_key(key: &UsageKey) -> (String, String) {
 }
 
 pub(super) fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
+    key_owned(pk, sk.to_owned())
 }
 
 pub(super) fn key_owned(pk: String, sk: String) -> Item {
-    HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(pk)),
+        (SK.to_string(), AttributeValue::S(sk)),
+    ])
 }
