@@ -41,13 +41,27 @@ free_port() {
 
 # fuzz_as BASE OUT EMAIL FILTERS...: registers EMAIL (an owner: the highest
 # role, so that authorized paths are reached too) and fuzzes the operations
-# FILTERS select with its token.
+# FILTERS select with its token. Its callers run it under `||`, which turns
+# `set -e` off inside it: every step checks its own outcome. Without a
+# working token every protected call would answer a documented 401 and the
+# run would pass having fuzzed nothing behind the session check, so the
+# token is proven first (GET /user/profile answers 200 with it).
 fuzz_as() {
-  local base="$1" out="$2" email="$3" token
+  local base="$1" out="$2" email="$3" token reply
   shift 3
-  token=$(curl -s -X POST "$base/user/register" -H 'content-type: application/json' \
-    -d "{\"email\":\"$email\",\"password\":\"Secure-pass-123\",\"firstName\":\"Fuzz\",\"lastName\":\"Er\",\"companyName\":\"Acme\",\"isBusiness\":true}" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+  if ! reply=$(curl -sS --fail-with-body -X POST "$base/user/register" -H 'content-type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"Secure-pass-123\",\"firstName\":\"Fuzz\",\"lastName\":\"Er\",\"companyName\":\"Acme\",\"isBusiness\":true}"); then
+    echo "fuzz.sh: registering $email failed: $reply" >&2
+    return 1
+  fi
+  if ! token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])' <<<"$reply") || [ -z "$token" ]; then
+    echo "fuzz.sh: no access token for $email in: $reply" >&2
+    return 1
+  fi
+  if ! curl -sS --fail -o /dev/null "$base/user/profile" -H "Authorization: Bearer $token"; then
+    echo "fuzz.sh: the token of $email is refused by GET /user/profile" >&2
+    return 1
+  fi
   "$VENV/bin/schemathesis" run openapi.yaml "$@" \
     --url "$base" \
     --header "Authorization: Bearer $token" \
@@ -73,7 +87,21 @@ fuzz_server() {
   base="http://127.0.0.1:$port"
   RUST_LOG=warn target/debug/accounts-local "$@" --addr "127.0.0.1:$port" >"$out/server.log" 2>&1 &
   server=$!
-  for _ in $(seq 1 100); do curl -s -o /dev/null "$base/" && break; sleep 0.1; done
+  # Up when it answers /health (200: its store answers too); a server that
+  # exited or never answered fails the run instead of fuzzing nothing.
+  local up=""
+  for _ in $(seq 1 100); do
+    if curl -s -o /dev/null --fail "$base/health"; then up=1; break; fi
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$up" ]; then
+    echo "fuzz.sh: $name: accounts-local did not start (answer /health within 10 s); its log:" >&2
+    cat "$out/server.log" >&2
+    kill "$server" 2>/dev/null || true
+    server=""
+    return 1
+  fi
 
   # The operations that end the caller's session (ending one by id: the
   # fuzzer learns the caller's session id from GET /sessions; ending all;
@@ -105,6 +133,10 @@ PY
   if grep -q '"level":"ERROR"' "$out/server.log"; then
     echo "fuzz.sh: $name: the server logged an error:" >&2
     grep '"level":"ERROR"' "$out/server.log" | head -5 >&2
+    status=1
+  fi
+  if [ "$cases" -eq 0 ]; then
+    echo "fuzz.sh: $name: no case ran" >&2
     status=1
   fi
   echo "fuzz.sh: $name: $cases generated cases run, $([ "$status" = 0 ] && echo ok || echo FAILED)"
