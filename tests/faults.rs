@@ -45,7 +45,7 @@ async fn faulty() -> Faulty {
     let client = dynamodb_client(&endpoint);
     let table = format!("accounts-faults-{}", uuid::Uuid::new_v4().simple());
     create_table(&client, &table).await.expect("create table");
-    let behind_proxy = DynamoStore::new(dynamodb_client(&proxy.endpoint()), table.clone());
+    let behind_proxy = DynamoStore::new(service_dynamodb_client(&proxy.endpoint()), table.clone());
     let t = TestApp::on_store(Arc::new(behind_proxy), Backend::Dynamo);
     let direct = Arc::new(DynamoStore::new(client.clone(), table.clone()));
     Faulty {
@@ -461,7 +461,7 @@ async fn throttling_is_retried_with_backoff_then_answered_503() {
     // A client with no open connection, so that every attempt meets the
     // throttling answer (not a connection the switch just reset).
     let table = f.table.clone();
-    let fresh = DynamoStore::new(dynamodb_client(&f.proxy.endpoint()), table);
+    let fresh = DynamoStore::new(service_dynamodb_client(&f.proxy.endpoint()), table);
     let started = Instant::now();
     let read = fresh.user(&ada.id).await;
     let elapsed = started.elapsed();

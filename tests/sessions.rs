@@ -421,7 +421,7 @@ async fn race_pair(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_503_naming_the_store_when_it_does_not_answer() {
     // A DynamoDB endpoint where nothing listens.
-    let client = dynamodb_client("http://127.0.0.1:9");
+    let client = service_dynamodb_client("http://127.0.0.1:9");
     let store = std::sync::Arc::new(accounts::store::dynamo::DynamoStore::new(
         client, "accounts",
     ));

@@ -49,16 +49,54 @@ pub fn dynamodb_endpoint() -> String {
     })
 }
 
-/// A client of the DynamoDB-compatible server at `endpoint`, with the same
-/// timeouts and retries as the service's own client.
+/// A client of the DynamoDB-compatible server at `endpoint`, for tests of
+/// what the service does (not of how its client copes with a failing
+/// store): its timeouts are sized for moto on a loaded two-core machine,
+/// and it never retries. The service's own bounds (2 s an attempt, 4 s a
+/// call, 3 attempts) are for DynamoDB, which answers in milliseconds; moto
+/// serves one request at a time, takes half a second for a transaction on
+/// a table of a hundred accounts when another build shares the machine,
+/// and pauses for its garbage collection (scripts/moto_serialized.py). A
+/// test that a slow answer fails is a test of the store's timeouts and
+/// belongs with [`service_dynamodb_client`]; a retry would hide a request
+/// that failed.
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    use std::time::Duration;
+    let loaded_machine = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(60))
+        .build();
+    client_with(
+        endpoint,
+        loaded_machine,
+        aws_sdk_dynamodb::config::retry::RetryConfig::disabled(),
+    )
+}
+
+/// A client with the service's own timeouts and retries
+/// (`accounts::aws::timeouts`, `retries`): for the tests
+/// of how the service copes with a store that is slow, down or throttling.
+pub fn service_dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    client_with(
+        endpoint,
+        accounts::aws::timeouts(),
+        accounts::aws::retries(),
+    )
+}
+
+fn client_with(
+    endpoint: &str,
+    timeouts: aws_sdk_dynamodb::config::timeout::TimeoutConfig,
+    retries: aws_sdk_dynamodb::config::retry::RetryConfig,
+) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .timeout_config(accounts::aws::timeouts())
-        .retry_config(accounts::aws::retries())
+        .timeout_config(timeouts)
+        .retry_config(retries)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
