@@ -8,6 +8,7 @@
 pub mod mail;
 pub mod race;
 pub mod round_trips;
+pub mod routes;
 pub mod sam;
 
 use std::collections::HashMap;

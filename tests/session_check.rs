@@ -1,0 +1,105 @@
+//! The session check on every route that takes a bearer token: a token
+//! whose session has ended (logged out; every session ended at once) is
+//! refused with 401 `SESSION_REVOKED` before the route reads or writes
+//! anything of its own, on both stores. The routes come from `Route::ALL`
+//! and their calls from the table in tests/support/routes.rs, so that a new
+//! route is checked as soon as it has its line there.
+
+use accounts::http::Route;
+use accounts_tests::routes::{Bearer, Cast, NEW_ACCOUNT, NEW_MEMBER, call_of};
+use accounts_tests::*;
+use serde_json::json;
+
+/// What the calls could change, read from the store: the organization, its
+/// members, their sessions and mail tokens, the outbox, and the two
+/// addresses the table would add.
+async fn snapshot(t: &TestApp, cast: &Cast) -> Vec<String> {
+    let store = &t.store;
+    let org = &cast.owner.org_id;
+    let mut seen = vec![format!("{:?}", store.organization(org).await.unwrap())];
+    for user in store.members(org).await.unwrap() {
+        let mut sessions: Vec<String> = (store.user_sessions(&user.id).await.unwrap())
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect();
+        sessions.sort();
+        seen.push(format!("{user:?} {sessions:?}"));
+        seen.push(format!("{:?}", store.user_tokens(&user.id).await.unwrap()));
+    }
+    seen.push(format!(
+        "{} outbox mails",
+        store.outbox().await.unwrap().len()
+    ));
+    for email in [NEW_ACCOUNT, NEW_MEMBER] {
+        seen.push(format!(
+            "{email}: {:?}",
+            store.user_by_email(email).await.unwrap()
+        ));
+    }
+    seen.sort();
+    seen
+}
+
+/// Calls every bearer route with `token`; each must answer 401
+/// `SESSION_REVOKED`. Returns the routes checked.
+async fn every_bearer_route_refuses(
+    t: &TestApp,
+    cast: &Cast,
+    token: &str,
+    how: &str,
+) -> Vec<Route> {
+    let mut checked = Vec::new();
+    for route in Route::ALL {
+        let call = call_of(route, cast);
+        if call.bearer == Bearer::None {
+            continue;
+        }
+        let reply = t.send_call(&call, Some(token)).await;
+        assert_eq!(
+            reply.status, 401,
+            "{route:?} with a session {how}: {}",
+            reply.body
+        );
+        assert_eq!(
+            reply.code(),
+            "SESSION_REVOKED",
+            "{route:?} with a session {how}: {}",
+            reply.body
+        );
+        checked.push(route);
+    }
+    checked
+}
+
+on_both_stores! {
+    async fn every_route_with_a_bearer_token_refuses_an_ended_session_and_changes_nothing(t: TestApp) {
+        let cast = Cast::new(&t).await;
+        let owner = &cast.owner;
+
+        // Ended by logout.
+        let ended = t.login(&owner.email, PASSWORD).await;
+        let logout = t.post("/user/logout", json!({"refresh_token": ended.str("refreshToken")})).await;
+        assert_eq!(logout.status, 200, "{}", logout.body);
+        let before = snapshot(&t, &cast).await;
+        let checked = every_bearer_route_refuses(&t, &cast, &ended.str("accessToken"), "logged out").await;
+        assert_eq!(snapshot(&t, &cast).await, before, "a refused call changed the store");
+
+        // Every route whose function verifies access tokens is among them
+        // (the JWKS route holds the public keys only to publish them).
+        for route in Route::ALL {
+            if route.key_use().verify && route != Route::Jwks {
+                assert!(checked.contains(&route), "{route:?} is not in the session check");
+            }
+        }
+        println!("{} routes checked: {checked:?}", checked.len());
+
+        // Ended by ending every session at once (a new session epoch): the
+        // owner's first session, from another of its sessions.
+        let other = t.login(&owner.email, PASSWORD).await;
+        let all = t.call("POST", "/sessions/revoke-all", None, Some(&other.str("accessToken"))).await;
+        assert_eq!(all.status, 200, "{}", all.body);
+        let before = snapshot(&t, &cast).await;
+        every_bearer_route_refuses(&t, &cast, &owner.access_token, "ended by revoke-all").await;
+        assert_eq!(snapshot(&t, &cast).await, before, "a refused call changed the store");
+    }
+}
