@@ -115,14 +115,12 @@ pub fn secrets_manager() -> SecretsManagerKeys {
     SecretsManagerKeys::new(aws_sdk_secretsmanager::Client::from_conf(config))
 }
 
-/// How many items of each kind a DynamoDB table holds, by the kind prefix
-/// of their keys (`USER/PROFILE`, `ORG/META`, `SESSION/SESSION`, …),
-/// read consistently, every page.
-pub async fn dynamo_census(
+/// Every item of a DynamoDB table, read consistently, every page.
+pub async fn dynamo_scan(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
-) -> std::collections::BTreeMap<String, usize> {
-    let mut counts = std::collections::BTreeMap::new();
+) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let mut items = Vec::new();
     let mut start = None;
     loop {
         let page = client
@@ -133,19 +131,30 @@ pub async fn dynamo_census(
             .send()
             .await
             .expect("scan");
-        for item in page.items() {
-            let part = |name: &str| {
-                let value = item[name].as_s().expect("string key");
-                value.split('#').next().unwrap_or_default().to_owned()
-            };
-            *counts
-                .entry(format!("{}/{}", part("pk"), part("sk")))
-                .or_default() += 1;
-        }
+        items.extend(page.items.unwrap_or_default());
         match page.last_evaluated_key {
             Some(key) if !key.is_empty() => start = Some(key),
             _ => break,
         }
+    }
+    items
+}
+
+/// How many items of each kind a DynamoDB table holds, by the kind prefix
+/// of their keys (`USER/PROFILE`, `ORG/META`, `SESSION/SESSION`, …).
+pub async fn dynamo_census(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for item in dynamo_scan(client, table).await {
+        let part = |name: &str| {
+            let value = item[name].as_s().expect("string key");
+            value.split('#').next().unwrap_or_default().to_owned()
+        };
+        *counts
+            .entry(format!("{}/{}", part("pk"), part("sk")))
+            .or_default() += 1;
     }
     counts
 }
