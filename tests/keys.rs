@@ -67,6 +67,15 @@ async fn rotate(keys: &SecretsManagerKeys, private: &str, public: &str, now: i64
     kid
 }
 
+/// What `accounts-admin key prune` does once `retired` (retired at
+/// `T0 + 10`) has outlived every token it signed.
+async fn prune(keys: &SecretsManagerKeys, private: &str, public: &str, retired: &str) {
+    let mut set = keys.read(private).await.unwrap().unwrap();
+    assert_eq!(set.prune(T0 + 10 + 3661, 3660), vec![retired.to_owned()]);
+    keys.write(private, &set).await.unwrap();
+    keys.write(public, &set.public()).await.unwrap();
+}
+
 fn kid_of(token: &str) -> String {
     let header = jsonwebtoken::decode_header(token).unwrap();
     header.kid.unwrap()
@@ -150,15 +159,97 @@ async fn signers_and_verifiers_read_only_their_own_secret_and_follow_a_rotation(
     );
 
     // Prune the retired key: its tokens are refused from then on.
-    let mut set = sm.read(&private).await.unwrap().unwrap();
-    assert_eq!(set.prune(T0 + 10 + 3661, 3660), vec![first.clone()]);
-    sm.write(&private, &set).await.unwrap();
-    sm.write(&public, &set.public()).await.unwrap();
+    prune(&sm, &private, &public, &first).await;
     profile
         .get("/user/profile", &token)
         .await
         .assert_error(401, "INVALID_TOKEN");
     assert_eq!(profile.get("/user/profile", &fresh).await.status, 200);
+}
+
+/// A verifier that re-reads its keys only every `JWT_KEYS_REFRESH_SECONDS`
+/// still accepts a token of a key it has not seen: it re-reads at once,
+/// and at most once in `FORCED_REFRESH_SECONDS` (made-up key ids cannot
+/// turn into a stream of Secrets Manager reads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unknown_kid_is_re_read_at_once_and_not_again_within_the_bound() {
+    let t = TestApp::new(Backend::Dynamo).await;
+    let sm = secrets_manager();
+    let (private, public) = secret_names();
+    rotate(&sm, &private, &public, T0).await;
+    let every_request = Duration::ZERO;
+    let never = Duration::from_secs(3600);
+    let login = ring_for(Route::Login, &private, &public, every_request);
+    let login = function_app(&t, login.await.unwrap());
+    let register = ring_for(Route::Register, &private, &public, every_request);
+    let register = function_app(&t, register.await.unwrap());
+    let profile = ring_for(Route::Profile, &private, &public, never);
+    let profile = function_app(&t, profile.await.unwrap());
+    register.register("ada@acme.com").await;
+
+    let second = rotate(&sm, &private, &public, T0 + 10).await;
+    let fresh = login
+        .login("ada@acme.com", PASSWORD)
+        .await
+        .str("accessToken");
+    assert_eq!(kid_of(&fresh), second);
+    let reply = profile.get("/user/profile", &fresh).await;
+    assert_eq!(
+        reply.status, 200,
+        "the new key was read at once: {}",
+        reply.body
+    );
+
+    // Another new key within the bound: not re-read, refused (until the
+    // bound or the interval has passed).
+    let third = rotate(&sm, &private, &public, T0 + 20).await;
+    let newest = login
+        .login("ada@acme.com", PASSWORD)
+        .await
+        .str("accessToken");
+    assert_eq!(kid_of(&newest), third);
+    profile
+        .get("/user/profile", &newest)
+        .await
+        .assert_error(401, "INVALID_TOKEN");
+    assert_eq!(profile.get("/user/profile", &fresh).await.status, 200);
+}
+
+/// The periodic re-read: a pruned key stops verifying once the interval has
+/// passed, on the verifier with that interval only (its kid stays known to
+/// both, so no unknown-kid re-read is involved).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keys_are_re_read_every_refresh_interval() {
+    let t = TestApp::new(Backend::Dynamo).await;
+    let sm = secrets_manager();
+    let (private, public) = secret_names();
+    let first = rotate(&sm, &private, &public, T0).await;
+    let register = ring_for(Route::Register, &private, &public, Duration::ZERO);
+    let register = function_app(&t, register.await.unwrap());
+    let interval = Duration::from_secs(1);
+    let periodic = ring_for(Route::Profile, &private, &public, interval);
+    let periodic = function_app(&t, periodic.await.unwrap());
+    let never = ring_for(Route::Profile, &private, &public, Duration::from_secs(3600));
+    let never = function_app(&t, never.await.unwrap());
+    let token = register.register("ada@acme.com").await.str("accessToken");
+    assert_eq!(kid_of(&token), first);
+    assert_eq!(periodic.get("/user/profile", &token).await.status, 200);
+
+    // The first key retired and pruned: only the second is published.
+    rotate(&sm, &private, &public, T0 + 10).await;
+    prune(&sm, &private, &public, &first).await;
+    // At least the interval later (a loaded machine only makes it longer).
+    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    periodic
+        .get("/user/profile", &token)
+        .await
+        .assert_error(401, "INVALID_TOKEN");
+    let cached = never.get("/user/profile", &token).await;
+    assert_eq!(
+        cached.status, 200,
+        "an hour's interval has not passed: {}",
+        cached.body
+    );
 }
 
 #[tokio::test]
@@ -283,8 +374,13 @@ on_both_stores! {
             engine.encode(claims.to_string())
         };
         parts[1] = &forged_payload;
+        // Refused as the script refuses (exit 1, the signature named), not
+        // by a crash (which exits non-zero too).
         let refused = verify(&parts.join("."));
-        assert!(!refused.status.success(), "a forged token must not verify");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(1), "a forged token must not verify: {stderr}");
+        assert!(stderr.starts_with("refused: BadSignatureError"), "{stderr}");
+        assert!(refused.stdout.is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -207,9 +207,27 @@ on_both_stores! {
         let (header, _, _) = parts(&token);
         assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("ES256"), Some(kid.as_str())));
         assert_eq!(es.get("/user/profile", &token).await.status, 200);
-        // Each deployment accepts only its own algorithm.
+        // Each deployment accepts only its own algorithm, even from a key it
+        // holds and publishes: an RS256 deployment whose set also has the
+        // ES256 key (retired, so that RS256 signs) refuses its tokens.
+        let mut both = test_keys().clone();
+        let mut es_key = es_keys_of(&es).keys.remove(0);
+        es_key.retired_at = Some(T0);
+        both.keys.push(es_key);
+        let rs = t.sharing_store(with_keys(both));
+        let published = rs.call("GET", "/.well-known/jwks.json", None, None).await;
+        assert!(published.body.to_string().contains(&kid), "the ES256 key is published: {}", published.body);
+        rs.get("/user/profile", &token).await.assert_error(401, "INVALID_TOKEN");
+        assert_eq!(rs.get("/user/profile", &ada.access_token).await.status, 200);
         es.get("/user/profile", &ada.access_token).await.assert_error(401, "INVALID_TOKEN");
-        t.get("/user/profile", &token).await.assert_error(401, "INVALID_TOKEN");
+    }
+}
+
+/// The key set a deployment was given (`with_keys`).
+fn es_keys_of(t: &TestApp) -> KeySet {
+    match &t.app.config.tokens.keys {
+        accounts::auth::key_ring::KeySource::Fixed(set) => set.clone(),
+        _ => panic!("not a fixed key set"),
     }
 }
 

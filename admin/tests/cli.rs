@@ -366,6 +366,52 @@ fn keys_rotate_and_prune_in_the_data_directory() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Pruning waits for the deployment's access-token lifetime
+/// (`ACCESS_TOKEN_TTL_SECONDS`, plus the verifiers' minute of leeway), not
+/// the default hour.
+#[test]
+fn prune_follows_the_configured_access_token_lifetime() {
+    let dir = scratch_dir();
+    let admin = |env: Vec<(String, String)>| Admin {
+        args: vec!["--data".into(), dir.display().to_string()],
+        env,
+    };
+    let default_ttl = admin(vec![]);
+    let ten_minutes = admin(vec![("ACCESS_TOKEN_TTL_SECONDS".into(), "600".into())]);
+    default_ttl.ok(&["key", "rotate"]);
+    default_ttl.ok(&["key", "rotate"]);
+    let retired_ago = |seconds: i64| {
+        let mut set = key_file(&dir);
+        let retired = set["keys"][1]["retiredAt"].as_i64().unwrap();
+        let created = set["keys"][0]["createdAt"].as_i64().unwrap();
+        assert!(retired <= created);
+        set["keys"][1]["retiredAt"] = json!(created - seconds);
+        std::fs::write(dir.join("jwt-keys.json"), set.to_string()).unwrap();
+    };
+    // Ten minutes ago: a token it signed may still be in its leeway minute.
+    retired_ago(600);
+    assert!(
+        ten_minutes
+            .ok(&["key", "prune"])
+            .contains("pruned 0 key(s)")
+    );
+    // Ten minutes and more than the leeway ago: gone with a 600 s lifetime,
+    // kept with the default hour.
+    retired_ago(700);
+    assert!(
+        default_ttl
+            .ok(&["key", "prune"])
+            .contains("pruned 0 key(s)")
+    );
+    assert!(
+        ten_minutes
+            .ok(&["key", "prune"])
+            .contains("pruned 1 key(s)")
+    );
+    assert_eq!(key_file(&dir)["keys"].as_array().unwrap().len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn keys_rotate_into_secrets_manager() {
     let endpoint = dynamodb_endpoint();
