@@ -220,4 +220,36 @@ on_both_stores! {
         assert_eq!(user.version, 2);
         assert_eq!(upgraded.login("ada@acme.com", PASSWORD).await.status, 200);
     }
+
+    async fn failures_within_the_window_count_up_to_its_last_second(t: TestApp) {
+        t.register("ada@acme.com").await;
+        for _ in 0..4 {
+            t.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        }
+        // 899 s after the fourth: still inside the 900 s window.
+        t.clock.advance(899);
+        t.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        t.login("ada@acme.com", PASSWORD).await.assert_error(429, "TOO_MANY_ATTEMPTS");
+        assert_eq!(t.store.login_throttle("ada@acme.com").await.unwrap().unwrap().failures, 5);
+    }
+
+    async fn the_failure_count_and_window_follow_their_settings(t: TestApp) {
+        let strict = t.sharing_store(test_config(&[
+            ("LOGIN_MAX_FAILURES", "2"),
+            ("LOGIN_FAILURE_WINDOW_SECONDS", "60"),
+        ]));
+        strict.register("ada@acme.com").await;
+        // Two failures 59 s apart lock (the default would allow five).
+        strict.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        strict.clock.advance(59);
+        strict.login("ada@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        strict.login("ada@acme.com", PASSWORD).await.assert_error(429, "TOO_MANY_ATTEMPTS");
+        // Two failures 61 s apart do not (the default window is 900 s).
+        strict.register("bob@acme.com").await;
+        strict.login("bob@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        strict.clock.advance(61);
+        strict.login("bob@acme.com", "Wrong-pass-123").await.assert_error(401, "INVALID_CREDENTIALS");
+        assert_eq!(strict.login("bob@acme.com", PASSWORD).await.status, 200);
+    }
+
 }

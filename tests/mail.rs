@@ -129,6 +129,33 @@ on_both_stores! {
         assert!(!t.store.user(user_id).await.unwrap().unwrap().validated);
     }
 
+    async fn mailed_tokens_work_up_to_their_last_second(t: TestApp) {
+        // A verification token lives a day.
+        let (_, token) = registered_with_token(&t, "ada@acme.com").await;
+        t.clock.advance(24 * 3600 - 1);
+        let verified = t.post("/user/verify-email", json!({"token": token})).await;
+        assert_eq!(verified.status, 200, "{}", verified.body);
+        // A reset token 30 minutes.
+        let reset = reset_link(&t, "bob@acme.com").await;
+        t.clock.advance(30 * 60 - 1);
+        let done = t.post("/user/reset-password", json!({"token": reset, "newPassword": NEW_PASSWORD})).await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        assert_eq!(t.login("bob@acme.com", NEW_PASSWORD).await.status, 200);
+    }
+
+    async fn mail_links_go_to_the_configured_app_url(t: TestApp) {
+        let app_url = "https://app.acme.test/accounts";
+        let other = t.sharing_store(test_config(&[("APP_URL", app_url)]));
+        other.register("ada@acme.com").await;
+        let mails = other.mailer().deliver().await;
+        assert_eq!(mails.len(), 1);
+        assert!(!mails[0].text.contains(APP_URL) && !mails[0].html.contains(APP_URL), "{}", mails[0].text);
+        let token = link_token(&mails[0], app_url, "verify-email");
+        assert!(mails[0].html.contains(&format!("{app_url}/verify-email?token={token}")));
+        let verified = other.post("/user/verify-email", json!({"token": token})).await;
+        assert_eq!(verified.status, 200, "{}", verified.body);
+    }
+
     async fn a_reset_sets_the_password_and_ends_every_session(t: TestApp) {
         let registered = t.register("ada@acme.com").await;
         let user_id = registered.body["user"]["id"].as_str().unwrap().to_owned();
