@@ -2,6 +2,8 @@
 //! stores: what the endpoints write, the mail the mailer renders from it,
 //! the links' tokens spent through the endpoints, and every refusal.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 
 use accounts::mail::deliver::Delivery;
@@ -309,12 +311,16 @@ on_both_stores! {
         // Two mailers on one record at once: one mail.
         request_reset(&t, "ada@acme.com").await;
         let pending = t.store.outbox().await.unwrap().into_iter().find(|m| m.sent_at.is_none()).unwrap();
-        let (a, b) = (t.mailer(), t.mailer());
-        let (ra, rb) = tokio::join!(a.mailer.deliver(&pending.id), b.mailer.deliver(&pending.id));
-        let mut outcomes = [ra.unwrap(), rb.unwrap()];
-        outcomes.sort_by_key(|d| *d == Delivery::Sent);
-        assert_eq!(outcomes, [Delivery::Skipped, Delivery::Sent]);
-        assert_eq!(a.inbox.mails().len() + b.inbox.mails().len(), 1);
+        let racers = [t.mailer(), t.mailer()].map(|m| {
+            let id = pending.id.clone();
+            async move { (m.mailer.deliver(&id).await.unwrap(), m.inbox.mails().len()) }
+        });
+        // Each claims the record in the store first (a wait on either store).
+        let raced = race(racers).await;
+        raced.assert_overlapped();
+        let mut outcomes = raced.answers;
+        outcomes.sort_by_key(|(d, _)| *d == Delivery::Sent);
+        assert_eq!(outcomes, [(Delivery::Skipped, 0), (Delivery::Sent, 1)]);
     }
 
     async fn two_resets_with_two_tokens_at_once_one_wins(t: TestApp) {
@@ -361,12 +367,16 @@ on_both_stores! {
     async fn a_reset_racing_a_login_leaves_no_session_of_the_old_password(t: TestApp) {
         let reset = reset_link(&t, "ada@acme.com").await;
         let (login_t, reset_t) = (t.clone(), t.clone());
-        let login = async move { login_t.login("ada@acme.com", PASSWORD).await };
-        let reset = async move {
+        let login: Pin<Box<dyn Future<Output = Reply> + Send>> =
+            Box::pin(async move { login_t.login("ada@acme.com", PASSWORD).await });
+        let reset = Box::pin(async move {
             reset_t.post("/user/reset-password", json!({"token": reset, "newPassword": NEW_PASSWORD})).await
-        };
-        let (login, reset) = tokio::join!(tokio::spawn(login), tokio::spawn(reset));
-        let (login, reset) = (login.unwrap(), reset.unwrap());
+        });
+        // Both hash a password (off the async threads), on either store:
+        // both are in flight before either answers.
+        let raced = race([login, reset]).await;
+        raced.assert_overlapped();
+        let [login, reset] = <[Reply; 2]>::try_from(raced.answers).unwrap();
         assert_eq!(reset.status, 200, "{}", reset.body);
         match login.status {
             // The login came first: the reset ended its session.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use accounts::model::*;
 use accounts::role::Role;
 use accounts::store::{StatusChange, Store, StoreError};
+use accounts_tests::race::race;
 
 fn account(email: &str) -> NewAccount {
     let user_id = uuid::Uuid::new_v4().to_string();
@@ -157,17 +158,17 @@ async fn a_taken_email_writes_nothing(store: Arc<dyn Store>) {
 
 async fn concurrent_accounts_with_one_email_have_one_winner(store: Arc<dyn Store>) {
     let accounts: Vec<NewAccount> = (0..20).map(|_| account("race@acme.com")).collect();
-    let tasks: Vec<_> = accounts
-        .iter()
-        .cloned()
-        .map(|a| {
-            let store = Arc::clone(&store);
-            tokio::spawn(async move { store.create_account(&a).await })
-        })
-        .collect();
+    let raced = race(accounts.iter().cloned().map(|a| {
+        let store = Arc::clone(&store);
+        async move { store.create_account(&a).await }
+    }))
+    .await;
+    // Both stores wait on each call (moto's answer, SQLite on a blocking
+    // thread): many are in flight at once, if not all of twenty.
+    raced.assert_in_flight_at_once(10);
     let mut winners = Vec::new();
-    for (i, task) in tasks.into_iter().enumerate() {
-        match task.await.unwrap() {
+    for (i, answer) in raced.answers.into_iter().enumerate() {
+        match answer {
             Ok(()) => winners.push(i),
             Err(StoreError::EmailTaken) => {}
             Err(e) => panic!("unexpected {e}"),
@@ -294,18 +295,17 @@ async fn sessions_rotate_once_per_token(store: Arc<dyn Store>) {
 async fn concurrent_rotations_have_one_winner(store: Arc<dyn Store>) {
     let s = session("u1");
     store.create_session(&s).await.unwrap();
-    let tasks: Vec<_> = (0..10)
-        .map(|i| {
-            let store = Arc::clone(&store);
-            let mut next = s.clone();
-            next.token_hash = format!("hash-from-{i}");
-            next.generation = 1;
-            tokio::spawn(async move { (i, store.rotate_session(&next, "hash-0").await) })
-        })
-        .collect();
+    let raced = race((0..10).map(|i| {
+        let store = Arc::clone(&store);
+        let mut next = s.clone();
+        next.token_hash = format!("hash-from-{i}");
+        next.generation = 1;
+        async move { store.rotate_session(&next, "hash-0").await }
+    }))
+    .await;
+    raced.assert_in_flight_at_once(3);
     let mut winners = Vec::new();
-    for task in tasks {
-        let (i, result) = task.await.unwrap();
+    for (i, result) in raced.answers.into_iter().enumerate() {
         match result {
             Ok(()) => winners.push(i),
             Err(StoreError::Conflict) => {}
