@@ -2,6 +2,7 @@
 //! event, parsed by `lambda_http` itself, as the Lambda runtime would.
 
 use accounts::http::{Route, serve, serve_unmatched};
+use accounts_tests::mail;
 use accounts_tests::*;
 use lambda_http::{Body, Context, RequestExt};
 use serde_json::Value;
@@ -162,6 +163,59 @@ on_both_stores! {
         let (status, body, _) = invoke(&t, Route::Health, &fixture(Route::Health)).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body, serde_json::json!({"success": true, "status": "ok", "checks": {"store": "ok"}}));
+    }
+}
+
+/// Every route's function has its event here (a new route needs one),
+/// for one of the routes it serves.
+#[test]
+fn every_function_has_an_event_fixture() {
+    for route in Route::ALL {
+        let event: Value = serde_json::from_str(&fixture(route)).unwrap();
+        let key = event["routeKey"].as_str().unwrap();
+        let served = Route::ALL.iter().any(|r| {
+            r.function_name() == route.function_name()
+                && key == format!("{} {}", r.method(), r.path())
+        });
+        assert!(
+            served,
+            "{route:?}: the fixture's routeKey {key} is not its function's"
+        );
+    }
+}
+
+on_both_stores! {
+    async fn key_and_mail_functions_handle_their_events(t: TestApp) {
+        let (status, body, _) = invoke(&t, Route::Jwks, &fixture(Route::Jwks)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["keys"][0]["kid"], test_keys().active().unwrap().kid.as_str());
+        let (status, body, _) = invoke(&t, Route::OpenIdConfiguration, &fixture(Route::OpenIdConfiguration)).await;
+        assert_eq!((status, body["issuer"].as_str()), (200, Some(ISSUER)), "{body}");
+
+        let registered = t.register("ada@acme.com").await;
+        let mailer = t.mailer();
+        let app_url = t.app.config.mail.app_url.clone();
+        let verify = mail::link_token(&mailer.deliver().await[0], &app_url, "verify-email");
+        let with_token = |route: Route, token: &str| fixture(route).replace("MAIL_TOKEN", token);
+        let (status, body, _) = invoke(&t, Route::PreVerifyEmail, &with_token(Route::PreVerifyEmail, &verify)).await;
+        assert_eq!(status, 200, "{body}");
+        // Signed in through the mail route: its tokens work.
+        let (status, body, _) = invoke(&t, Route::VerifyEmail, &with_token(Route::VerifyEmail, &verify)).await;
+        assert_eq!(status, 200, "{body}");
+        let me = t.get("/user/profile", body["accessToken"].as_str().unwrap()).await;
+        assert_eq!((me.status, me.body["data"]["validated"].as_bool()), (200, Some(true)), "{}", me.body);
+        let id = registered.str("verificationTokenId");
+        let resend = fixture(Route::ResendVerification).replace("VERIFICATION_ID", &id);
+        let (status, body, _) = invoke(&t, Route::ResendVerification, &resend).await;
+        assert_eq!(status, 200, "{body}");
+
+        let asked = fixture(Route::RequestPasswordReset).replace("EMAIL", "ada@acme.com");
+        let (status, body, _) = invoke(&t, Route::RequestPasswordReset, &asked).await;
+        assert_eq!(status, 200, "{body}");
+        let reset = mail::link_token(&mailer.deliver().await[0], &app_url, "reset-password");
+        let (status, body, _) = invoke(&t, Route::ResetPassword, &with_token(Route::ResetPassword, &reset)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(t.login("ada@acme.com", "Another-pass-456").await.status, 200);
     }
 }
 
