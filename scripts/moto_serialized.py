@@ -38,7 +38,7 @@ def forget_dynamodb_instances():
 # medians). Those copies are cyclic garbage: about 40,000 objects per
 # registration once a table holds a hundred accounts. Collecting it all
 # every 100 requests took 4 s under load (4.7 million objects), holding the
-# 100th answer past the client's timeout (a 503 in tests/timing.rs). The
+# 100th answer past the client's timeout (a 503 in tests/login_timing.rs). The
 # young generations, where that garbage lies, are collected every 10
 # requests (a tenth of the pause); everything every 500.
 COLLECT_YOUNG_EVERY = 10

@@ -3,7 +3,7 @@
 //! and one for an unknown address (stand-ins of the same size written in
 //! their place) take the same time.
 //!
-//! The method is login's (tests/timing.rs, BENCHMARKS.md): on both stores
+//! The method is login's (tests/login_timing.rs, BENCHMARKS.md): on both stores
 //! (DynamoDB: moto), through the HTTP entry point, the medians of many
 //! tries of each kind (120 on DynamoDB, 1000 on the embedded store),
 //! interleaved (the kinds alternate, and which goes first is a coin flip),
