@@ -31,6 +31,7 @@ fn account(email: &str) -> NewAccount {
             updated_at: 1,
             version: 1,
             session_epoch: 0,
+            deleted_at: None,
         },
         organization: Organization {
             id: org_id.clone(),
@@ -39,6 +40,9 @@ fn account(email: &str) -> NewAccount {
             is_business: true,
             owner_count: 1,
             created_at: 1,
+            contact: ContactDetails::default(),
+            mfa_enforced: false,
+            version: 0,
         },
         subscription: Subscription {
             org_id,
@@ -477,6 +481,7 @@ async fn status_changes_move_the_owner_count(store: Arc<dyn Store>) {
         updated: leaving.clone(),
         owner_delta: -1,
         keep_an_owner: true,
+        caller: None,
     };
     assert!(matches!(
         store.change_status(&kept).await,
@@ -489,6 +494,7 @@ async fn status_changes_move_the_owner_count(store: Arc<dyn Store>) {
         updated: leaving.clone(),
         owner_delta: -1,
         keep_an_owner: false,
+        caller: None,
     };
     store.change_status(&change).await.unwrap();
     assert_eq!(store.user(&a.user.id).await.unwrap(), Some(leaving.clone()));
@@ -506,6 +512,7 @@ async fn status_changes_move_the_owner_count(store: Arc<dyn Store>) {
             updated: back.clone(),
             owner_delta: 1,
             keep_an_owner: false,
+            caller: None,
         })
         .await
         .unwrap();

@@ -103,7 +103,11 @@ fn decide_nothing(_: &[Reason]) -> Option<StoreError> {
 }
 
 impl DynamoStore {
-    fn tx_delete(&self, key: Item, condition: Option<&str>) -> StoreResult<TransactWriteItem> {
+    pub(super) fn tx_delete(
+        &self,
+        key: Item,
+        condition: Option<&str>,
+    ) -> StoreResult<TransactWriteItem> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key))
@@ -113,7 +117,7 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    fn token_key(user_id: &str, hash: &str) -> Item {
+    pub(super) fn token_key(user_id: &str, hash: &str) -> Item {
         key_owned(format!("USER#{user_id}"), format!("{TOKEN_PREFIX}{hash}"))
     }
 

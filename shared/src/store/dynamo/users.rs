@@ -1,7 +1,7 @@
 //! Users, their organizations and email locks, and the login throttle.
 
 use super::*;
-use crate::store::UserStore;
+use crate::store::{InvitationReissue, MemberRemoval, UserStore};
 
 #[async_trait]
 impl UserStore for DynamoStore {
@@ -244,9 +244,9 @@ impl UserStore for DynamoStore {
                     .value(":min", n(change.min_owner_count())),
             )?
         };
-        // In the order decide_role expects (no caller: nobody else decided).
+        // In the order decide_role expects.
         let proof = WriteProof::stamp(user_item(user)?)?;
-        let items = vec![
+        let mut items = vec![
             self.tx_put(
                 proof.item.clone(),
                 Condition::new("attribute_exists(pk) AND #v = :previous AND #r = :role")
@@ -257,6 +257,29 @@ impl UserStore for DynamoStore {
             )?,
             org,
         ];
+        if let Some((caller_id, caller_version)) = &change.caller {
+            let (pk, sk) = user_key(caller_id);
+            items.push(
+                self.tx_check(
+                    key(pk, sk),
+                    Condition::new("#v = :version")
+                        .name("#v", "version")
+                        .value(":version", n(caller_version)),
+                )?,
+            );
+        }
         self.transact(items, decide_role, None, &proof).await
+    }
+
+    async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()> {
+        self.remove_member_tx(removal).await
+    }
+
+    async fn reissue_invitation(&self, reissue: &InvitationReissue) -> StoreResult<()> {
+        self.reissue_invitation_tx(reissue).await
+    }
+
+    async fn update_organization(&self, org: &Organization) -> StoreResult<()> {
+        self.update_organization_put(org).await
     }
 }
