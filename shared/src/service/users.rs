@@ -20,7 +20,7 @@ pub async fn profile(app: &App, claims: AccessClaims) -> Result<User> {
 /// The caller and a member of its organization, read together (once, when
 /// the member is the caller). Users of other organizations are
 /// `UserNotFound`, exactly like users that don't exist.
-async fn caller_and_member(
+pub(super) async fn caller_and_member(
     app: &App,
     claims: AccessClaims,
     target_id: &str,
