@@ -7,7 +7,7 @@
 //! they were read, so a caller demoted meanwhile decides nothing.
 
 use super::caller::{self, Caller};
-use super::users::caller_and_member;
+use super::users::{Names, caller_and_member};
 use super::{register, roles, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
@@ -64,16 +64,7 @@ pub async fn update_member(
             "nothing to update: give name, lastName or orgRole",
         ));
     }
-    let name = update
-        .name
-        .as_deref()
-        .map(|n| validate::name("name", n))
-        .transpose()?;
-    let last_name = update
-        .last_name
-        .as_deref()
-        .map(|n| validate::name("lastName", n))
-        .transpose()?;
+    let names = Names::validated(update.name.as_deref(), update.last_name.as_deref())?;
     let (mut caller, mut target) =
         caller_and_present_member(app, claims.clone(), target_id).await?;
     for attempt in 1..=WRITE_ATTEMPTS {
@@ -84,12 +75,7 @@ pub async fn update_member(
             None => {}
         }
         let mut updated = target.clone();
-        if let Some(name) = &name {
-            updated.name = name.clone();
-        }
-        if let Some(last_name) = &last_name {
-            updated.last_name = last_name.clone();
-        }
+        names.apply(&mut updated);
         updated.version += 1;
         updated.updated_at = app.now();
         let written = match update.org_role {
