@@ -34,11 +34,28 @@ pub enum Change {
     DeleteKeys(Vec<String>),
 }
 
-fn owner(caller: &Caller, scope: Scope) -> SettingsOwner<'_> {
+/// The token names whose settings they are: they are read alongside the
+/// caller (one round trip for both), and the caller's checks (its account,
+/// its session, that it is still in the token's organization) decide.
+fn owner(claims: &AccessClaims, scope: Scope) -> SettingsOwner<'_> {
     match scope {
-        Scope::User => SettingsOwner::User(&caller.user.id),
-        Scope::Organization => SettingsOwner::Organization(&caller.user.org_id),
+        Scope::User => SettingsOwner::User(&claims.sub),
+        Scope::Organization => SettingsOwner::Organization(&claims.org_id),
     }
+}
+
+/// The caller, checked, and the settings as they are now.
+async fn caller_and_settings(
+    app: &App,
+    claims: AccessClaims,
+    scope: Scope,
+) -> Result<(Caller, Settings)> {
+    let (records, stored) = tokio::join!(
+        app.store.user_and_session(&claims.sub, &claims.sid),
+        app.store.settings(owner(&claims, scope))
+    );
+    let caller = caller::caller_from(app, claims, records?)?;
+    Ok((caller, stored?.unwrap_or_default()))
 }
 
 /// The object's limits: at most `MAX_SETTINGS_KEYS` keys (400) and
@@ -58,9 +75,7 @@ pub fn check_limits(values: &Map<String, Value>) -> Result<()> {
 
 /// GET: the stored object, `{}` when none was written.
 pub async fn get(app: &App, claims: AccessClaims, scope: Scope) -> Result<Map<String, Value>> {
-    let caller = caller::caller(app, claims).await?;
-    let stored = app.store.settings(owner(&caller, scope)).await?;
-    Ok(stored.map(|s| s.values).unwrap_or_default())
+    Ok(caller_and_settings(app, claims, scope).await?.1.values)
 }
 
 fn applied(current: &Map<String, Value>, change: &Change) -> Map<String, Value> {
@@ -93,13 +108,12 @@ pub async fn write(app: &App, claims: AccessClaims, scope: Scope, change: Change
         }
         Change::DeleteKeys(_) => {}
     }
-    let caller = caller::caller(app, claims).await?;
+    let (caller, mut current) = caller_and_settings(app, claims, scope).await?;
     if scope == Scope::Organization && caller.user.org_role < Role::Administrators {
         return Err(Error::InsufficientPermissions);
     }
-    let owner = owner(&caller, scope);
+    let owner = owner(&caller.claims, scope);
     for attempt in 1..=WRITE_ATTEMPTS {
-        let current = app.store.settings(owner).await?.unwrap_or_default();
         let values = applied(&current.values, &change);
         check_limits(&values)?;
         let next = Settings {
@@ -110,6 +124,7 @@ pub async fn write(app: &App, claims: AccessClaims, scope: Scope, change: Change
             Ok(()) => return Ok(()),
             Err(StoreError::Conflict) if attempt < WRITE_ATTEMPTS => {
                 tokio::time::sleep(backoff(attempt)).await;
+                current = app.store.settings(owner).await?.unwrap_or_default();
             }
             Err(e) => return Err(e.into()),
         }
