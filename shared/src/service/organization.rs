@@ -8,11 +8,11 @@
 
 use super::caller::{self, Caller};
 use super::users::{Names, caller_and_member};
-use super::{register, roles, validate};
+use super::{mail_tokens, register, roles, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::error::{Error, Result};
-use crate::mail::{MailGrant, MailKind, Recipient, TokenPurpose};
+use crate::model::mail::{MailKind, Recipient, TokenPurpose};
 use crate::model::{ContactDetails, Organization, User, UserStatus};
 use crate::role::Role;
 use crate::store::{InvitationReissue, MemberRemoval, RoleChange, StatusChange, StoreError};
@@ -193,7 +193,7 @@ pub async fn resend_invitation(app: &App, claims: AccessClaims, target_id: &str)
             name: &target.name,
             org_name: Some(&org.name),
         };
-        let grant = MailGrant::new(MailKind::Invitation, &to, now)?;
+        let grant = mail_tokens::grant(MailKind::Invitation, &to, now)?;
         let mut updated = target.clone();
         updated.version += 1;
         updated.updated_at = now;

@@ -119,7 +119,7 @@ pub struct InvitationReissue {
     pub updated: User,
     /// Hashes of the tokens that die with it.
     pub spent: Vec<String>,
-    pub grant: crate::mail::MailGrant,
+    pub grant: crate::model::mail::MailGrant,
 }
 
 /// What login reads first, together: whose address it is and how many
