@@ -158,8 +158,10 @@ pub async fn remove_member(app: &App, claims: AccessClaims, target_id: &str) -> 
     Err(Error::Conflict)
 }
 
-/// Where the invitation caps of "Who owns an address" (20 per organization
-/// per hour, 3 per address per day) are applied to a resent invitation.
+/// Where a resent invitation counts under the invitation caps of API.md's
+/// "Who owns an address" (20 per organization per hour, 3 per address per
+/// day). Not applied yet: the caps come with `POST /organization/users`'
+/// invitation rules, and a resend is to count under the same ones.
 async fn check_invitation_caps(_app: &App, _org_id: &str, _email: &str) -> Result<()> {
     Ok(())
 }

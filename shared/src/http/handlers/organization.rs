@@ -14,10 +14,6 @@ use crate::http::shapes::Message;
 use crate::model::{ContactDetails, Organization};
 use crate::service::organization::{self, MemberUpdate, OrganizationUpdate, domain_of};
 
-// The writes' futures are boxed: each holds a retry loop's state, and the
-// local server's and the tests' dispatch future is as large as the largest
-// handler's (a debug build's test thread has a 2 MiB stack).
-
 /// Flashback's `getOrganizationUser` reads the member at the top level.
 pub(crate) async fn get_member(app: &App, req: &Request) -> Result<Response<Body>> {
     let claims = AuthUser::from_request(app, req).await?.claims;
@@ -50,13 +46,7 @@ pub(crate) async fn put_member(app: &App, req: &Request) -> Result<Response<Body
         last_name: body.last_name,
         org_role: body.org_role.as_ref().map(role_field).transpose()?,
     };
-    let user = Box::pin(organization::update_member(
-        app,
-        claims,
-        &path_user_id(req)?,
-        update,
-    ))
-    .await?;
+    let user = organization::update_member(app, claims, &path_user_id(req)?, update).await?;
     Ok(success(
         200,
         &Updated {
@@ -68,12 +58,7 @@ pub(crate) async fn put_member(app: &App, req: &Request) -> Result<Response<Body
 
 pub(crate) async fn delete_member(app: &App, req: &Request) -> Result<Response<Body>> {
     let claims = AuthUser::from_request(app, req).await?.claims;
-    Box::pin(organization::remove_member(
-        app,
-        claims,
-        &path_user_id(req)?,
-    ))
-    .await?;
+    organization::remove_member(app, claims, &path_user_id(req)?).await?;
     Ok(success(
         200,
         &Message {
@@ -84,12 +69,7 @@ pub(crate) async fn delete_member(app: &App, req: &Request) -> Result<Response<B
 
 pub(crate) async fn post_resend_invitation(app: &App, req: &Request) -> Result<Response<Body>> {
     let claims = AuthUser::from_request(app, req).await?.claims;
-    Box::pin(organization::resend_invitation(
-        app,
-        claims,
-        &path_user_id(req)?,
-    ))
-    .await?;
+    organization::resend_invitation(app, claims, &path_user_id(req)?).await?;
     Ok(success(
         200,
         &Message {
@@ -100,12 +80,7 @@ pub(crate) async fn post_resend_invitation(app: &App, req: &Request) -> Result<R
 
 pub(crate) async fn post_activate(app: &App, req: &Request) -> Result<Response<Body>> {
     let claims = AuthUser::from_request(app, req).await?.claims;
-    Box::pin(organization::activate_member(
-        app,
-        claims,
-        &path_user_id(req)?,
-    ))
-    .await?;
+    organization::activate_member(app, claims, &path_user_id(req)?).await?;
     Ok(success(
         200,
         &Message {
@@ -207,13 +182,7 @@ pub(crate) async fn put_organization(app: &App, req: &Request) -> Result<Respons
         is_business: body.is_business_snake.or(body.is_business),
         mfa_enforced: body.mfa_enforced,
     };
-    let org = Box::pin(organization::update_organization(
-        app,
-        claims,
-        &path_org_id(req)?,
-        update,
-    ))
-    .await?;
+    let org = organization::update_organization(app, claims, &path_org_id(req)?, update).await?;
     Ok(success(
         200,
         &Updated {

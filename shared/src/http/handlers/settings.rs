@@ -35,8 +35,7 @@ async fn get_settings(app: &App, req: &Request, scope: Scope) -> Result<Response
 
 async fn write(app: &App, req: &Request, scope: Scope, change: Change) -> Result<Response<Body>> {
     let claims = AuthUser::from_request(app, req).await?.claims;
-    // Boxed, like organization management's writes (handlers/organization.rs).
-    Box::pin(settings::write(app, claims, scope, change)).await?;
+    settings::write(app, claims, scope, change).await?;
     Ok(success(
         200,
         &Message {
