@@ -174,6 +174,39 @@ s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD}
 check("POST /user/login (the new member)", s, b, 200, user__id=member_id, user__orgRole=1)
 member_token = b.get("accessToken")
 
+# Organization management: the member read and edited, its invitation
+# resent; the organization read and edited (another one is nobody's).
+member_path = f"/organization/users/{member_id}"
+s, b = call("GET", member_path, token=token)
+check("GET /organization/users/{userId}", s, b, 200, success=True, id=member_id,
+      orgRole=1, deletedAt=None, orgRoleDescription="BILLING")
+s, b = call("PUT", member_path, {"lastName": "Hopper", "orgRole": 0}, token=token)
+check("PUT /organization/users/{userId}", s, b, 200, success=True, message="User updated",
+      data__lastName="Hopper", data__orgRole=0)
+s, b = call("POST", f"{member_path}/resend-invitation", token=token)
+check("POST /organization/users/{userId}/resend-invitation", s, b, 200, success=True,
+      message="Invitation sent")
+s, b = call("GET", f"/organization/{org_id}", token=token)
+check("GET /organization/{orgId}", s, b, 200, success=True, data__id=org_id,
+      data__name="Acme", data__is_business=True, data__mfaEnforced=False)
+s, b = call("PUT", f"/organization/{org_id}", {"city": "London", "mfaEnforced": True}, token=token)
+check("PUT /organization/{orgId}", s, b, 200, success=True, data__city="London",
+      data__mfaEnforced=True)
+s, b = call("GET", f"/organization/{uuid.uuid4()}", token=token)
+check("GET /organization/{orgId} (another)", s, b, 404, **error("NOT_FOUND"))
+
+# Settings, the caller's and the organization's: replaced, merged, trimmed.
+for scope in ("user", "organization"):
+    path = f"/settings/{scope}"
+    s, b = call("POST", path, {"settings": {"theme": "dark"}}, token=token)
+    check(f"POST {path}", s, b, 200, success=True, message="Settings saved")
+    s, b = call("PUT", path, {"settings": {"lang": "en"}}, token=token)
+    check(f"PUT {path}", s, b, 200, success=True, message="Settings saved")
+    s, b = call("DELETE", path, {"keys": ["theme"]}, token=token)
+    check(f"DELETE {path}", s, b, 200, success=True, message="Settings saved")
+    s, b = call("GET", path, token=token)
+    check(f"GET {path}", s, b, 200, success=True, settings={"lang": "en"})
+
 # GET /.well-known/jwks.json: the public key that signed the tokens above,
 # and nothing private.
 kid = jwt_part(token, 0).get("kid")
@@ -232,6 +265,20 @@ s, b = call("POST", "/user/deactivate", token=member_token)
 check("POST /user/deactivate", s, b, 200, success=True, message="Account deactivated")
 s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD})
 check("POST /user/login (deactivated)", s, b, 403, **error("USER_INACTIVE"))
+
+# An administrator reactivates the member, then removes it for good: it
+# cannot sign in, and it is listed only when removed members are asked for.
+token, _, _ = sign_in()
+s, b = call("POST", f"{member_path}/activate", token=token)
+check("POST /organization/users/{userId}/activate", s, b, 200, success=True,
+      message="User activated")
+s, b = call("DELETE", member_path, token=token)
+check("DELETE /organization/users/{userId}", s, b, 200, success=True, message="User removed")
+s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD})
+check("POST /user/login (removed)", s, b, 401, **error("INVALID_CREDENTIALS"))
+s, b = call("GET", "/organization/users?includeDeleted=true", token=token)
+check("GET /organization/users?includeDeleted=true", s, b, 200, total=2,
+      data=lambda d: isinstance(d, list) and any(m["id"] == member_id and m["deletedAt"] for m in d))
 
 # Mail: the endpoints answer through their functions (no mailer runs here:
 # tests/mailer.rs covers delivery; the links' own flows are tests/mail.rs's).

@@ -571,6 +571,8 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         .await;
     assert_eq!(out.status, 200, "{}", out.body);
     record(Route::Logout, &recorder);
+    organization_management(&t, &token, &ada.org_id, &edsger, &recorder, &mut record).await;
+
     // Leaving: a member (the owner count checked), then two owners (each
     // moves it; a third stays).
     let body = json!({"email": "ken@acme.com", "password": PASSWORD, "firstName": "Ken",
@@ -665,6 +667,127 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         observed.len(),
         used.len()
     );
+}
+
+/// Every organization-management and settings route, through its paths:
+/// a member edited by name and by role (one to OWNER: the owner count
+/// moves), reinvited (its older token spent), deactivated ones reactivated
+/// (an owner and not), members removed (an owner and not), the organization
+/// read and edited, and each settings route on both scopes.
+async fn organization_management(
+    t: &TestApp,
+    token: &str,
+    org_id: &str,
+    edsger: &str,
+    recorder: &Recorder,
+    record: &mut impl FnMut(Route, &Recorder),
+) {
+    let member = format!("/organization/users/{edsger}");
+    assert_eq!(t.get(&member, token).await.status, 200);
+    record(Route::GetMember, recorder);
+    for body in [
+        json!({"name": "E"}),
+        json!({"orgRole": 1}),
+        json!({"orgRole": 255}),
+    ] {
+        let reply = t.put(&member, body, token).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    record(Route::UpdateMember, recorder);
+    let resent = t
+        .call(
+            "POST",
+            &format!("{member}/resend-invitation"),
+            None,
+            Some(token),
+        )
+        .await;
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    record(Route::ResendInvitation, recorder);
+    let mut leavers = Vec::new();
+    for (email, role) in [("kay@acme.com", 0), ("lin@acme.com", 255)] {
+        let body = json!({"email": email, "password": PASSWORD, "firstName": "K", "lastName": "L", "orgRole": role});
+        let created = t
+            .call("POST", "/organization/users", Some(body), Some(token))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        leavers.push(created.body["data"]["id"].as_str().unwrap().to_owned());
+        record(Route::CreateMember, recorder);
+        let signed_in = t.login(email, PASSWORD).await;
+        record(Route::Login, recorder);
+        let gone = t
+            .call(
+                "POST",
+                "/user/deactivate",
+                None,
+                Some(&signed_in.str("accessToken")),
+            )
+            .await;
+        assert_eq!(gone.status, 200, "{}", gone.body);
+        record(Route::Deactivate, recorder);
+    }
+    for id in &leavers {
+        let back = t
+            .call(
+                "POST",
+                &format!("/organization/users/{id}/activate"),
+                None,
+                Some(token),
+            )
+            .await;
+        assert_eq!(back.status, 200, "{}", back.body);
+    }
+    record(Route::ActivateMember, recorder);
+    for id in [&leavers[0], &edsger.to_owned()] {
+        let removed = t
+            .call(
+                "DELETE",
+                &format!("/organization/users/{id}"),
+                None,
+                Some(token),
+            )
+            .await;
+        assert_eq!(removed.status, 200, "{}", removed.body);
+    }
+    record(Route::RemoveMember, recorder);
+    let org = format!("/organization/{org_id}");
+    assert_eq!(t.get(&org, token).await.status, 200);
+    record(Route::GetOrganization, recorder);
+    let edited = t.put(&org, json!({"city": "London"}), token).await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    record(Route::UpdateOrganization, recorder);
+    let scopes = [
+        (
+            "/settings/user",
+            [
+                Route::GetUserSettings,
+                Route::ReplaceUserSettings,
+                Route::MergeUserSettings,
+                Route::DeleteUserSettings,
+            ],
+        ),
+        (
+            "/settings/organization",
+            [
+                Route::GetOrgSettings,
+                Route::ReplaceOrgSettings,
+                Route::MergeOrgSettings,
+                Route::DeleteOrgSettings,
+            ],
+        ),
+    ];
+    for (path, [get, replace, merge, delete]) in scopes {
+        for (route, method, body) in [
+            (replace, "POST", Some(json!({"settings": {"a": 1}}))),
+            (merge, "PUT", Some(json!({"settings": {"b": 2}}))),
+            (delete, "DELETE", Some(json!({"keys": ["a"]}))),
+            (get, "GET", None),
+        ] {
+            let reply = t.call(method, path, body, Some(token)).await;
+            assert_eq!(reply.status, 200, "{route:?}: {}", reply.body);
+            record(route, recorder);
+        }
+    }
 }
 
 #[test]

@@ -114,6 +114,51 @@ on_both_stores! {
 }
 
 on_both_stores! {
+    async fn organization_management_functions_handle_their_events(t: TestApp) {
+        let ada = t.owner("ada@acme.com").await;
+        let event = |route: Route, user_id: &str| protected(route, &ada.access_token, user_id).replace("ORG_ID", &ada.org_id);
+        let (status, created, _) = invoke(&t, Route::CreateMember, &event(Route::CreateMember, "")).await;
+        assert_eq!(status, 201, "{created}");
+        let grace = created["data"]["id"].as_str().unwrap();
+        let (status, body, _) = invoke(&t, Route::GetMember, &event(Route::GetMember, grace)).await;
+        assert_eq!((status, body["id"].as_str()), (200, Some(grace)), "{body}");
+        let (status, body, _) = invoke(&t, Route::UpdateMember, &event(Route::UpdateMember, grace)).await;
+        assert_eq!((status, body["data"]["orgRole"].as_u64()), (200, Some(1)), "{body}");
+        for route in [Route::ResendInvitation, Route::ActivateMember, Route::GetOrganization, Route::UpdateOrganization] {
+            let (status, body, _) = invoke(&t, route, &event(route, grace)).await;
+            assert_eq!(status, 200, "{route:?}: {body}");
+        }
+        assert!(t.store.organization(&ada.org_id).await.unwrap().unwrap().mfa_enforced);
+        let (status, body, _) = invoke(&t, Route::RemoveMember, &event(Route::RemoveMember, grace)).await;
+        assert_eq!(status, 200, "{body}");
+        // `?includeDeleted=true` as API Gateway passes it.
+        let listed = |query: bool| {
+            let list = event(Route::ListMembers, "");
+            if !query { return list; }
+            list.replace("\"rawQueryString\": \"\"", "\"rawQueryString\": \"includeDeleted=true\", \"queryStringParameters\": {\"includeDeleted\": \"true\"}")
+        };
+        let (_, body, _) = invoke(&t, Route::ListMembers, &listed(false)).await;
+        assert_eq!(body["total"], 1, "{body}");
+        let (_, body, _) = invoke(&t, Route::ListMembers, &listed(true)).await;
+        assert_eq!(body["total"], 2, "{body}");
+
+        let routes = [
+            (Route::ReplaceUserSettings, Route::GetUserSettings, Route::MergeUserSettings, Route::DeleteUserSettings),
+            (Route::ReplaceOrgSettings, Route::GetOrgSettings, Route::MergeOrgSettings, Route::DeleteOrgSettings),
+        ];
+        for (replace, get, merge, delete) in routes {
+            for route in [replace, merge, delete] {
+                let (status, body, _) = invoke(&t, route, &event(route, "")).await;
+                assert_eq!(status, 200, "{route:?}: {body}");
+            }
+            let (status, body, _) = invoke(&t, get, &event(get, "")).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["settings"].as_object().unwrap().len(), 1, "{body}");
+        }
+    }
+}
+
+on_both_stores! {
     async fn lifecycle_functions_handle_their_events(t: TestApp) {
         let ada = t.owner("ada@acme.com").await;
         let second = t.login("ada@acme.com", PASSWORD).await;

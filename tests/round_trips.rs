@@ -250,6 +250,11 @@ async fn every_endpoint_stays_within_its_round_trip_budget() {
     )
     .await;
     rows.push(("POST /user/deactivate", deactivate, 3));
+    // Boxed: its requests are futures too large for a debug build's test thread.
+    Box::pin(organization_management(
+        &t, &counter, &token, &grace, &mut rows,
+    ))
+    .await;
     let health = measure(&counter, 200, t.call("GET", "/health", None, None)).await;
     rows.push(("GET /health", health, 1));
 
@@ -271,5 +276,117 @@ async fn every_endpoint_stays_within_its_round_trip_budget() {
             tally.operations
         );
         assert!(tally.sequential >= 1, "{name} made no request");
+    }
+}
+
+/// The organization-management and settings routes, ada (the owner) acting
+/// on grace (deactivated just before).
+async fn organization_management(
+    t: &TestApp,
+    counter: &RoundTrips,
+    token: &str,
+    grace: &str,
+    rows: &mut Vec<(&'static str, Tally, usize)>,
+) {
+    let member = format!("/organization/users/{grace}");
+    // Each request boxed: a debug build keeps every request future of a
+    // function in its poll frame at once, and these would outgrow the test
+    // thread's stack on top of the caller's.
+    let call = |method: &'static str, path: String, body: Option<serde_json::Value>| {
+        Box::pin(async move { t.call(method, &path, body, Some(token)).await })
+    };
+    let activate = measure(
+        counter,
+        200,
+        call("POST", format!("{member}/activate"), None),
+    )
+    .await;
+    rows.push(("POST /organization/users/{userId}/activate", activate, 2));
+    let get = measure(counter, 200, call("GET", member.clone(), None)).await;
+    rows.push(("GET /organization/users/{userId}", get, 1));
+    let rename = measure(
+        counter,
+        200,
+        call("PUT", member.clone(), Some(json!({"name": "G"}))),
+    )
+    .await;
+    rows.push(("PUT /organization/users/{userId} (names)", rename, 2));
+    let role = measure(
+        counter,
+        200,
+        call("PUT", member.clone(), Some(json!({"orgRole": 0}))),
+    )
+    .await;
+    rows.push(("PUT /organization/users/{userId} (role)", role, 2));
+    let resend = measure(
+        counter,
+        200,
+        call("POST", format!("{member}/resend-invitation"), None),
+    )
+    .await;
+    // The caller and the member, then its tokens and the organization's
+    // name together, then the transaction.
+    rows.push((
+        "POST /organization/users/{userId}/resend-invitation",
+        resend,
+        3,
+    ));
+    let remove = measure(counter, 200, call("DELETE", member.clone(), None)).await;
+    rows.push(("DELETE /organization/users/{userId}", remove, 2));
+    let org_id = t.store.user(grace).await.unwrap().unwrap().org_id;
+    let org = format!("/organization/{org_id}");
+    let get_org = measure(counter, 200, call("GET", org.clone(), None)).await;
+    rows.push(("GET /organization/{orgId}", get_org, 1));
+    let put_org = measure(
+        counter,
+        200,
+        call("PUT", org, Some(json!({"city": "London"}))),
+    )
+    .await;
+    rows.push(("PUT /organization/{orgId}", put_org, 2));
+    for (path, names) in [
+        (
+            "/settings/user",
+            [
+                "GET /settings/user",
+                "POST /settings/user",
+                "PUT /settings/user",
+                "DELETE /settings/user",
+            ],
+        ),
+        (
+            "/settings/organization",
+            [
+                "GET /settings/organization",
+                "POST /settings/organization",
+                "PUT /settings/organization",
+                "DELETE /settings/organization",
+            ],
+        ),
+    ] {
+        let [get, post, put, delete] = names;
+        let replaced = measure(
+            counter,
+            200,
+            call("POST", path.into(), Some(json!({"settings": {"a": 1}}))),
+        )
+        .await;
+        rows.push((post, replaced, 2));
+        let merged = measure(
+            counter,
+            200,
+            call("PUT", path.into(), Some(json!({"settings": {"b": 2}}))),
+        )
+        .await;
+        rows.push((put, merged, 2));
+        let deleted = measure(
+            counter,
+            200,
+            call("DELETE", path.into(), Some(json!({"keys": ["a"]}))),
+        )
+        .await;
+        rows.push((delete, deleted, 2));
+        let read = measure(counter, 200, call("GET", path.into(), None)).await;
+        rows.push((get, read, 1));
     }
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use accounts::model::*;
 use accounts::role::Role;
-use accounts::store::{StatusChange, Store, StoreError};
+use accounts::store::{
+    MemberAddition, MemberRemoval, Settings, SettingsOwner, StatusChange, Store, StoreError,
+};
 use accounts_tests::race::race;
 
 fn account(email: &str) -> NewAccount {
@@ -32,6 +34,7 @@ fn account(email: &str) -> NewAccount {
             updated_at: 1,
             version: 1,
             session_epoch: 0,
+            deleted_at: None,
         },
         organization: Organization {
             id: org_id.clone(),
@@ -40,6 +43,9 @@ fn account(email: &str) -> NewAccount {
             is_business: true,
             owner_count: 1,
             created_at: 1,
+            contact: ContactDetails::default(),
+            mfa_enforced: false,
+            version: 0,
         },
         subscription: Subscription {
             org_id,
@@ -100,6 +106,9 @@ conformance!(
     only_a_live_session_of_the_user_is_revoked,
     a_session_moves_to_a_new_epoch_unless_revoked,
     status_changes_move_the_owner_count,
+    a_removal_releases_the_address_in_one_write,
+    organization_edits_are_versioned_and_keep_the_owner_count,
+    settings_are_written_over_the_version_read,
 );
 
 async fn create_account_writes_every_record(store: Arc<dyn Store>) {
@@ -477,6 +486,7 @@ async fn status_changes_move_the_owner_count(store: Arc<dyn Store>) {
         updated: leaving.clone(),
         owner_delta: -1,
         keep_an_owner: true,
+        caller: None,
     };
     assert!(matches!(
         store.change_status(&kept).await,
@@ -489,6 +499,7 @@ async fn status_changes_move_the_owner_count(store: Arc<dyn Store>) {
         updated: leaving.clone(),
         owner_delta: -1,
         keep_an_owner: false,
+        caller: None,
     };
     store.change_status(&change).await.unwrap();
     assert_eq!(store.user(&a.user.id).await.unwrap(), Some(leaving.clone()));
@@ -506,9 +517,189 @@ async fn status_changes_move_the_owner_count(store: Arc<dyn Store>) {
             updated: back.clone(),
             owner_delta: 1,
             keep_an_owner: false,
+            caller: None,
         })
         .await
         .unwrap();
     assert_eq!(store.user(&a.user.id).await.unwrap(), Some(back));
     assert_eq!(owner_count(store.clone(), org).await, 1);
+}
+
+/// A second owner added to `a`'s organization by `a`'s owner.
+async fn second_owner(store: &Arc<dyn Store>, a: &NewAccount, email: &str) -> User {
+    let mut user = account(email).user;
+    user.org_id = a.organization.id.clone();
+    let addition = MemberAddition {
+        user: user.clone(),
+        caller_id: a.user.id.clone(),
+        caller_version: a.user.version,
+        invitation: None,
+    };
+    store.add_member(&addition).await.unwrap();
+    user
+}
+
+async fn a_removal_releases_the_address_in_one_write(store: Arc<dyn Store>) {
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
+    let bob = second_owner(&store, &a, "bob@acme.com").await;
+    let mut removed = bob.clone();
+    removed.status = UserStatus::Inactive;
+    removed.deleted_at = Some(5);
+    removed.session_epoch += 1;
+    removed.version += 1;
+    let removal = |caller_version| MemberRemoval {
+        updated: removed.clone(),
+        owner_delta: -1,
+        caller_id: a.user.id.clone(),
+        caller_version,
+    };
+    // A caller that changed since read removes nothing.
+    assert!(matches!(
+        store.remove_member(&removal(a.user.version + 1)).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.user_by_email("bob@acme.com").await.unwrap(),
+        Some(bob.clone())
+    );
+    store.remove_member(&removal(a.user.version)).await.unwrap();
+    assert_eq!(store.user(&bob.id).await.unwrap(), Some(removed.clone()));
+    assert_eq!(
+        store.user_by_email("bob@acme.com").await.unwrap(),
+        None,
+        "the address is free"
+    );
+    assert_eq!(
+        store.login_lookup("bob@acme.com").await.unwrap().user_id,
+        None
+    );
+    assert_eq!(
+        store
+            .organization(&a.organization.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .owner_count,
+        1
+    );
+    // Once only; and the address registers again.
+    assert!(matches!(
+        store.remove_member(&removal(a.user.version)).await,
+        Err(StoreError::Conflict)
+    ));
+    let again = account("bob@acme.com");
+    store.create_account(&again).await.unwrap();
+    assert_eq!(
+        store
+            .user_by_email("bob@acme.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        again.user.id
+    );
+    assert_eq!(
+        store.members(&a.organization.id).await.unwrap().len(),
+        2,
+        "the removed member stays listed"
+    );
+    // The last owner is never removed, whoever asks.
+    let mut last = a.user.clone();
+    last.deleted_at = Some(6);
+    last.status = UserStatus::Inactive;
+    last.version += 1;
+    // (The caller is someone else: the service never lets a member remove itself.)
+    let taking_the_last = MemberRemoval {
+        updated: last,
+        owner_delta: -1,
+        caller_id: again.user.id.clone(),
+        caller_version: again.user.version,
+    };
+    assert!(matches!(
+        store.remove_member(&taking_the_last).await,
+        Err(StoreError::LastOwner)
+    ));
+    assert_eq!(store.user(&a.user.id).await.unwrap(), Some(a.user.clone()));
+    assert!(store.user_by_email("ada@acme.com").await.unwrap().is_some());
+}
+
+async fn organization_edits_are_versioned_and_keep_the_owner_count(store: Arc<dyn Store>) {
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
+    let mut edit = a.organization.clone();
+    edit.name = "Acme Ltd".into();
+    edit.mfa_enforced = true;
+    edit.version = 1;
+    store.update_organization(&edit).await.unwrap();
+    assert_eq!(
+        store.organization(&edit.id).await.unwrap(),
+        Some(edit.clone())
+    );
+    assert!(
+        matches!(
+            store.update_organization(&edit).await,
+            Err(StoreError::Conflict)
+        ),
+        "a stale version"
+    );
+    // The owner count moved since read: refused, the count kept.
+    second_owner(&store, &a, "bob@acme.com").await;
+    let mut stale = edit.clone();
+    stale.version = 2;
+    assert!(matches!(
+        store.update_organization(&stale).await,
+        Err(StoreError::Conflict)
+    ));
+    let stored = store.organization(&edit.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.owner_count, stored.version, stored.name.as_str()),
+        (2, 1, "Acme Ltd")
+    );
+    stale.owner_count = 2;
+    store.update_organization(&stale).await.unwrap();
+    assert_eq!(store.organization(&edit.id).await.unwrap(), Some(stale));
+}
+
+async fn settings_are_written_over_the_version_read(store: Arc<dyn Store>) {
+    let owner = SettingsOwner::User("u1");
+    let org = SettingsOwner::Organization("u1");
+    assert_eq!(store.settings(owner).await.unwrap(), None);
+    let values = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let first = Settings {
+        values: values(serde_json::json!({"n": 1.5, "e": "", "z": null})),
+        version: 1,
+    };
+    store.put_settings(owner, &first).await.unwrap();
+    assert_eq!(
+        store.settings(owner).await.unwrap(),
+        Some(first.clone()),
+        "kept exactly"
+    );
+    assert!(
+        matches!(
+            store.put_settings(owner, &first).await,
+            Err(StoreError::Conflict)
+        ),
+        "version 1 only once"
+    );
+    let skipping = Settings {
+        values: values(serde_json::json!({})),
+        version: 3,
+    };
+    assert!(matches!(
+        store.put_settings(owner, &skipping).await,
+        Err(StoreError::Conflict)
+    ));
+    let second = Settings {
+        values: values(serde_json::json!({"k": [1, 2]})),
+        version: 2,
+    };
+    store.put_settings(owner, &second).await.unwrap();
+    assert_eq!(store.settings(owner).await.unwrap(), Some(second));
+    assert_eq!(
+        store.settings(org).await.unwrap(),
+        None,
+        "an organization's are its own"
+    );
 }

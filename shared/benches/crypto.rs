@@ -43,6 +43,7 @@ fn user() -> User {
         updated_at: 0,
         version: 1,
         session_epoch: 0,
+        deleted_at: None,
     }
 }
 

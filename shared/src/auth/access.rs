@@ -210,6 +210,7 @@ mod tests {
             updated_at: 0,
             version: 1,
             session_epoch: 0,
+            deleted_at: None,
         }
     }
 

@@ -64,11 +64,19 @@ pub struct User {
     /// a later reactivation could revive.
     #[serde(default)]
     pub session_epoch: u64,
+    /// When an administrator removed the member from its organization: the
+    /// account is then inactive for good and its address free again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<i64>,
 }
 
 impl User {
     pub fn is_active(&self) -> bool {
         self.status == UserStatus::Active
+    }
+
+    pub fn is_removed(&self) -> bool {
+        self.deleted_at.is_some()
     }
 }
 
@@ -84,6 +92,16 @@ pub struct Organization {
     /// the last owner can never be demoted, even by concurrent requests.
     pub owner_count: u32,
     pub created_at: i64,
+    /// The organization's own address and phone (`website` is above).
+    #[serde(default)]
+    pub contact: ContactDetails,
+    /// Stored and shown; nothing enforces it yet (no MFA in this service).
+    #[serde(default)]
+    pub mfa_enforced: bool,
+    /// Bumped by every edit of the record; edits are conditional on it (and
+    /// on `owner_count`, which role changes move without bumping it).
+    #[serde(default)]
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

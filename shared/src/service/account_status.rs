@@ -32,6 +32,7 @@ fn status_change(user: &User, status: UserStatus, keep_an_owner: bool, now: i64)
         updated,
         owner_delta,
         keep_an_owner,
+        caller: None,
     }
 }
 
@@ -89,7 +90,12 @@ pub async fn set_user_status(
     now: i64,
 ) -> Result<()> {
     for _ in 0..WRITE_ATTEMPTS {
-        let user = store.user(user_id).await?.ok_or(Error::UserNotFound)?;
+        // A removed member's address may be someone else's by now.
+        let user = store
+            .user(user_id)
+            .await?
+            .filter(|u| !u.is_removed())
+            .ok_or(Error::UserNotFound)?;
         if user.status == status {
             return Ok(());
         }

@@ -81,6 +81,7 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         updated_at: now,
         version: 1,
         session_epoch: 0,
+        deleted_at: None,
     };
     let invitation = if input.send_invite {
         let org_name = app
@@ -131,9 +132,10 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
     Ok(user)
 }
 
-/// GET /organization/users: every member of the caller's organization. The
-/// caller and the members are read together, then the caller is checked.
-pub async fn list(app: &App, claims: AccessClaims) -> Result<Vec<User>> {
+/// GET /organization/users: every member of the caller's organization
+/// (removed ones only when asked for). The caller and the members are read
+/// together, then the caller is checked.
+pub async fn list(app: &App, claims: AccessClaims, include_removed: bool) -> Result<Vec<User>> {
     let (records, members) = tokio::join!(
         app.store.user_and_session(&claims.sub, &claims.sid),
         app.store.members(&claims.org_id)
@@ -141,6 +143,7 @@ pub async fn list(app: &App, claims: AccessClaims) -> Result<Vec<User>> {
     let caller = caller_from(app, claims, records?)?;
     caller.org_id()?;
     let mut members = members?;
+    members.retain(|m| include_removed || !m.is_removed());
     members.sort_by(|a, b| (a.created_at, &a.email).cmp(&(b.created_at, &b.email)));
     Ok(members)
 }

@@ -31,7 +31,7 @@ pub struct Registration {
     pub origin: SessionOrigin,
 }
 
-fn validated_contact(c: &ContactDetails) -> Result<ContactDetails> {
+pub(super) fn validated_contact(c: &ContactDetails) -> Result<ContactDetails> {
     let field = |name: &str, v: &Option<String>| validate::optional(name, v.as_deref());
     Ok(ContactDetails {
         phone: field("phone", &c.phone)?,
@@ -75,6 +75,7 @@ pub async fn register(app: &App, input: Registration) -> Result<SignedIn> {
         updated_at: now,
         version: 1,
         session_epoch: 0,
+        deleted_at: None,
     };
     let organization = Organization {
         id: org_id.clone(),
@@ -83,6 +84,14 @@ pub async fn register(app: &App, input: Registration) -> Result<SignedIn> {
         is_business: input.is_business,
         owner_count: 1,
         created_at: now,
+        // The registration's address is the company's too (Flashback's
+        // organization record carries one); the website is its own field.
+        contact: ContactDetails {
+            website: None,
+            ..user.contact.clone()
+        },
+        mfa_enforced: false,
+        version: 0,
     };
     let subscription = Subscription {
         org_id,

@@ -26,6 +26,12 @@ pub fn check_change(caller: Role, current: Role, new: Role) -> Result<()> {
     Ok(())
 }
 
+/// May `caller` act on a member holding `target` (remove it, reinvite or
+/// reactivate it)? The role change's ladder, the role itself unchanged.
+pub fn check_manage(caller: Role, target: Role) -> Result<()> {
+    check_change(caller, target, target)
+}
+
 /// May `caller` edit the basic data of a member holding `target`?
 pub fn check_edit(caller: Role, target: Role) -> Result<()> {
     if caller < Role::Workspaces || target > caller {

@@ -20,7 +20,7 @@ pub async fn profile(app: &App, claims: AccessClaims) -> Result<User> {
 /// The caller and a member of its organization, read together (once, when
 /// the member is the caller). Users of other organizations are
 /// `UserNotFound`, exactly like users that don't exist.
-async fn caller_and_member(
+pub(super) async fn caller_and_member(
     app: &App,
     claims: AccessClaims,
     target_id: &str,
@@ -48,6 +48,33 @@ pub async fn member(app: &App, claims: AccessClaims, target_id: &str) -> Result<
     Ok(caller_and_member(app, claims, target_id).await?.1)
 }
 
+/// New names of a user, each by the same rules; None leaves it as it is.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Names {
+    name: Option<String>,
+    last_name: Option<String>,
+}
+
+impl Names {
+    pub(super) fn validated(name: Option<&str>, last_name: Option<&str>) -> Result<Names> {
+        Ok(Names {
+            name: name.map(|n| validate::name("name", n)).transpose()?,
+            last_name: last_name
+                .map(|n| validate::name("lastName", n))
+                .transpose()?,
+        })
+    }
+
+    pub(super) fn apply(&self, user: &mut User) {
+        if let Some(name) = &self.name {
+            user.name = name.clone();
+        }
+        if let Some(last_name) = &self.last_name {
+            user.last_name = last_name.clone();
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct UserUpdate {
     pub name: Option<String>,
@@ -68,16 +95,7 @@ pub async fn update(
             "nothing to update: give name, lastName or password",
         ));
     }
-    let name = update
-        .name
-        .as_deref()
-        .map(|n| validate::name("name", n))
-        .transpose()?;
-    let last_name = update
-        .last_name
-        .as_deref()
-        .map(|n| validate::name("lastName", n))
-        .transpose()?;
+    let names = Names::validated(update.name.as_deref(), update.last_name.as_deref())?;
     let session_id = claims.sid.clone();
     let (caller, mut target) = caller_and_member(app, claims, target_id).await?;
     let own = caller.id() == target.id;
@@ -123,12 +141,7 @@ pub async fn update(
 
     for attempt in 1..=UPDATE_ATTEMPTS {
         let mut updated = target.clone();
-        if let Some(name) = &name {
-            updated.name = name.clone();
-        }
-        if let Some(last_name) = &last_name {
-            updated.last_name = last_name.clone();
-        }
+        names.apply(&mut updated);
         if let Some(hash) = &new_hash {
             updated.password_hash = hash.clone();
             // Every session ends with the old password, in this same write...

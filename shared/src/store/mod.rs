@@ -15,12 +15,14 @@ pub mod error;
 mod mail;
 mod plans;
 mod sessions;
+mod settings;
 mod users;
 
 pub use error::{StoreError, StoreResult};
 pub use mail::{MailStore, ResetGrant, ResetLookup, UserTokens};
 pub use plans::PlanStore;
 pub use sessions::SessionStore;
+pub use settings::{MAX_SETTINGS_BYTES, MAX_SETTINGS_KEYS, Settings, SettingsOwner, SettingsStore};
 pub use users::UserStore;
 
 use crate::model::{
@@ -69,6 +71,9 @@ pub struct StatusChange {
     /// Refuse (`LastOwner`) rather than leave the organization without an
     /// active owner.
     pub keep_an_owner: bool,
+    /// Who decided it (id, version read), when another member did: written
+    /// only if that member is unchanged since.
+    pub caller: Option<(String, u64)>,
 }
 
 impl StatusChange {
@@ -91,6 +96,32 @@ pub struct MemberAddition {
     pub invitation: Option<crate::model::mail::MailGrant>,
 }
 
+/// A member removed from its organization by another member: the user
+/// (inactive, `deleted_at` set, its session epoch moved on, `version`
+/// bumped), the organization's owner count (never below one) and the
+/// release of its email lock, all or nothing; only if the user and the
+/// caller are as they were read.
+#[derive(Debug, Clone)]
+pub struct MemberRemoval {
+    pub updated: User,
+    /// -1 when the member was an active owner, else 0.
+    pub owner_delta: i64,
+    pub caller_id: String,
+    pub caller_version: u64,
+}
+
+/// A fresh invitation for a member who has not accepted one: the member
+/// (`version` bumped, so that the reissue is ordered with every other write
+/// of it) is written only at the version read, its older verification
+/// tokens are spent and the new token and its mail written, all or nothing.
+#[derive(Debug, Clone)]
+pub struct InvitationReissue {
+    pub updated: User,
+    /// Hashes of the tokens that die with it.
+    pub spent: Vec<String>,
+    pub grant: crate::model::mail::MailGrant,
+}
+
 /// What login reads first, together: whose address it is and how many
 /// attempts it has had. The account itself is read next, alongside the
 /// counting of the attempt, whether or not there is one (see
@@ -103,7 +134,8 @@ pub struct LoginLookup {
 
 /// Everything the service keeps, by aggregate. Code that holds a store
 /// names this trait; it calls the aggregates' methods with their traits in
-/// scope (`use crate::store::{UserStore, SessionStore, PlanStore, MailStore}`).
-pub trait Store: UserStore + SessionStore + PlanStore + MailStore {}
+/// scope (`use crate::store::{UserStore, SessionStore, PlanStore, MailStore,
+/// SettingsStore}`).
+pub trait Store: UserStore + SessionStore + PlanStore + MailStore + SettingsStore {}
 
-impl<T: UserStore + SessionStore + PlanStore + MailStore + ?Sized> Store for T {}
+impl<T: UserStore + SessionStore + PlanStore + MailStore + SettingsStore + ?Sized> Store for T {}

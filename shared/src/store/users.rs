@@ -58,4 +58,19 @@ pub trait UserStore: Send + Sync {
     /// nothing. `LastOwner` when the count would fall below what the change
     /// allows; `Conflict` if the user changed since read.
     async fn change_status(&self, change: &StatusChange) -> StoreResult<()>;
+
+    /// Removes a member for good (see [`MemberRemoval`]). `LastOwner` if the
+    /// organization would be left without an active owner; `Conflict` if
+    /// the member or the caller changed since read.
+    async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()>;
+
+    /// Writes a fresh invitation (see [`InvitationReissue`]). `Conflict` if
+    /// the member changed since read.
+    async fn reissue_invitation(&self, reissue: &InvitationReissue) -> StoreResult<()>;
+
+    /// Replaces the organization's own fields with `org`'s, only if its
+    /// version is still `org.version - 1` and its owner count is still
+    /// `org.owner_count` (the count itself is never written here).
+    /// `Conflict` otherwise.
+    async fn update_organization(&self, org: &Organization) -> StoreResult<()>;
 }

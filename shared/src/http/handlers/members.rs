@@ -1,6 +1,6 @@
 //! An organization's members: adding one, listing them.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::App;
@@ -15,7 +15,7 @@ use crate::service::members;
 /// A member in Flashback's organization-user shape.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct MemberItem<'a> {
+pub(crate) struct MemberItem<'a> {
     id: &'a str,
     email: &'a str,
     name: &'a str,
@@ -36,7 +36,7 @@ impl<'a> From<&'a User> for MemberItem<'a> {
             last_name: &user.last_name,
             org_id: &user.org_id,
             validated: user.validated,
-            deleted_at: None,
+            deleted_at: user.deleted_at,
             role: user.org_role.into(),
         }
     }
@@ -96,8 +96,24 @@ struct MemberList<'a> {
     total: usize,
 }
 
+/// `?includeDeleted=true`, from API Gateway's parameters or (locally) the URI.
+fn include_deleted(req: &Request) -> bool {
+    let given = req
+        .query_string_parameters_ref()
+        .and_then(|q| q.first("includeDeleted").map(str::to_owned))
+        .or_else(|| {
+            req.uri().query().and_then(|q| {
+                q.split('&')
+                    .find_map(|pair| pair.strip_prefix("includeDeleted="))
+                    .map(str::to_owned)
+            })
+        });
+    given.as_deref() == Some("true")
+}
+
 pub(crate) async fn get_members(app: &App, req: &Request) -> Result<Response<Body>> {
-    let members = members::list(app, AuthUser::from_request(app, req).await?.claims).await?;
+    let claims = AuthUser::from_request(app, req).await?.claims;
+    let members = members::list(app, claims, include_deleted(req)).await?;
     let data: Vec<MemberItem> = members.iter().map(MemberItem::from).collect();
     Ok(success(
         200,

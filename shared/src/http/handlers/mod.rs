@@ -6,6 +6,8 @@ pub(crate) mod health;
 pub(crate) mod keys;
 pub(crate) mod mail;
 pub(crate) mod members;
+pub(crate) mod organization;
 pub(crate) mod quota;
 pub(crate) mod sessions;
+pub(crate) mod settings;
 pub(crate) mod users;

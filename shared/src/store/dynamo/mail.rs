@@ -103,17 +103,25 @@ fn decide_nothing(_: &[Reason]) -> Option<StoreError> {
 }
 
 impl DynamoStore {
-    fn tx_delete(&self, key: Item, condition: Option<&str>) -> StoreResult<TransactWriteItem> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .set_condition_expression(condition.map(str::to_owned))
+    pub(super) fn tx_delete(
+        &self,
+        key: Item,
+        condition: Option<Condition>,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut delete = Delete::builder().table_name(&self.table).set_key(Some(key));
+        if let Some(condition) = condition {
+            delete = delete
+                .condition_expression(condition.expression)
+                .set_expression_attribute_names(condition.names)
+                .set_expression_attribute_values(condition.values);
+        }
+        let delete = delete
             .build()
             .map_err(|_| StoreError::Internal("TransactWriteItems: invalid Delete".into()))?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    fn token_key(user_id: &str, hash: &str) -> Item {
+    pub(super) fn token_key(user_id: &str, hash: &str) -> Item {
         key_owned(format!("USER#{user_id}"), format!("{TOKEN_PREFIX}{hash}"))
     }
 
@@ -283,7 +291,7 @@ impl MailStore for DynamoStore {
         let items = vec![
             self.tx_delete(
                 Self::token_key(&user.id, token_hash),
-                Some("attribute_exists(pk)"),
+                Some(Condition::new("attribute_exists(pk)")),
             )?,
             self.tx_put(proof.item.clone(), Self::user_condition(user)?)?,
             self.tx_put(session_item(session)?, Condition::new(NOT_EXISTS))?,
@@ -301,7 +309,7 @@ impl MailStore for DynamoStore {
         let mut items = vec![
             self.tx_delete(
                 Self::token_key(&user.id, token_hash),
-                Some("attribute_exists(pk)"),
+                Some(Condition::new("attribute_exists(pk)")),
             )?,
             self.tx_put(proof.item.clone(), Self::user_condition(user)?)?,
         ];

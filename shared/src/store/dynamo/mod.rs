@@ -74,8 +74,10 @@ mod codec;
 mod errors;
 mod keys;
 mod mail;
+mod members;
 mod plans;
 mod sessions;
+mod settings;
 mod table;
 mod users;
 

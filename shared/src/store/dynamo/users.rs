@@ -1,7 +1,7 @@
 //! Users, their organizations and email locks, and the login throttle.
 
 use super::*;
-use crate::store::UserStore;
+use crate::store::{InvitationReissue, MemberRemoval, UserStore};
 
 #[async_trait]
 impl UserStore for DynamoStore {
@@ -183,33 +183,13 @@ impl UserStore for DynamoStore {
             return Err(StoreError::Conflict);
         };
         let delta = change.owner_delta();
-        let (org_pk, org_sk) = org_key(&target.org_id);
-        let org = if delta == 0 {
-            self.tx_check(key(org_pk, org_sk), Condition::new("attribute_exists(pk)"))?
-        } else {
-            // Never below one owner: the count must be at least 1 - delta.
-            let condition = if delta < 0 {
-                Condition::new("attribute_exists(pk) AND #oc >= :min").value(":min", n(1 - delta))
-            } else {
-                Condition::new("attribute_exists(pk)")
-            };
-            self.tx_update(
-                key(org_pk, org_sk),
-                "SET #oc = #oc + :delta",
-                condition
-                    .name("#oc", "ownerCount")
-                    .value(":delta", n(delta)),
-            )?
-        };
+        // Only a demotion can take the last owner away: never below one.
+        let min = if delta < 0 { 1 - delta } else { 0 };
+        let org = self.owner_count_item(&target.org_id, delta, min)?;
         // In the order decide_role expects.
         let proof = WriteProof::stamp(user_item(target)?)?;
         let mut items = vec![
-            self.tx_put(
-                proof.item.clone(),
-                Condition::new("attribute_exists(pk) AND #v = :previous")
-                    .name("#v", "version")
-                    .value(":previous", n(previous)),
-            )?,
+            self.tx_put(proof.item.clone(), members::at_version(previous))?,
             org,
         ];
         if change.caller_id != target.id {
@@ -231,22 +211,11 @@ impl UserStore for DynamoStore {
         let Some(previous) = user.version.checked_sub(1) else {
             return Err(StoreError::Conflict);
         };
-        let (org_pk, org_sk) = org_key(&user.org_id);
-        let org = if change.owner_delta == 0 {
-            self.tx_check(key(org_pk, org_sk), Condition::new("attribute_exists(pk)"))?
-        } else {
-            self.tx_update(
-                key(org_pk, org_sk),
-                "SET #oc = #oc + :delta",
-                Condition::new("attribute_exists(pk) AND #oc >= :min")
-                    .name("#oc", "ownerCount")
-                    .value(":delta", n(change.owner_delta))
-                    .value(":min", n(change.min_owner_count())),
-            )?
-        };
-        // In the order decide_role expects (no caller: nobody else decided).
+        let org =
+            self.owner_count_item(&user.org_id, change.owner_delta, change.min_owner_count())?;
+        // In the order decide_role expects.
         let proof = WriteProof::stamp(user_item(user)?)?;
-        let items = vec![
+        let mut items = vec![
             self.tx_put(
                 proof.item.clone(),
                 Condition::new("attribute_exists(pk) AND #v = :previous AND #r = :role")
@@ -257,6 +226,22 @@ impl UserStore for DynamoStore {
             )?,
             org,
         ];
+        if let Some((caller_id, caller_version)) = &change.caller {
+            let (pk, sk) = user_key(caller_id);
+            items.push(self.tx_check(key(pk, sk), members::caller_at(*caller_version))?);
+        }
         self.transact(items, decide_role, None, &proof).await
+    }
+
+    async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()> {
+        self.remove_member_tx(removal).await
+    }
+
+    async fn reissue_invitation(&self, reissue: &InvitationReissue) -> StoreResult<()> {
+        self.reissue_invitation_tx(reissue).await
+    }
+
+    async fn update_organization(&self, org: &Organization) -> StoreResult<()> {
+        self.update_organization_put(org).await
     }
 }

@@ -125,7 +125,7 @@ fn write_user(conn: &Connection, user: &User) -> StoreResult<()> {
     one_row_changed(changed)
 }
 
-fn delete_token(conn: &Connection, hash: &str, user_id: &str) -> StoreResult<usize> {
+pub(super) fn delete_token(conn: &Connection, hash: &str, user_id: &str) -> StoreResult<usize> {
     conn.execute(
         "DELETE FROM mail_tokens WHERE hash = ?1 AND user_id = ?2",
         params![hash, user_id],

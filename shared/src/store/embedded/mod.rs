@@ -22,8 +22,10 @@ use crate::model::{
 use crate::role::Role;
 
 mod mail;
+mod members;
 mod plans;
 mod sessions;
+mod settings;
 mod users;
 
 pub const DATABASE_FILE: &str = "accounts.sqlite3";
@@ -186,6 +188,7 @@ impl EmbeddedStore {
             .map_err(sqlite_error)?;
         conn.execute_batch(SCHEMA).map_err(sqlite_error)?;
         conn.execute_batch(mail::SCHEMA).map_err(sqlite_error)?;
+        conn.execute_batch(settings::SCHEMA).map_err(sqlite_error)?;
         Ok(EmbeddedStore {
             conn: Arc::new(Mutex::new(conn)),
         })

@@ -1,7 +1,7 @@
 //! Users, their organizations and email locks, and the login throttle.
 
 use super::*;
-use crate::store::UserStore;
+use crate::store::{InvitationReissue, MemberRemoval, UserStore};
 
 #[async_trait]
 impl UserStore for EmbeddedStore {
@@ -191,9 +191,28 @@ impl UserStore for EmbeddedStore {
                 delta: change.owner_delta,
                 floor: change.min_owner_count() + change.owner_delta,
             };
-            write_user_moving_owners(conn, &change.updated, &data, owners, None)
+            let caller = change.caller.as_ref().map(|(id, v)| (id.as_str(), *v));
+            write_user_moving_owners(conn, &change.updated, &data, owners, caller)
         })
         .await
+    }
+
+    async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()> {
+        let removal = removal.clone();
+        self.run(move |conn| members::remove_member(conn, &removal))
+            .await
+    }
+
+    async fn reissue_invitation(&self, reissue: &InvitationReissue) -> StoreResult<()> {
+        let reissue = reissue.clone();
+        self.run(move |conn| members::reissue_invitation(conn, &reissue))
+            .await
+    }
+
+    async fn update_organization(&self, org: &Organization) -> StoreResult<()> {
+        let org = org.clone();
+        self.run(move |conn| members::update_organization(conn, &org))
+            .await
     }
 }
 
