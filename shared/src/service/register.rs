@@ -161,18 +161,17 @@ async fn create(app: &App, account: &mut NewAccount) -> Result<()> {
     for _ in 0..WITHDRAW_ATTEMPTS {
         match app.store.create_account(account).await {
             Ok(()) => return Ok(()),
-            Err(StoreError::EmailTaken | StoreError::Conflict) => {
-                let holder = app.store.user_by_email(&account.user.email).await?;
-                match holder {
-                    Some(pending) if pending.is_pending_invitation() => {
-                        account.withdrawn = Some(pending)
-                    }
-                    // Freed meanwhile: try again as a plain registration.
-                    None => account.withdrawn = None,
-                    Some(_) => return Err(Error::EmailAlreadyRegistered),
-                }
-            }
+            // The address is held, or the invitation holding it changed:
+            // decided again on who holds it now.
+            Err(StoreError::EmailTaken) => {}
+            Err(StoreError::Conflict) if account.withdrawn.is_some() => {}
             Err(e) => return Err(e.into()),
+        }
+        match app.store.user_by_email(&account.user.email).await? {
+            Some(pending) if pending.is_pending_invitation() => account.withdrawn = Some(pending),
+            // The invitation went meanwhile: a plain registration again.
+            None if account.withdrawn.is_some() => account.withdrawn = None,
+            _ => return Err(Error::EmailAlreadyRegistered),
         }
     }
     Err(Error::Conflict)
