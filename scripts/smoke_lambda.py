@@ -6,13 +6,18 @@ that matter. Prints one line per check and closes with
 usage: smoke_lambda.py BASE_URL"""
 import base64
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
 import uuid
 
 BASE = sys.argv[1].rstrip("/")
+# moto, which takes unsigned requests: where the invitation is read from.
+DYNAMODB = os.environ["SMOKE_DYNAMODB_ENDPOINT"]
+TABLE = os.environ["SMOKE_TABLE"]
 PASSWORD = "Secure-pass-123"
+MEMBER_PASSWORD = "Members-own-456"
 passed = 0
 failed = 0
 
@@ -35,6 +40,23 @@ def call(method, path, body=None, token=None):
         return status, json.loads(raw or b"null")
     except ValueError:
         return status, {"unparsed": raw[:200].decode(errors="replace")}
+
+
+def outbox_token(email):
+    """The token of the newest mail to `email` waiting in the outbox."""
+    body = {"TableName": TABLE, "ConsistentRead": True,
+            "FilterExpression": "begins_with(pk, :outbox) AND #to = :to",
+            "ExpressionAttributeNames": {"#to": "to"},
+            "ExpressionAttributeValues": {":outbox": {"S": "OUTBOX#"}, ":to": {"S": email}}}
+    request = urllib.request.Request(DYNAMODB, data=json.dumps(body).encode(), method="POST", headers={
+        "X-Amz-Target": "DynamoDB_20120810.Scan",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=smoke/20260101/us-east-1/dynamodb/aws4_request, "
+                         "SignedHeaders=host, Signature=0"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        items = json.load(response)["Items"]
+    items.sort(key=lambda item: int(item["createdAt"]["N"]))
+    return items[-1]["token"]["S"] if items else "none"
 
 
 def check(name, status, body, expected_status, /, **fields):
@@ -169,8 +191,18 @@ check("GET /user/{userId} (after the role change)", s, b, 200, data__orgRole=1,
 s, b = call("PUT", f"/user/{member_id}/role", {"orgRole": 3}, token=token)
 check("PUT /user/{userId}/role (reserved role)", s, b, 400, **error("INVALID_ROLE"))
 
-# The member signs in with the password it was created with.
+# The admin's password signs nobody in: the member accepts its invitation
+# with a password of its own, and is signed in by it.
 s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD})
+check("POST /user/login (the admin's password)", s, b, 401, **error("INVALID_CREDENTIALS"))
+invitation = outbox_token(member_email)
+s, b = call("POST", "/user/pre-verify-email", {"token": invitation})
+check("POST /user/pre-verify-email (invitation)", s, b, 200, success=True,
+      authMethod="LOCAL", hasPassword=False)
+s, b = call("POST", "/user/verify-email", {"token": invitation, "password": MEMBER_PASSWORD})
+check("POST /user/verify-email (invitation)", s, b, 200, user__id=member_id, user__orgRole=1,
+      accessToken=present)
+s, b = call("POST", "/user/login", {"email": member_email, "password": MEMBER_PASSWORD})
 check("POST /user/login (the new member)", s, b, 200, user__id=member_id, user__orgRole=1)
 member_token = b.get("accessToken")
 
@@ -240,7 +272,8 @@ check("GET /sessions", s, b, 200, success=True,
       and [x["startedAt"] for x in l] == sorted((x["startedAt"] for x in l), reverse=True))
 s, b = call("GET", "/token", token=token)
 check("GET /token", s, b, 200, success=True,
-      sessions=lambda l: isinstance(l, list) and len(l) == 3)
+      tokens=lambda l: isinstance(l, list) and len(l) == 3
+      and all(x["loginMethod"] == "LOCAL" for x in l))
 s, b = call("POST", f"/sessions/{other_id}/revoke", token=token)
 check("POST /sessions/{id}/revoke", s, b, 200, success=True, message="Session revoked")
 s, b = call("GET", "/user/profile", token=other_token)
@@ -263,7 +296,7 @@ check("GET /user/profile (after revoke-all)", s, b, 401, **error("SESSION_REVOKE
 # POST /user/deactivate: the member leaves; it can no longer sign in.
 s, b = call("POST", "/user/deactivate", token=member_token)
 check("POST /user/deactivate", s, b, 200, success=True, message="Account deactivated")
-s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD})
+s, b = call("POST", "/user/login", {"email": member_email, "password": MEMBER_PASSWORD})
 check("POST /user/login (deactivated)", s, b, 403, **error("USER_INACTIVE"))
 
 # An administrator reactivates the member, then removes it for good: it

@@ -36,6 +36,43 @@ async fn a_registration_whose_answer_is_lost_is_one_account_and_201() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_registration_over_an_invitation_whose_answer_is_lost_withdraws_it_once_and_201() {
+    let (f, ada, _, _) = populated().await;
+    let invited = create_member(&f, &ada, "lin@acme.com").await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    let pending = invited.body["data"]["id"].as_str().unwrap().to_owned();
+    let before = f.census().await;
+    f.proxy.lose_answer_to("TransactWriteItems");
+    let lin =
+        f.t.post("/user/register", registration("lin@acme.com"))
+            .await;
+    assert_eq!(f.proxy.lost_answers(), 1, "the answer was lost");
+    assert_eq!(lin.status, 201, "{}", lin.body);
+    // The invitation's member went, the registrant came: one profile, one
+    // lock, as before; the new account's other records once each.
+    assert_census(
+        &f.census().await,
+        &before,
+        &[
+            "ORG/META",
+            "ORG/SUB",
+            "SESSION/SESSION",
+            "MAILTOKEN/TOKEN",
+            "OUTBOX/MAIL",
+        ],
+    );
+    assert_eq!(f.direct.user(&pending).await.unwrap(), None);
+    let stored = f
+        .direct
+        .user_by_email("lin@acme.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.id, lin.body["user"]["id"].as_str().unwrap());
+    assert_eq!(f.direct.members(&ada.org_id).await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_member_creation_whose_answer_is_lost_is_one_member_and_201() {
     let (f, ada, _, before) = populated().await;
     f.proxy.lose_answer_to("TransactWriteItems");
@@ -53,7 +90,7 @@ async fn a_member_creation_whose_answer_is_lost_is_one_member_and_201() {
         .await;
     assert_eq!(f.proxy.lost_answers(), 1, "the answer was lost");
     assert_eq!(created.status, 201, "{}", created.body);
-    assert_census(&f.census().await, &before, &["USER/PROFILE", "EMAIL/EMAIL"]);
+    assert_census(&f.census().await, &before, NEW_MEMBER);
     let hopper = f
         .direct
         .user_by_email("hopper@acme.com")
@@ -80,7 +117,7 @@ async fn a_role_change_whose_answer_is_lost_is_one_change_and_200() {
     assert_eq!(promoted.body["data"]["previousRole"], json!(0));
     assert_eq!(promoted.body["data"]["newRole"], json!(255));
     let grace_now = f.direct.user(&grace.id).await.unwrap().unwrap();
-    assert_eq!((grace_now.org_role, grace_now.version), (Role::Owner, 2));
+    assert_eq!((grace_now.org_role, grace_now.version), (Role::Owner, 3));
     assert_eq!(owners(f.direct.as_ref(), &ada.org_id).await, (2, 2));
     assert_census(&f.census().await, &before, &[]);
 }
@@ -174,6 +211,17 @@ const TX_ATTEMPTS: usize = 4;
 /// Member creation re-reads the caller and asks the store again on a
 /// `Conflict` (`ADD_ATTEMPTS`), each time with `TX_ATTEMPTS`.
 const ADD_ATTEMPTS: usize = 3;
+
+/// What a member creation writes: the member, its lock, its invitation
+/// (token and mail) and the address's invitation count (the organization's
+/// exists already: updated).
+const NEW_MEMBER: &[&str] = &[
+    "USER/PROFILE",
+    "EMAIL/EMAIL",
+    "MAILTOKEN/TOKEN",
+    "OUTBOX/MAIL",
+    "MAILLIMIT/INVITE",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_registration_that_always_loses_a_transaction_race_is_409_conflict_and_writes_nothing() {
@@ -277,7 +325,7 @@ async fn a_member_creation_that_loses_one_transaction_race_is_retried_into_one_m
     let created = create_member(&f, &ada, "hopper@acme.com").await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(f.proxy.faked_answers(), 1);
-    assert_census(&f.census().await, &before, &["USER/PROFILE", "EMAIL/EMAIL"]);
+    assert_census(&f.census().await, &before, NEW_MEMBER);
     assert_eq!(f.direct.members(&ada.org_id).await.unwrap().len(), 3);
 }
 
@@ -295,7 +343,11 @@ async fn a_role_change_that_always_loses_a_transaction_race_is_409_conflict_and_
     .assert_error(409, "CONFLICT");
     assert_eq!(f.proxy.faked_answers(), TX_ATTEMPTS, "attempts");
     let grace_now = f.direct.user(&grace.id).await.unwrap().unwrap();
-    assert_eq!((grace_now.org_role, grace_now.version), (Role::User, 1));
+    assert_eq!(
+        (grace_now.org_role, grace_now.version),
+        (Role::User, 2),
+        "as accepted"
+    );
     assert_eq!(owners(f.direct.as_ref(), &ada.org_id).await, (1, 1));
     assert_eq!(f.census().await, before, "store contents");
 }
@@ -330,7 +382,7 @@ async fn a_demotion_whose_owner_count_fails_amid_conflicts_is_409_last_owner() {
         "a refused demotion is not retried"
     );
     let grace_now = f.direct.user(&grace.id).await.unwrap().unwrap();
-    assert_eq!((grace_now.org_role, grace_now.version), (Role::Owner, 2));
+    assert_eq!((grace_now.org_role, grace_now.version), (Role::Owner, 3));
     assert_eq!(owners(f.direct.as_ref(), &ada.org_id).await, (2, 2));
 }
 

@@ -298,7 +298,7 @@ const RACE_PATH_GRANTS: &[(&str, &str, &str, &str)] = &[
     (
         "post-user-resend-verification",
         "GetItem",
-        "USER#",
+        "MAILLIMIT#",
         "reads its count back after losing the race to write it",
     ),
     (
@@ -419,7 +419,7 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         .call("POST", "/organization/users", Some(body), Some(&token))
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
-    // An invitation: no password, a mail instead.
+    // Every member is invited (the passwords above are ignored).
     let body = json!({"email": "edsger@acme.com", "firstName": "Edsger",
                       "lastName": "Dijkstra", "sendInvite": true});
     let created = t
@@ -427,7 +427,20 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let edsger = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let body = json!({"email": "olga@acme.com", "firstName": "Olga",
+                      "lastName": "Taussky", "orgRole": 255});
+    let created = t
+        .call("POST", "/organization/users", Some(body), Some(&token))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
     record(Route::CreateMember, &recorder);
+    // Olga registers her own address: the invitation (an owner's, counted
+    // among the owners) is withdrawn in the same write.
+    let olga = t
+        .post("/user/register", registration("olga@acme.com"))
+        .await;
+    assert_eq!(olga.status, 201, "{}", olga.body);
+    record(Route::Register, &recorder);
 
     assert_eq!(t.get("/organization/users", &token).await.status, 200);
     record(Route::ListMembers, &recorder);
@@ -471,16 +484,25 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
     assert_eq!(crowned.status, 200, "{}", crowned.body);
     record(Route::UpdateRole, &recorder);
 
-    // Mail: the verification link of ada's registration, then a reset.
+    // Mail: the verification link of olga's registration, then a reset.
     // The mailer's own requests are no HTTP function's: dropped here.
     let mailer = t.mailer();
     let mails = mailer.deliver().await;
     recorder.take();
     let verification = mails
         .iter()
-        .find(|m| m.kind == MailKind::Verification)
-        .expect("ada's verification mail");
+        .find(|m| m.kind == MailKind::Verification && m.to == "olga@acme.com")
+        .expect("olga's verification mail (ada's died with her password change)");
     let verify_token = link_token(verification, &t.app.config.mail.app_url, "verify-email");
+    let accept = |email: &str| {
+        let mail = mails
+            .iter()
+            .find(|m| m.to == email && m.kind == MailKind::Invitation)
+            .expect("an invitation");
+        let token = link_token(mail, &t.app.config.mail.app_url, "verify-email");
+        json!({"token": token, "password": PASSWORD})
+    };
+    let (grace_accepts, alan_accepts) = (accept("grace@acme.com"), accept("alan@acme.com"));
     let pre = t
         .post("/user/pre-verify-email", json!({"token": verify_token}))
         .await;
@@ -490,6 +512,10 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         .post("/user/verify-email", json!({"token": verify_token}))
         .await;
     assert_eq!(verified.status, 200, "{}", verified.body);
+    for accepted in [grace_accepts, alan_accepts] {
+        let accepted = t.post("/user/verify-email", accepted).await;
+        assert_eq!(accepted.status, 200, "{}", accepted.body);
+    }
     record(Route::VerifyEmail, &recorder);
     // Edsger's invitation again (no password yet: with the organization's name).
     let resent = t
@@ -582,6 +608,21 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     record(Route::CreateMember, &recorder);
+    let mails = mailer.deliver().await;
+    recorder.take();
+    let invitation = mails
+        .iter()
+        .find(|m| m.to == "ken@acme.com")
+        .expect("ken's invitation");
+    let ken_token = link_token(invitation, &t.app.config.mail.app_url, "verify-email");
+    let accepted = t
+        .post(
+            "/user/verify-email",
+            json!({"token": ken_token, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    record(Route::VerifyEmail, &recorder);
     let ken = t.login("ken@acme.com", PASSWORD).await;
     let alan = t.login("alan@acme.com", PASSWORD).await;
     record(Route::Login, &recorder);
@@ -786,6 +827,40 @@ async fn organization_management(
             let reply = t.call(method, path, body, Some(token)).await;
             assert_eq!(reply.status, 200, "{route:?}: {}", reply.body);
             record(route, recorder);
+        }
+    }
+}
+
+/// The two public mail functions (anyone may call them, with any id or
+/// address) write mail tokens and counts, never a user's profile: those
+/// live under keys of their own, and the policies say so.
+#[test]
+fn the_public_mail_functions_cannot_write_a_profile() {
+    let template = template();
+    let access = |action: &str, key: &str| Access {
+        action: action.to_owned(),
+        index: None,
+        leading_keys: vec![key.to_owned()],
+    };
+    let profile = "USER#0b7e6c1a-5d2f-4c3e-9a8b-7f6e5d4c3b2a";
+    for function in [
+        "post-user-resend-verification",
+        "post-user-request-reset-password",
+    ] {
+        let statements = policy(&template, function);
+        for action in ["PutItem", "UpdateItem", "DeleteItem"] {
+            assert_eq!(
+                allowing(&statements, &access(action, profile)),
+                None,
+                "{function} may {action} a profile"
+            );
+        }
+        // What they do write is allowed: the refusal above is the key's.
+        for key in ["MAILTOKEN#0b7e6c1a", "OUTBOX#1", "MAILLIMIT#ada@acme.com"] {
+            assert!(
+                allowing(&statements, &access("PutItem", key)).is_some(),
+                "{function}: PutItem {key}"
+            );
         }
     }
 }

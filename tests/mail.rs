@@ -98,7 +98,7 @@ on_both_stores! {
             let pre = t.post("/user/pre-verify-email", json!({"token": token})).await;
             assert_eq!(pre.status, 200, "{}", pre.body);
             assert_eq!(pre.body["success"], json!(true));
-            assert_eq!(pre.body["authMethod"], json!("password"));
+            assert_eq!(pre.body["authMethod"], json!("LOCAL"));
             assert_eq!(pre.body["hasPassword"], json!(true));
         }
         assert!(!t.store.user(&user_id).await.unwrap().unwrap().validated);
@@ -406,16 +406,8 @@ on_both_stores! {
         let mailer = t.mailer();
         mailer.deliver().await;
 
-        // Neither a password nor an invitation: refused, nothing stored.
-        let neither = json!({"email": "grace@acme.com", "firstName": "Grace", "lastName": "Hopper"});
-        t.call("POST", "/organization/users", Some(neither), Some(&token)).await
-            .assert_error(400, "VALIDATION_ERROR");
-        let empty = json!({"email": "grace@acme.com", "password": "", "firstName": "Grace", "lastName": "Hopper"});
-        t.call("POST", "/organization/users", Some(empty), Some(&token)).await
-            .assert_error(400, "VALIDATION_ERROR");
-        assert!(t.store.user_by_email("grace@acme.com").await.unwrap().is_none());
-
-        let invite = json!({"email": "grace@acme.com", "firstName": "Grace", "lastName": "Hopper", "sendInvite": true});
+        // Invited whether or not sendInvite says so.
+        let invite = json!({"email": "grace@acme.com", "firstName": "Grace", "lastName": "Hopper"});
         let created = t.call("POST", "/organization/users", Some(invite), Some(&token)).await;
         assert_eq!(created.status, 201, "{}", created.body);
         assert_eq!(created.body["data"]["validated"], json!(false));
@@ -428,8 +420,8 @@ on_both_stores! {
         assert_eq!(mails.len(), 1);
         let mail = &mails[0];
         assert_eq!(mail.to, "grace@acme.com");
-        assert_eq!(mail.subject, "You have been invited to Acme & <Sons>");
-        assert!(mail.text.contains("Hello Grace,") && mail.text.contains("join Acme & <Sons>."), "{}", mail.text);
+        assert_eq!(mail.subject, "You have been invited to join an organization");
+        assert!(mail.text.contains("Hello Grace,") && mail.text.contains("\"Acme & <Sons>\""), "{}", mail.text);
         assert!(mail.html.contains("Acme &amp; &lt;Sons&gt;"), "{}", mail.html);
         assert!(!mail.html.contains("<Sons>"), "{}", mail.html);
         let invitation = verify_token(mail);
@@ -452,17 +444,19 @@ on_both_stores! {
         assert!(member.validated);
         assert_eq!(t.login("grace@acme.com", NEW_PASSWORD).await.status, 200);
 
-        // With a password and an invitation: the password stands.
+        // A password given by the admin is ignored: the member chooses its own.
         let both = json!({"email": "alan@acme.com", "password": PASSWORD, "firstName": "Alan",
-                          "lastName": "Turing", "sendInvite": true});
+                          "lastName": "Turing", "sendInvite": false});
         let created = t.call("POST", "/organization/users", Some(both), Some(&token)).await;
         assert_eq!(created.status, 201, "{}", created.body);
+        t.login("alan@acme.com", PASSWORD).await.assert_error(401, "INVALID_CREDENTIALS");
         let invitation = verify_token(&mailer.deliver().await[0]);
         let pre = t.post("/user/pre-verify-email", json!({"token": invitation})).await;
-        assert_eq!(pre.body["hasPassword"], json!(true));
+        assert_eq!(pre.body["hasPassword"], json!(false));
         let accepted = t.post("/user/verify-email", json!({"token": invitation, "password": NEW_PASSWORD})).await;
         assert_eq!(accepted.status, 200, "{}", accepted.body);
-        assert_eq!(t.login("alan@acme.com", PASSWORD).await.status, 200, "the password given is ignored");
+        t.login("alan@acme.com", PASSWORD).await.assert_error(401, "INVALID_CREDENTIALS");
+        assert_eq!(t.login("alan@acme.com", NEW_PASSWORD).await.status, 200, "the member's own");
     }
 }
 

@@ -10,52 +10,6 @@ fn role_path(id: &str) -> String {
     format!("/user/{id}/role")
 }
 
-/// Grace (ADMINISTRATORS in Ada's organization) asks for a new
-/// ADMINISTRATORS member on an app that hashes slowly; once the new
-/// password is hashing, `meanwhile` changes Grace. Returns the answer.
-async fn create_admin_while_caller_changes<F, Fut>(t: &TestApp, meanwhile: F) -> Reply
-where
-    F: FnOnce(Member, Member) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let ada = t.owner("ada@acme.com").await;
-    let grace = t.member(&ada, "grace@acme.com", 254).await;
-    // Hashing takes long enough here for the change to land before the write.
-    let slow = t.sharing_store(test_config(&[("ARGON2_ITERATIONS", "40")]));
-    let hashes_before = slow.app.passwords.hashes();
-    let request = {
-        let (slow, token) = (slow.clone(), grace.access_token.clone());
-        tokio::spawn(async move {
-            let body = json!({
-                "email": "mallory@acme.com", "password": PASSWORD,
-                "firstName": "Mallory", "lastName": "M", "orgRole": 254
-            });
-            slow.call("POST", "/organization/users", Some(body), Some(&token))
-                .await
-        })
-    };
-    while slow.app.passwords.hashes() == hashes_before {
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
-    meanwhile(ada.clone(), grace).await;
-    assert!(
-        !request.is_finished(),
-        "the change landed after the write: hash slower"
-    );
-    let reply = request.await.unwrap();
-    assert!(
-        t.store
-            .user_by_email("mallory@acme.com")
-            .await
-            .unwrap()
-            .is_none(),
-        "{}",
-        reply.body
-    );
-    assert_eq!(t.store.members(&ada.org_id).await.unwrap().len(), 2);
-    reply
-}
-
 on_both_stores! {
     async fn profile_shows_the_caller(t: TestApp) {
         let ada = t.owner("ada@acme.com").await;
@@ -138,7 +92,7 @@ on_both_stores! {
         assert_eq!(reply.body, json!({"success": true, "message": "User updated"}));
         let stored = t.store.user(&grace.id).await.unwrap().unwrap();
         assert_eq!((stored.name.as_str(), stored.last_name.as_str()), ("Amazing", "Grace"));
-        assert_eq!(stored.version, 2);
+        assert_eq!(stored.version, 3, "created, accepted, renamed");
         let profile = t.get("/user/profile", &grace.access_token).await;
         assert_eq!(profile.body["data"]["name"], "Amazing");
     }
@@ -187,6 +141,8 @@ on_both_stores! {
         let ada = t.owner("ada@acme.com").await;
         let other_session = t.login("ada@acme.com", PASSWORD).await;
         let path = format!("/user/{}", ada.id);
+        // Signed in more than five minutes ago: the current password, please.
+        t.clock.advance(301);
         t.put(&path, json!({"password": "New-pass-456"}), &ada.access_token).await
             .assert_error(400, "CURRENT_PASSWORD_REQUIRED");
         t.put(&path, json!({"password": "New-pass-456", "currentPassword": "Wrong-pass-1"}), &ada.access_token).await
@@ -314,7 +270,9 @@ on_both_stores! {
             })
             .collect();
         let creations = race(racers).await;
-        creations.assert_overlapped();
+        // Without a password to hash, a creation on SQLite may end before
+        // the last racer starts; DynamoDB's round trips overlap.
+        creations.assert_overlapped_on(t.backend);
         let mut winners = Vec::new();
         for reply in creations.answers {
             match reply.status {
@@ -328,6 +286,8 @@ on_both_stores! {
         let members = t.store.members(&ada.org_id).await.unwrap();
         assert_eq!(members.len(), 3, "ada, ws and one grace");
         assert_eq!(t.store.organization(&ada.org_id).await.unwrap().unwrap().owner_count, 1);
+        let accepted = t.accept_invitation("grace@acme.com", PASSWORD).await;
+        assert_eq!(accepted.status, 200, "{}", accepted.body);
         assert_eq!(t.login("grace@acme.com", PASSWORD).await.status, 200);
     }
 
@@ -340,11 +300,12 @@ on_both_stores! {
         assert_eq!(reply.body, json!({"success": true, "message": "User created", "data": {
             "id": id, "email": "grace@acme.com", "name": "Grace", "lastName": "Hopper",
             "orgId": ada.org_id, "orgRole": 0, "validated": false, "deletedAt": null,
-            "orgRoleDescription": "USER", "orgRoles": [0]
+            "pendingInvitation": true, "orgRoleDescription": "USER", "orgRoles": [0]
         }}));
         t.call("POST", "/organization/users", Some(body), Some(&ada.access_token)).await
             .assert_error(409, "EMAIL_ALREADY_REGISTERED");
-        let grace_login = t.login("grace@acme.com", PASSWORD).await;
+        let grace_login = t.accept_invitation("grace@acme.com", PASSWORD).await;
+        assert_eq!(grace_login.status, 200, "{}", grace_login.body);
         assert_eq!(grace_login.body["user"]["orgId"], json!(ada.org_id));
 
         let list = t.get("/organization/users", &grace_login.str("accessToken")).await;
@@ -371,11 +332,13 @@ on_both_stores! {
         assert_eq!(t.call("POST", "/organization/users", Some(new("c@acme.com", json!(1))), Some(&ws.access_token)).await.status, 201);
         t.call("POST", "/organization/users", Some(new("d@acme.com", json!(7))), Some(&ada.access_token)).await
             .assert_error(400, "INVALID_ROLE");
+        // A password, weak or not, is the admin's and is ignored.
         let mut weak = new("e@acme.com", json!(0));
         weak["password"] = json!("password");
-        t.call("POST", "/organization/users", Some(weak), Some(&ada.access_token)).await
-            .assert_error(400, "WEAK_PASSWORD");
-        for email in ["a@acme.com", "b@acme.com", "d@acme.com", "e@acme.com"] {
+        let ignored = t.call("POST", "/organization/users", Some(weak), Some(&ada.access_token)).await;
+        assert_eq!(ignored.status, 201, "{}", ignored.body);
+        t.login("e@acme.com", "password").await.assert_error(401, "INVALID_CREDENTIALS");
+        for email in ["a@acme.com", "b@acme.com", "d@acme.com"] {
             assert!(t.store.user_by_email(email).await.unwrap().is_none(), "{email}");
         }
     }
@@ -392,31 +355,5 @@ on_both_stores! {
         let other = t.owner("eve@evil.com").await;
         t.put(&role_path(&grace.id), json!({"orgRole": 1}), &other.access_token).await.assert_error(404, "USER_NOT_FOUND");
         assert_eq!(t.role_of(&grace.id).await, 0);
-    }
-
-    async fn a_caller_demoted_while_the_password_hashes_creates_nothing(t: TestApp) {
-        let reply = create_admin_while_caller_changes(&t, |ada, grace| {
-            let t = t.clone();
-            async move {
-                let demoted = t.put(&role_path(&grace.id), json!({"orgRole": 0}), &ada.access_token).await;
-                assert_eq!(demoted.status, 200, "{}", demoted.body);
-            }
-        })
-        .await;
-        reply.assert_error(403, "INSUFFICIENT_PERMISSIONS");
-    }
-
-    async fn a_caller_deactivated_while_the_password_hashes_creates_nothing(t: TestApp) {
-        let reply = create_admin_while_caller_changes(&t, |_, grace| {
-            let t = t.clone();
-            async move {
-                let mut user = t.store.user(&grace.id).await.unwrap().unwrap();
-                user.status = UserStatus::Inactive;
-                user.version += 1;
-                t.store.update_user(&user).await.unwrap();
-            }
-        })
-        .await;
-        reply.assert_error(401, "INVALID_TOKEN");
     }
 }

@@ -77,7 +77,7 @@ on_both_stores! {
         assert!(!session.token_hash.contains(secret));
         assert_eq!(session.generation, 0);
         assert_eq!(session.epoch, 0);
-        assert_eq!(session.login_method, "password");
+        assert_eq!(session.login_method, "LOCAL");
         assert_eq!(session.expires_at, T0 + 90 * 86_400);
         assert_eq!(session.token_expires_at, T0 + 30 * 86_400);
     }

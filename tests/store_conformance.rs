@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use accounts::model::mail::{
+    CountedLimit, MailGrant, MailKind, MailLimit, MailToken, OutboxMail, TokenPurpose,
+};
 use accounts::model::*;
 use accounts::role::Role;
 use accounts::store::{
@@ -54,8 +57,9 @@ fn account(email: &str) -> NewAccount {
             starts_at: 1,
             ends_at: Some(100),
         },
-        session: session(&user_id),
+        session: Some(session(&user_id)),
         verification: None,
+        withdrawn: None,
     }
 }
 
@@ -109,7 +113,193 @@ conformance!(
     a_removal_releases_the_address_in_one_write,
     organization_edits_are_versioned_and_keep_the_owner_count,
     settings_are_written_over_the_version_read,
+    a_member_is_added_only_as_it_was_decided,
+    registering_over_an_invitation_withdraws_it,
 );
+
+async fn owner_count(store: Arc<dyn Store>, org: String) -> u32 {
+    store.organization(&org).await.unwrap().unwrap().owner_count
+}
+
+/// An invited owner of `a`'s organization, as `add_member` takes it.
+fn invitation(a: &NewAccount, email: &str, counts: Option<u32>) -> MemberAddition {
+    let id = uuid::Uuid::new_v4().to_string();
+    let user = User {
+        id: id.clone(),
+        email: email.into(),
+        org_role: Role::Owner,
+        password_hash: String::new(),
+        ..a.user.clone()
+    };
+    let hash = format!("hash-{id}");
+    let grant = MailGrant {
+        token: MailToken {
+            hash,
+            purpose: TokenPurpose::Verify,
+            user_id: id.clone(),
+            email: email.into(),
+            epoch: 0,
+            created_at: 1,
+            expires_at: 86_401,
+        },
+        mail: OutboxMail {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            kind: MailKind::Invitation,
+            to: email.into(),
+            recipient_name: "Grace".into(),
+            org_name: Some("Acme".into()),
+            token: Some("the-token".into()),
+            created_at: 1,
+            expires_at: 86_401,
+            sent_at: None,
+            claimed_until: None,
+        },
+    };
+    let counted = |count: u32| CountedLimit {
+        limit: MailLimit {
+            count,
+            window_start: 1,
+            expires_at: 3601,
+        },
+        expected: counts,
+    };
+    let next = counts.map_or(1, |c| c + 1);
+    MemberAddition {
+        invitation: grant,
+        user,
+        caller_id: a.user.id.clone(),
+        caller_version: a.user.version,
+        org_limit: counted(next),
+        address_limit: counted(next),
+    }
+}
+
+async fn a_member_is_added_only_as_it_was_decided(store: Arc<dyn Store>) {
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
+    let stale_caller = MemberAddition {
+        caller_version: a.user.version + 1,
+        ..invitation(&a, "grace@acme.com", None)
+    };
+    let stale_count = invitation(&a, "grace@acme.com", Some(4));
+    for addition in [&stale_caller, &stale_count] {
+        assert!(matches!(
+            store.add_member(addition).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(store.user_by_email("grace@acme.com").await.unwrap(), None);
+        let limits = store
+            .invitation_limits(&a.organization.id, "grace@acme.com")
+            .await
+            .unwrap();
+        assert_eq!(
+            (limits.org, limits.address),
+            (None, None),
+            "no count written"
+        );
+        assert!(
+            store
+                .user_tokens(&addition.user.id)
+                .await
+                .unwrap()
+                .tokens
+                .is_empty()
+        );
+    }
+    let added = invitation(&a, "grace@acme.com", None);
+    store.add_member(&added).await.unwrap();
+    let limits = store
+        .invitation_limits(&a.organization.id, "grace@acme.com")
+        .await
+        .unwrap();
+    assert_eq!(limits.org.map(|l| l.count), Some(1));
+    assert_eq!(limits.address.map(|l| l.count), Some(1));
+    let tokens = store.user_tokens(&added.user.id).await.unwrap();
+    assert_eq!(tokens.user, Some(added.user.clone()));
+    assert_eq!(tokens.tokens, vec![added.invitation.token.clone()]);
+    assert_eq!(
+        owner_count(store.clone(), a.organization.id.clone()).await,
+        2
+    );
+    // The next one counts on from there.
+    let next = invitation(&a, "alan@acme.com", Some(1));
+    let limits = store
+        .invitation_limits(&a.organization.id, "alan@acme.com")
+        .await
+        .unwrap();
+    assert_eq!(limits.address, None, "counted per address");
+    assert!(
+        matches!(store.add_member(&next).await, Err(StoreError::Conflict)),
+        "alan's address has no count yet"
+    );
+}
+
+async fn registering_over_an_invitation_withdraws_it(store: Arc<dyn Store>) {
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
+    let pending = invitation(&a, "grace@acme.com", None);
+    store.add_member(&pending).await.unwrap();
+    assert_eq!(
+        owner_count(store.clone(), a.organization.id.clone()).await,
+        2
+    );
+    let plain = account("grace@acme.com");
+    assert!(matches!(
+        store.create_account(&plain).await,
+        Err(StoreError::EmailTaken)
+    ));
+    // Decided on a version of the invitation that is not the stored one.
+    let mut moved = pending.user.clone();
+    moved.version += 1;
+    let stale = NewAccount {
+        withdrawn: Some(moved),
+        ..account("grace@acme.com")
+    };
+    assert!(matches!(
+        store.create_account(&stale).await,
+        Err(StoreError::Conflict | StoreError::EmailTaken)
+    ));
+    assert_eq!(store.user(&stale.user.id).await.unwrap(), None);
+    assert_eq!(
+        store.user_by_email("grace@acme.com").await.unwrap(),
+        Some(pending.user.clone())
+    );
+
+    let over = NewAccount {
+        withdrawn: Some(pending.user.clone()),
+        ..account("grace@acme.com")
+    };
+    store.create_account(&over).await.unwrap();
+    assert_eq!(
+        store.user_by_email("grace@acme.com").await.unwrap(),
+        Some(over.user.clone())
+    );
+    assert_eq!(
+        store.user(&pending.user.id).await.unwrap(),
+        None,
+        "the invitation is withdrawn"
+    );
+    assert_eq!(
+        store.user_tokens(&pending.user.id).await.unwrap().user,
+        None
+    );
+    let members = store.members(&a.organization.id).await.unwrap();
+    assert_eq!(members, vec![a.user.clone()]);
+    assert_eq!(
+        owner_count(store.clone(), a.organization.id.clone()).await,
+        1,
+        "the invited owner left the count"
+    );
+    // Withdrawn once: a second registration over it is taken.
+    let again = NewAccount {
+        withdrawn: Some(pending.user.clone()),
+        ..account("grace@acme.com")
+    };
+    assert!(matches!(
+        store.create_account(&again).await,
+        Err(StoreError::Conflict | StoreError::EmailTaken)
+    ));
+}
 
 async fn create_account_writes_every_record(store: Arc<dyn Store>) {
     let a = account("ada@acme.com");
@@ -128,8 +318,11 @@ async fn create_account_writes_every_record(store: Arc<dyn Store>) {
         Some(a.subscription.clone())
     );
     assert_eq!(
-        store.session(&a.session.id).await.unwrap(),
-        Some(a.session.clone())
+        store
+            .session(&a.session.as_ref().unwrap().id)
+            .await
+            .unwrap(),
+        a.session.clone()
     );
     assert_eq!(store.user("no-such-user").await.unwrap(), None);
     assert_eq!(store.user_by_email("nobody@acme.com").await.unwrap(), None);
@@ -153,7 +346,13 @@ async fn a_taken_email_writes_nothing(store: Arc<dyn Store>) {
         store.subscription(&second.organization.id).await.unwrap(),
         None
     );
-    assert_eq!(store.session(&second.session.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .session(&second.session.as_ref().unwrap().id)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         store
             .user_by_email("ada@acme.com")
@@ -206,7 +405,11 @@ async fn concurrent_accounts_with_one_email_have_one_winner(store: Arc<dyn Store
             expected
         );
         assert_eq!(
-            store.session(&a.session.id).await.unwrap().is_some(),
+            store
+                .session(&a.session.as_ref().unwrap().id)
+                .await
+                .unwrap()
+                .is_some(),
             expected
         );
     }
@@ -364,7 +567,7 @@ async fn index_reads_return_whole_records(store: Arc<dyn Store>) {
     let mut listed = store.user_sessions(user_id).await.unwrap();
     listed.sort_by(|a, b| a.id.cmp(&b.id));
     let mut expected = vec![
-        a.session.clone(),
+        a.session.clone().unwrap(),
         kept.clone(),
         other.clone(),
         revoked.clone(),
@@ -374,7 +577,11 @@ async fn index_reads_return_whole_records(store: Arc<dyn Store>) {
     assert_eq!(listed, expected);
     let mut unrevoked = store.unrevoked_session_ids(user_id).await.unwrap();
     unrevoked.sort();
-    let mut expected_ids = vec![a.session.id.clone(), kept.id.clone(), other.id.clone()];
+    let mut expected_ids = vec![
+        a.session.as_ref().unwrap().id.clone(),
+        kept.id.clone(),
+        other.id.clone(),
+    ];
     expected_ids.sort();
     assert_eq!(unrevoked, expected_ids);
     assert!(store.user_sessions("nobody").await.unwrap().is_empty());
@@ -385,10 +592,10 @@ async fn a_user_and_a_session_are_read_together(store: Arc<dyn Store>) {
     store.create_account(&a).await.unwrap();
     assert_eq!(
         store
-            .user_and_session(&a.user.id, &a.session.id)
+            .user_and_session(&a.user.id, &a.session.as_ref().unwrap().id)
             .await
             .unwrap(),
-        (Some(a.user.clone()), Some(a.session.clone()))
+        (Some(a.user.clone()), a.session.clone())
     );
     assert_eq!(
         store
@@ -399,10 +606,10 @@ async fn a_user_and_a_session_are_read_together(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .user_and_session("no-such-user", &a.session.id)
+            .user_and_session("no-such-user", &a.session.as_ref().unwrap().id)
             .await
             .unwrap(),
-        (None, Some(a.session.clone()))
+        (None, a.session.clone())
     );
 }
 
@@ -473,9 +680,6 @@ async fn a_session_moves_to_a_new_epoch_unless_revoked(store: Arc<dyn Store>) {
 async fn status_changes_move_the_owner_count(store: Arc<dyn Store>) {
     let a = account("ada@acme.com");
     store.create_account(&a).await.unwrap();
-    let owner_count = |store: Arc<dyn Store>, org: String| async move {
-        store.organization(&org).await.unwrap().unwrap().owner_count
-    };
     let org = a.organization.id.clone();
     let mut leaving = a.user.clone();
     leaving.status = UserStatus::Inactive;
@@ -529,11 +733,24 @@ async fn status_changes_move_the_owner_count(store: Arc<dyn Store>) {
 async fn second_owner(store: &Arc<dyn Store>, a: &NewAccount, email: &str) -> User {
     let mut user = account(email).user;
     user.org_id = a.organization.id.clone();
+    // Counted like any invitation: over the counts the store has now.
+    let limits = store
+        .invitation_limits(&a.organization.id, email)
+        .await
+        .unwrap();
+    let one_more = |current: Option<MailLimit>| CountedLimit {
+        limit: MailLimit {
+            count: current.as_ref().map_or(1, |l| l.count + 1),
+            window_start: 1,
+            expires_at: 3601,
+        },
+        expected: current.map(|l| l.count),
+    };
     let addition = MemberAddition {
         user: user.clone(),
-        caller_id: a.user.id.clone(),
-        caller_version: a.user.version,
-        invitation: None,
+        org_limit: one_more(limits.org),
+        address_limit: one_more(limits.address),
+        ..invitation(a, email, None)
     };
     store.add_member(&addition).await.unwrap();
     user

@@ -153,6 +153,24 @@ impl<'a> Settings<'a> {
     }
 }
 
+/// `http://localhost` or `http://127.0.0.1`, with or without a port or a
+/// path: the only places a mail link may open without TLS (a token in
+/// clear over the network is someone else's to spend).
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(host, port)| {
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            host
+        } else {
+            ""
+        }
+    });
+    matches!(host, "localhost" | "127.0.0.1")
+}
+
 impl Config {
     /// Reads every setting. The store choice: `TABLE_NAME` → DynamoDB,
     /// otherwise `ACCOUNTS_DATA` → embedded in that directory, otherwise
@@ -240,12 +258,14 @@ impl Config {
             .get("APP_URL")
             .unwrap_or_else(|| "http://localhost:5173".into());
         let unsafe_in_a_link = |c: char| c.is_whitespace() || "\"'<>&".contains(c);
-        if !(app_url.starts_with("https://") || app_url.starts_with("http://"))
+        if !(app_url.starts_with("https://") || is_loopback_http(&app_url))
             || app_url.contains(unsafe_in_a_link)
         {
             return Err(ConfigError::Invalid {
                 name: "APP_URL",
-                reason: "expected the web app's URL (https://…)".into(),
+                reason:
+                    "expected the web app's https:// URL (http:// only for localhost or 127.0.0.1)"
+                        .into(),
             });
         }
         let require_verified_email = match settings.get("REQUIRE_VERIFIED_EMAIL").as_deref() {
@@ -306,6 +326,33 @@ mod tests {
         assert_eq!(c.login_throttle.max_failures, 5);
         assert_eq!(c.login_throttle.window_seconds, 900);
         assert_eq!(c.password_hash, PasswordHashConfig::OWASP);
+    }
+
+    #[test]
+    fn mail_links_open_https_or_loopback_only() {
+        let load = |url: &str| {
+            let m = map(&[("TABLE_NAME", "t"), ("APP_URL", url)]);
+            Config::load(&Settings::from_map(&m)).map(|c| c.mail.app_url)
+        };
+        for good in [
+            "https://app.example.com",
+            "http://localhost:5173",
+            "http://127.0.0.1",
+            "http://localhost/app/",
+        ] {
+            assert!(load(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://app.example.com",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example:80",
+            "http://localhost:x@evil.example",
+            "ftp://localhost",
+            "https://app.example.com/\"><script>",
+        ] {
+            let err = load(bad).unwrap_err().to_string();
+            assert!(err.contains("APP_URL"), "{bad}: {err}");
+        }
     }
 
     #[test]

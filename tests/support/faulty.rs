@@ -140,7 +140,7 @@ pub async fn assert_one_new_account(
         "ORG/META",
         "ORG/SUB",
         "SESSION/SESSION",
-        "USER/TOKEN",
+        "MAILTOKEN/TOKEN",
         "OUTBOX/MAIL",
     ];
     assert_census(&f.census().await, before, &kinds);

@@ -409,11 +409,11 @@ impl TestApp {
         }
     }
 
-    /// Adds `email` with `role` to `by`'s organization and signs it in.
+    /// Adds `email` with `role` to `by`'s organization and signs it in: the
+    /// member accepts its invitation with [`PASSWORD`].
     pub async fn member(&self, by: &Member, email: &str, role: u8) -> Member {
         let body = json!({
-            "email": email, "password": PASSWORD, "firstName": "Grace",
-            "lastName": "Hopper", "orgRole": role
+            "email": email, "firstName": "Grace", "lastName": "Hopper", "orgRole": role
         });
         let created = self
             .call(
@@ -424,15 +424,32 @@ impl TestApp {
             )
             .await;
         assert_eq!(created.status, 201, "{}", created.body);
-        let login = self.login(email, PASSWORD).await;
-        assert_eq!(login.status, 200, "{}", login.body);
+        let accepted = self.accept_invitation(email, PASSWORD).await;
+        assert_eq!(accepted.status, 200, "{}", accepted.body);
         Member {
             id: created.body["data"]["id"].as_str().unwrap().to_owned(),
             email: email.to_owned(),
             org_id: by.org_id.clone(),
-            access_token: login.str("accessToken"),
-            refresh_token: login.str("refreshToken"),
+            access_token: accepted.str("accessToken"),
+            refresh_token: accepted.str("refreshToken"),
         }
+    }
+
+    /// Delivers what the outbox holds and accepts the invitation mailed to
+    /// `email` with `password`: verify-email's reply.
+    pub async fn accept_invitation(&self, email: &str, password: &str) -> Reply {
+        let mails = self.mailer().deliver().await;
+        let invitation = mails
+            .iter()
+            .rev()
+            .find(|m| m.to == email && m.kind == accounts::model::mail::MailKind::Invitation)
+            .unwrap_or_else(|| panic!("no invitation to {email}"));
+        let token = mail::link_token(invitation, &self.app.config.mail.app_url, "verify-email");
+        self.post(
+            "/user/verify-email",
+            json!({"token": token, "password": password}),
+        )
+        .await
     }
 
     pub async fn role_of(&self, user_id: &str) -> u8 {

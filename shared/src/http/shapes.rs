@@ -3,7 +3,7 @@
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use super::response::success;
+use super::response::{success, with_cache_control};
 use crate::model::User;
 use crate::role::Role;
 use crate::service::SignedIn;
@@ -40,7 +40,7 @@ impl From<Role> for RoleInfo {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SignedInUser<'a> {
+pub(crate) struct SignedInUser<'a> {
     id: &'a str,
     email: &'a str,
     name: &'a str,
@@ -72,17 +72,21 @@ struct SignedInResponse<'a> {
     verification_token_id: Option<&'a str>,
 }
 
-/// Login's shape: what every sign-in answers.
+/// Login's shape: what every sign-in answers. Every answer that carries
+/// a token is `Cache-Control: no-store`.
 pub(crate) fn signed_in_response(status: u16, s: &SignedIn) -> Response<Body> {
-    success(
-        status,
-        &SignedInResponse {
-            access_token: &s.access_token,
-            refresh_token: &s.refresh_token,
-            token_id: &s.session_id,
-            expires_at: s.expires_at,
-            user: (&s.user).into(),
-            verification_token_id: s.verification_token_id.as_deref(),
-        },
+    with_cache_control(
+        success(
+            status,
+            &SignedInResponse {
+                access_token: &s.access_token,
+                refresh_token: &s.refresh_token,
+                token_id: &s.session_id,
+                expires_at: s.expires_at,
+                user: (&s.user).into(),
+                verification_token_id: s.verification_token_id.as_deref(),
+            },
+        ),
+        "no-store",
     )
 }

@@ -62,6 +62,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// A name as plain text that no mail client turns into a link: anyone
+/// chooses their own name (and their organization's), and a mail from the
+/// service's own address must not carry someone's `evil.example`. Dots
+/// become ONE DOT LEADER (U+2024), which looks the same and ends no host.
+fn plain(name: &str) -> String {
+    name.replace('.', "\u{2024}")
+}
+
 pub struct Renderer {
     env: Environment<'static>,
     app_url: String,
@@ -96,8 +104,8 @@ impl Renderer {
     pub fn render(&self, mail: &OutboxMail) -> Result<RenderedMail, RenderError> {
         let token = mail.token.as_deref().ok_or(RenderError::NoToken)?;
         let values = context! {
-            name => mail.recipient_name,
-            org_name => mail.org_name.as_deref().unwrap_or_default(),
+            name => plain(&mail.recipient_name),
+            org_name => plain(mail.org_name.as_deref().unwrap_or_default()),
             // Not escaped: `/` would become `&#x2f;` and the plain link
             // in the HTML part would differ from the text part's. It holds
             // nothing to escape: APP_URL is checked at start (no quotes,
@@ -152,8 +160,21 @@ mod tests {
         assert!(m.text.contains(evil), "plain text is not HTML");
         assert!(!m.html.contains("<script>"), "{}", m.html);
         assert!(m.html.contains("&lt;script&gt;"), "{}", m.html);
-        assert!(m.subject.contains(evil));
+        assert_eq!(m.subject, "You have been invited to join an organization");
         assert_eq!(m.to, "ada@acme.com");
+    }
+
+    #[test]
+    fn names_never_become_links() {
+        let r = Renderer::new("https://app.example.com").unwrap();
+        let org = "Locked! Go to https://evil.example/login";
+        let m = r
+            .render(&mail(MailKind::Invitation, "www.evil.example", Some(org)))
+            .unwrap();
+        for part in [&m.subject, &m.text, &m.html] {
+            assert!(!part.contains("evil.example"), "{part}");
+        }
+        assert!(m.text.contains("evil\u{2024}example"), "{}", m.text);
     }
 
     #[test]

@@ -60,6 +60,11 @@ pub struct MailToken {
     pub user_id: String,
     /// The address it was mailed to: it verifies that address only.
     pub email: String,
+    /// The user's session epoch when it was minted: a password change,
+    /// reset, revoke-all or deactivation (each moves the epoch on) kills
+    /// it, as it kills the sessions of that epoch.
+    #[serde(default)]
+    pub epoch: u64,
     pub created_at: i64,
     /// Refused from then on; the store may drop it some time after (TTL).
     pub expires_at: i64,
@@ -109,9 +114,40 @@ pub const RESET_TOKEN_SECONDS: i64 = 30 * 60;
 #[derive(Debug, Clone)]
 pub struct Recipient<'a> {
     pub user_id: &'a str,
+    /// The user's session epoch now (see [`MailToken::epoch`]).
+    pub epoch: u64,
     pub email: &'a str,
     pub name: &'a str,
     pub org_name: Option<&'a str>,
+}
+
+/// Invitations per organization per window, and per address per window.
+pub const MAX_ORG_INVITATIONS: u32 = 20;
+pub const ORG_INVITATION_WINDOW_SECONDS: i64 = 3600;
+pub const MAX_ADDRESS_INVITATIONS: u32 = 3;
+pub const ADDRESS_INVITATION_WINDOW_SECONDS: i64 = 86_400;
+
+/// A count to write, only where the stored one is still `expected` (None:
+/// only where there is none yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedLimit {
+    pub limit: MailLimit,
+    pub expected: Option<u32>,
+}
+
+impl CountedLimit {
+    /// One more mail over `current`, or None when `max` went out already.
+    pub fn one_more(
+        current: Option<&MailLimit>,
+        now: i64,
+        max: u32,
+        window: i64,
+    ) -> Option<CountedLimit> {
+        Some(CountedLimit {
+            limit: MailLimit::after_one_more(current, now, max, window)?,
+            expected: current.map(|l| l.count),
+        })
+    }
 }
 
 /// How many mails of one kind an address (or account) was sent in the

@@ -78,6 +78,12 @@ impl User {
     pub fn is_removed(&self) -> bool {
         self.deleted_at.is_some()
     }
+
+    /// A member invited and not yet accepted: no password, address not
+    /// proven. It holds no address (a registration of it wins).
+    pub fn is_pending_invitation(&self) -> bool {
+        self.password_hash.is_empty() && !self.validated
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,7 +172,8 @@ pub struct Session {
     /// The client's address at sign-in, as the gateway saw it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
-    /// How it was started: `password` (login, register).
+    /// How it was started, in Flashback's words: `LOCAL` (a password or a
+    /// mail link). Records written before said `password`.
     #[serde(default = "password_login")]
     pub login_method: String,
 }
@@ -175,7 +182,7 @@ fn password_login() -> String {
     LOGIN_METHOD_PASSWORD.to_owned()
 }
 
-pub const LOGIN_METHOD_PASSWORD: &str = "password";
+pub const LOGIN_METHOD_PASSWORD: &str = "LOCAL";
 
 impl Session {
     /// Whether the session still lets its holder in: not revoked, not past
@@ -214,7 +221,12 @@ pub struct NewAccount {
     pub user: User,
     pub organization: Organization,
     pub subscription: Subscription,
-    pub session: Session,
+    /// None when the address must be verified before any session.
+    pub session: Option<Session>,
+    /// The unaccepted invitation that held the address: withdrawn (its
+    /// member deleted, written only at its `version` and still unaccepted)
+    /// and the address's lock moved to `user`, in the same transaction.
+    pub withdrawn: Option<User>,
     /// The verification token and its mail, written with the account.
     pub verification: Option<mail::MailGrant>,
 }

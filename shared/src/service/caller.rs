@@ -10,6 +10,9 @@ use crate::model::{Session, User};
 pub struct Caller {
     pub user: User,
     pub claims: AccessClaims,
+    /// When the caller's session signed in (a password or a mail link):
+    /// refreshes keep it, so it says how fresh the proof is.
+    pub signed_in_at: i64,
 }
 
 /// What the store says of the caller: its account and the session its
@@ -27,13 +30,23 @@ pub fn caller_from(app: &App, claims: AccessClaims, records: CallerRecords) -> R
     let Some(user) = user.filter(|u| u.org_id == claims.org_id) else {
         return Err(Error::InvalidToken);
     };
-    if !session.is_some_and(|s| s.id == claims.sid && s.is_live_for(&user, app.now())) {
+    let Some(session) = session.filter(|s| s.id == claims.sid && s.is_live_for(&user, app.now()))
+    else {
         return Err(Error::SessionRevoked);
-    }
+    };
     if !user.is_active() {
         return Err(Error::InvalidToken);
     }
-    Ok(Caller { user, claims })
+    // A session of an unverified account (one from before the setting was
+    // turned on) lets nobody in where the address must be proven first.
+    if app.config.mail.require_verified_email && !user.validated {
+        return Err(Error::EmailNotVerified);
+    }
+    Ok(Caller {
+        user,
+        claims,
+        signed_in_at: session.created_at,
+    })
 }
 
 /// The caller named by verified claims, read from the store: one round trip.

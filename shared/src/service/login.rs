@@ -13,7 +13,7 @@ use crate::store::StoreError;
 const MAX_PASSWORD_BYTES: usize = 1024;
 /// A user id no account has (accounts get random v4 UUIDs): what login reads
 /// for an address without an account.
-const NO_ACCOUNT: &str = "00000000-0000-0000-0000-000000000000";
+pub(crate) const NO_ACCOUNT: &str = "00000000-0000-0000-0000-000000000000";
 
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {

@@ -13,19 +13,24 @@ use crate::store::UserTokens;
 
 /// A token longer than any we mint is refused before anything is read.
 const MAX_TOKEN_CHARS: usize = 128;
+/// At most this many other tokens are spent with a presented one (one
+/// DynamoDB transaction holds 100 items); any left over are of an earlier
+/// epoch, or die with the one that moves it on, anyway.
+const MAX_SPENT_WITH: usize = 90;
 
 /// A presented token that is valid now: its user and its record, with the
-/// user's other outstanding tokens of the same purpose.
+/// user's other outstanding tokens, of any purpose.
 pub(crate) struct Presented {
     pub user: User,
     pub hash: String,
     pub others: Vec<String>,
 }
 
-/// Reads the user of `token` with its tokens (one request) and checks that
-/// `token` is among them, of `purpose`, unexpired, for the address the
-/// account still has. `invalid` otherwise, whatever the reason, so that the
-/// answer tells nothing about why.
+/// Reads the user of `token` with its tokens (one round trip) and checks
+/// that `token` is among them, of `purpose`, unexpired, for the address the
+/// account still has, minted in the user's current session epoch, and that
+/// the account is active. `invalid` otherwise, whatever the reason, so that
+/// the answer tells nothing about why.
 pub(crate) async fn presented(
     app: &App,
     token: &str,
@@ -38,16 +43,21 @@ pub(crate) async fn presented(
     let user_id = mail_token::user_id_of(token).ok_or_else(invalid)?;
     let hash = mail_token::hash(token);
     let UserTokens { user, tokens, .. } = app.store.user_tokens(&user_id).await?;
-    let user = user.ok_or_else(invalid)?;
+    let user = user.filter(User::is_active).ok_or_else(invalid)?;
     let now = app.now();
-    let usable =
-        |t: &MailToken| t.purpose == purpose && now < t.expires_at && t.email == user.email;
+    let usable = |t: &MailToken| {
+        t.purpose == purpose
+            && now < t.expires_at
+            && t.email == user.email
+            && t.epoch == user.session_epoch
+    };
     if !tokens.iter().any(|t| t.hash == hash && usable(t)) {
         return Err(invalid());
     }
     let others = tokens
         .iter()
-        .filter(|t| t.purpose == purpose && t.hash != hash)
+        .filter(|t| t.hash != hash)
+        .take(MAX_SPENT_WITH)
         .map(|t| t.hash.clone())
         .collect();
     Ok(Presented { user, hash, others })
@@ -66,6 +76,7 @@ pub(crate) fn grant(kind: MailKind, to: &Recipient<'_>, now: i64) -> Result<Mail
             purpose: kind.purpose(),
             user_id: to.user_id.to_owned(),
             email: to.email.to_owned(),
+            epoch: to.epoch,
             created_at: now,
             expires_at: now + lifetime,
         },
@@ -91,6 +102,7 @@ pub(crate) fn stand_in(email: &str, now: i64) -> Result<MailGrant> {
     let nobody = uuid::Uuid::new_v4().to_string();
     let to = Recipient {
         user_id: &nobody,
+        epoch: 0,
         email,
         name: "",
         org_name: None,

@@ -7,9 +7,11 @@ use super::mail_tokens;
 use super::{roles, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
-use crate::auth::password;
 use crate::error::{Error, Result};
-use crate::model::mail::{MailKind, Recipient};
+use crate::model::mail::{
+    ADDRESS_INVITATION_WINDOW_SECONDS, CountedLimit, MAX_ADDRESS_INVITATIONS, MAX_ORG_INVITATIONS,
+    MailKind, ORG_INVITATION_WINDOW_SECONDS, Recipient,
+};
 use crate::model::{ContactDetails, User, UserStatus};
 use crate::role::Role;
 use crate::store::{MemberAddition, StoreError};
@@ -17,15 +19,13 @@ use crate::store::{MemberAddition, StoreError};
 #[derive(Debug, Clone, Default)]
 pub struct NewMember {
     pub email: String,
-    /// None: the member has no password until it accepts the invitation.
-    pub password: Option<String>,
-    pub send_invite: bool,
     pub first_name: String,
     pub last_name: String,
     pub org_role: Option<Role>,
 }
 
-/// How often a creation is decided again after its caller changed.
+/// How often a creation is decided again after its caller, or a count it
+/// was decided on, changed.
 const ADD_ATTEMPTS: usize = 3;
 
 /// May `caller` create a member with `role`?
@@ -37,32 +37,66 @@ fn check_may_add(caller: &Caller, role: Role) -> Result<()> {
     Ok(())
 }
 
-/// POST /organization/users: a new user in the caller's organization.
+/// The organization's and the address's invitation counts with this one
+/// more, read now; `TooManyAttempts` when either is spent.
+pub(super) async fn counted(
+    app: &App,
+    org_id: &str,
+    email: &str,
+) -> Result<(CountedLimit, CountedLimit)> {
+    let limits = app.store.invitation_limits(org_id, email).await?;
+    let now = app.now();
+    let org = CountedLimit::one_more(
+        limits.org.as_ref(),
+        now,
+        MAX_ORG_INVITATIONS,
+        ORG_INVITATION_WINDOW_SECONDS,
+    );
+    let address = CountedLimit::one_more(
+        limits.address.as_ref(),
+        now,
+        MAX_ADDRESS_INVITATIONS,
+        ADDRESS_INVITATION_WINDOW_SECONDS,
+    );
+    match (org, address) {
+        (Some(org), Some(address)) => Ok((org, address)),
+        _ => {
+            let until = [limits.org, limits.address]
+                .into_iter()
+                .flatten()
+                .map(|l| l.expires_at)
+                .max()
+                .unwrap_or(now);
+            Err(Error::TooManyAttempts {
+                retry_after_seconds: (until - now).max(1) as u64,
+            })
+        }
+    }
+}
+
+/// POST /organization/users: a new member of the caller's organization,
+/// always invited: it has no password (an empty hash, which no password
+/// matches) and cannot sign in until it accepts the invitation through
+/// verify-email, which sets its own. An admin never chooses a password a
+/// member signs in with, so that an address can't be squatted.
 ///
-/// The password hashes for tens of milliseconds after the caller was read
-/// and checked; the write is conditional on the caller being unchanged since,
-/// so a caller demoted or deactivated meanwhile is decided on again as it is
-/// now, not as it was.
+/// The write is conditional on the caller and the invitation counts being
+/// as read, so that a caller demoted or deactivated meanwhile, or a count
+/// spent by a concurrent invitation, is decided on again as it is now.
 pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result<User> {
-    let mut caller = caller::caller(app, claims.clone()).await?;
+    let (caller, organization) = tokio::join!(
+        caller::caller(app, claims.clone()),
+        app.store.organization(&claims.org_id)
+    );
+    let mut caller = caller?;
     let role = input.org_role.unwrap_or(Role::User);
     check_may_add(&caller, role)?;
     let email = validate::normalize_email(&input.email)?;
-    if let Some(password) = &input.password {
-        password::check_strength(password)?;
-    } else if !input.send_invite {
-        return Err(Error::validation(
-            "password is required unless sendInvite is true",
-        ));
-    }
     let name = validate::name("firstName", &input.first_name)?;
     let last_name = validate::name("lastName", &input.last_name)?;
-    // An invited member without a password has none (an empty hash, which
-    // no password matches) until verify-email sets one.
-    let password_hash = match &input.password {
-        Some(password) => app.passwords.hash(password).await?,
-        None => String::new(),
-    };
+    let org_name = organization?
+        .map(|org| org.name)
+        .ok_or(Error::NoOrganization)?;
     let now = app.now();
     let user = User {
         id: Uuid::new_v4().to_string(),
@@ -71,7 +105,7 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         last_name,
         org_id: caller.org_id()?.to_owned(),
         org_role: role,
-        password_hash,
+        password_hash: String::new(),
         status: UserStatus::Active,
         validated: false,
         mfa_required: false,
@@ -83,29 +117,23 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         session_epoch: 0,
         deleted_at: None,
     };
-    let invitation = if input.send_invite {
-        let org_name = app
-            .store
-            .organization(&user.org_id)
-            .await?
-            .map(|org| org.name)
-            .ok_or(Error::NoOrganization)?;
-        let to = Recipient {
-            user_id: &user.id,
-            email: &user.email,
-            name: &user.name,
-            org_name: Some(&org_name),
-        };
-        Some(mail_tokens::grant(MailKind::Invitation, &to, now)?)
-    } else {
-        None
+    let to = Recipient {
+        user_id: &user.id,
+        epoch: user.session_epoch,
+        email: &user.email,
+        name: &user.name,
+        org_name: Some(&org_name),
     };
+    let invitation = mail_tokens::grant(MailKind::Invitation, &to, now)?;
     for attempt in 1..=ADD_ATTEMPTS {
+        let (org_limit, address_limit) = counted(app, &user.org_id, &user.email).await?;
         let addition = MemberAddition {
             user: user.clone(),
             caller_id: caller.user.id.clone(),
             caller_version: caller.user.version,
             invitation: invitation.clone(),
+            org_limit,
+            address_limit,
         };
         match app.store.add_member(&addition).await {
             Ok(()) => break,
@@ -126,8 +154,7 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         new_user_id = %user.id,
         org_id = %user.org_id,
         org_role = role.value(),
-        invited = input.send_invite,
-        "member created"
+        "member created and invited"
     );
     Ok(user)
 }

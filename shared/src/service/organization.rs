@@ -8,7 +8,7 @@
 
 use super::caller::{self, Caller};
 use super::users::{Names, caller_and_member};
-use super::{mail_tokens, register, roles, validate};
+use super::{mail_tokens, members, register, roles, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::error::{Error, Result};
@@ -158,14 +158,6 @@ pub async fn remove_member(app: &App, claims: AccessClaims, target_id: &str) -> 
     Err(Error::Conflict)
 }
 
-/// Where a resent invitation counts under the invitation caps of API.md's
-/// "Who owns an address" (20 per organization per hour, 3 per address per
-/// day). Not applied yet: the caps come with `POST /organization/users`'
-/// invitation rules, and a resend is to count under the same ones.
-async fn check_invitation_caps(_app: &App, _org_id: &str, _email: &str) -> Result<()> {
-    Ok(())
-}
-
 /// POST /organization/users/{userId}/resend-invitation: a fresh invitation
 /// for a member who has not accepted one; the older links die with it.
 pub async fn resend_invitation(app: &App, claims: AccessClaims, target_id: &str) -> Result<()> {
@@ -176,7 +168,9 @@ pub async fn resend_invitation(app: &App, claims: AccessClaims, target_id: &str)
         if target.validated || !target.is_active() {
             return Err(Error::Conflict);
         }
-        check_invitation_caps(app, &target.org_id, &target.email).await?;
+        // A resend counts under the invitation caps, as a new member does.
+        let (org_limit, address_limit) =
+            members::counted(app, &target.org_id, &target.email).await?;
         let (tokens, org) = tokio::join!(
             app.store.user_tokens(&target.id),
             app.store.organization(&target.org_id)
@@ -194,6 +188,7 @@ pub async fn resend_invitation(app: &App, claims: AccessClaims, target_id: &str)
             email: &target.email,
             name: &target.name,
             org_name: Some(&org.name),
+            epoch: target.session_epoch,
         };
         let grant = mail_tokens::grant(MailKind::Invitation, &to, now)?;
         let mut updated = target.clone();
@@ -203,6 +198,8 @@ pub async fn resend_invitation(app: &App, claims: AccessClaims, target_id: &str)
             updated,
             spent,
             grant,
+            org_limit,
+            address_limit,
         };
         match app.store.reissue_invitation(&reissue).await {
             Ok(()) => {

@@ -87,9 +87,16 @@ pub async fn refresh(app: &App, presented: &str) -> Result<Refreshed> {
         Err(e) => return Err(e.into()),
     }
     // A session of an earlier epoch was ended with all the others
-    // (deactivation, revoke-all, a password change).
+    // (deactivation, revoke-all, a password change); an unverified
+    // account has none where the address must be proven first.
     let user = match user? {
-        Some(user) if user.is_active() && user.session_epoch == session.epoch => user,
+        Some(user)
+            if user.is_active()
+                && user.session_epoch == session.epoch
+                && (user.validated || !app.config.mail.require_verified_email) =>
+        {
+            user
+        }
         _ => {
             app.store.revoke_session(&session.id).await?;
             return Err(Error::InvalidRefreshToken);

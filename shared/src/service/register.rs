@@ -1,5 +1,8 @@
 //! POST /user/register: a new user, its organization (the user as OWNER), a
-//! free-trial subscription and a first session, in one write.
+//! free-trial subscription, a verification mail and (unless the address
+//! must be verified first) a first session, in one write. An address that
+//! only an unaccepted invitation holds is taken over, the invitation
+//! withdrawn in the same write: a pending invitation holds no address.
 
 use uuid::Uuid;
 
@@ -7,12 +10,28 @@ use super::mail_tokens;
 use super::{SessionOrigin, SignedIn, new_session, signed_in, validate};
 use crate::App;
 use crate::auth::password;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::mail::{MailKind, Recipient};
 use crate::model::{
     ContactDetails, NewAccount, Organization, Subscription, SubscriptionStatus, User, UserStatus,
 };
 use crate::role::Role;
+use crate::store::StoreError;
+
+/// How often a registration is decided again when the invitation holding
+/// its address changed under it.
+const WITHDRAW_ATTEMPTS: usize = 3;
+
+/// What register hands back: the account, and its session unless the
+/// address must be verified before any.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub user: User,
+    pub signed_in: Option<SignedIn>,
+    /// Flashback's resend id: the account's, which the response carries
+    /// anyway; resending needs no secret.
+    pub verification_token_id: String,
+}
 
 /// The plan every new organization starts on, and for how long.
 pub const FREE_TRIAL_PLAN_ID: &str = "free-trial";
@@ -45,7 +64,7 @@ pub(super) fn validated_contact(c: &ContactDetails) -> Result<ContactDetails> {
     })
 }
 
-pub async fn register(app: &App, input: Registration) -> Result<SignedIn> {
+pub async fn register(app: &App, input: Registration) -> Result<Registered> {
     let email = validate::normalize_email(&input.email)?;
     password::check_strength(&input.password)?;
     let first_name = validate::name("firstName", &input.first_name)?;
@@ -100,32 +119,69 @@ pub async fn register(app: &App, input: Registration) -> Result<SignedIn> {
         starts_at: now,
         ends_at: Some(now + FREE_TRIAL_SECONDS),
     };
-    let (session, refresh_token) = new_session(app, &user, input.origin)?;
+    // No session before the mailbox is proven, when so configured: a
+    // registrant who cannot read the mail gets nothing to hold on to.
+    let session = if app.config.mail.require_verified_email {
+        None
+    } else {
+        Some(new_session(app, &user, input.origin)?)
+    };
     let to = Recipient {
         user_id: &user.id,
+        epoch: user.session_epoch,
         email: &user.email,
         name: &user.name,
         org_name: Some(&organization.name),
     };
     let verification = mail_tokens::grant(MailKind::Verification, &to, now)?;
-    let account = NewAccount {
+    let mut account = NewAccount {
         user,
         organization,
         subscription,
-        session,
+        session: session.as_ref().map(|(s, _)| s.clone()),
         verification: Some(verification),
+        withdrawn: None,
     };
-    app.store.create_account(&account).await?;
+    create(app, &mut account).await?;
     tracing::info!(
         event = "register",
         outcome = "success",
         user_id = %account.user.id,
         org_id = %account.organization.id,
+        withdrew_invitation = account.withdrawn.is_some(),
         "account created"
     );
-    let mut signed_in = signed_in(app, account.user, &account.session, refresh_token)?;
-    // Flashback's resend id: the account's, which the response carries
-    // anyway; resending needs no secret.
-    signed_in.verification_token_id = Some(signed_in.user.id.clone());
-    Ok(signed_in)
+    let signed_in = session
+        .map(|(session, refresh_token)| {
+            signed_in(app, account.user.clone(), &session, refresh_token)
+        })
+        .transpose()?;
+    Ok(Registered {
+        verification_token_id: account.user.id.clone(),
+        user: account.user,
+        signed_in,
+    })
+}
+
+/// Writes the account; over an address that an unaccepted invitation
+/// holds, withdraws it in the same write (decided again, a few times, if
+/// the invitation changes meanwhile: accepted, it holds the address).
+async fn create(app: &App, account: &mut NewAccount) -> Result<()> {
+    for _ in 0..WITHDRAW_ATTEMPTS {
+        match app.store.create_account(account).await {
+            Ok(()) => return Ok(()),
+            // The address is held, or the invitation holding it changed:
+            // decided again on who holds it now.
+            Err(StoreError::EmailTaken) => {}
+            Err(StoreError::Conflict) if account.withdrawn.is_some() => {}
+            Err(e) => return Err(e.into()),
+        }
+        match app.store.user_by_email(&account.user.email).await? {
+            Some(pending) if pending.is_pending_invitation() => account.withdrawn = Some(pending),
+            // The invitation went meanwhile: a plain registration again.
+            None if account.withdrawn.is_some() => account.withdrawn = None,
+            _ => return Err(Error::EmailAlreadyRegistered),
+        }
+    }
+    Err(Error::Conflict)
 }

@@ -1,12 +1,12 @@
 //! Password reset: `request-reset-password` mails a link (the same answer,
 //! in about the same time, whether or not the address has an account);
-//! `reset-password` spends the token and every other outstanding reset
+//! `reset-password` spends the token and every other outstanding mail
 //! token of the user, sets the password, verifies the address and ends
-//! every session (the user's session epoch moves on), in one write, then
-//! clears the login throttle.
+//! every session (the user's session epoch moves on, and every link minted
+//! before with it), in one write, then clears the login throttle.
 
 use super::mail_tokens::{self, presented};
-use super::{throttle, validate};
+use super::{login, throttle, validate};
 use crate::App;
 use crate::auth::password;
 use crate::error::{Error, Result};
@@ -45,10 +45,19 @@ pub async fn request(app: &App, email: &str) -> Result<()> {
         return Ok(());
     };
     let expected = lookup.limit.as_ref().map(|l| l.count);
-    let (grant, has_account) = match &lookup.user_id {
-        Some(user_id) => {
+    // The link is bound to the account's session epoch, so the account is
+    // read; an address without one reads an id no account has, so that
+    // both cost the same requests.
+    let user = app
+        .store
+        .user(lookup.user_id.as_deref().unwrap_or(login::NO_ACCOUNT))
+        .await?
+        .filter(|u| u.email == email && u.is_active());
+    let (grant, has_account) = match &user {
+        Some(user) => {
             let to = Recipient {
-                user_id,
+                user_id: &user.id,
+                epoch: user.session_epoch,
                 email: &email,
                 name: "",
                 org_name: None,

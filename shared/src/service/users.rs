@@ -12,6 +12,10 @@ use crate::store::{RoleChange, StoreError};
 
 /// How often a name update re-reads and re-applies after losing a race.
 const UPDATE_ATTEMPTS: usize = 3;
+/// A session that signed in this recently changes its password without
+/// `currentPassword` (Flashback's `updateUser` sends none: its web app
+/// changes a password right after asking for it).
+pub const RECENT_SIGN_IN_SECONDS: i64 = 5 * 60;
 
 pub async fn profile(app: &App, claims: AccessClaims) -> Result<User> {
     Ok(caller::caller(app, claims).await?.user)
@@ -75,6 +79,27 @@ impl Names {
     }
 }
 
+/// Checks a `currentPassword`. A stolen access token must not make it
+/// guessable without limit: each guess counts toward the address's login
+/// throttle, before it is checked.
+async fn check_current_password(app: &App, target: &User, current: &str) -> Result<()> {
+    let attempts = app.store.login_throttle(&target.email).await?;
+    if let Err(e) = throttle::count_attempt(app, &target.email, attempts).await {
+        tracing::info!(event = "password_change", outcome = "throttled", user_id = %target.id, "password change refused: too many attempts");
+        return Err(e);
+    }
+    if app
+        .passwords
+        .verify(current, Some(&target.password_hash))
+        .await?
+        == Verification::Mismatch
+    {
+        tracing::info!(event = "password_change", outcome = "failure", user_id = %target.id, "password change refused: wrong current password");
+        return Err(Error::InvalidCredentials);
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct UserUpdate {
     pub name: Option<String>,
@@ -104,28 +129,14 @@ pub async fn update(
         None => None,
         Some(_) if !own => return Err(Error::InsufficientPermissions),
         Some(new_password) => {
-            let current = update
-                .current_password
-                .as_deref()
-                .filter(|c| !c.is_empty())
-                .ok_or(Error::CurrentPasswordRequired)?;
-            password::check_strength(new_password)?;
-            // A stolen access token must not make the current password
-            // guessable without limit: each guess counts toward the
-            // address's login throttle, before it is checked.
-            let attempts = app.store.login_throttle(&target.email).await?;
-            if let Err(e) = throttle::count_attempt(app, &target.email, attempts).await {
-                tracing::info!(event = "password_change", outcome = "throttled", user_id = %target.id, "password change refused: too many attempts");
-                return Err(e);
+            let current = update.current_password.as_deref().filter(|c| !c.is_empty());
+            let recent = app.now() - caller.signed_in_at <= RECENT_SIGN_IN_SECONDS;
+            if current.is_none() && !recent {
+                return Err(Error::CurrentPasswordRequired);
             }
-            if app
-                .passwords
-                .verify(current, Some(&target.password_hash))
-                .await?
-                == Verification::Mismatch
-            {
-                tracing::info!(event = "password_change", outcome = "failure", user_id = %target.id, "password change refused: wrong current password");
-                return Err(Error::InvalidCredentials);
+            password::check_strength(new_password)?;
+            if let Some(current) = current {
+                check_current_password(app, &target, current).await?;
             }
             let (cleared, hash) = tokio::join!(
                 throttle::clear_attempts(app, &target.email),

@@ -8,7 +8,10 @@ use super::{SessionOrigin, SignedIn, new_session, signed_in};
 use crate::App;
 use crate::auth::password;
 use crate::error::{Error, Result};
-use crate::model::mail::{MailKind, MailLimit, Recipient, TokenPurpose};
+use crate::model::mail::{
+    ADDRESS_INVITATION_WINDOW_SECONDS, CountedLimit, MAX_ADDRESS_INVITATIONS, MailKind, MailLimit,
+    Recipient, TokenPurpose,
+};
 use crate::store::{StoreError, UserTokens};
 
 use super::validate;
@@ -47,9 +50,6 @@ pub async fn verify(
     for _ in 0..REDEEM_ATTEMPTS {
         let found = presented(app, token, TokenPurpose::Verify, invalid).await?;
         let mut user = found.user;
-        if !user.is_active() {
-            return Err(Error::UserInactive);
-        }
         if user.password_hash.is_empty() {
             if password_hash.is_none() {
                 let password = new_password.filter(|p| !p.is_empty()).ok_or_else(|| {
@@ -60,13 +60,19 @@ pub async fn verify(
             }
             user.password_hash = password_hash.clone().unwrap_or_default();
         }
-        user.validated = true;
+        if !user.validated {
+            // The mailbox is proven now: whatever signed in before under
+            // this address (a registrant who never read it) ends here, and
+            // the new session starts in the next epoch.
+            user.session_epoch += 1;
+            user.validated = true;
+        }
         user.version += 1;
         user.updated_at = app.now();
         let (session, refresh_token) = new_session(app, &user, origin.clone())?;
         match app
             .store
-            .redeem_verification(&found.hash, &user, &session)
+            .redeem_verification(&found.hash, &found.others, &user, &session)
             .await
         {
             Ok(()) => {
@@ -108,6 +114,25 @@ pub async fn resend(app: &App, verification_id: &str) -> Result<()> {
         return Ok(());
     };
     let invited = user.password_hash.is_empty();
+    // An invitation counts toward its address's invitations, resent or not.
+    let address = if invited {
+        let limits = app
+            .store
+            .invitation_limits(&user.org_id, &user.email)
+            .await?;
+        let Some(address) = CountedLimit::one_more(
+            limits.address.as_ref(),
+            now,
+            MAX_ADDRESS_INVITATIONS,
+            ADDRESS_INVITATION_WINDOW_SECONDS,
+        ) else {
+            tracing::info!(event = "resend_verification", outcome = "limited", user_id = %user.id, "invitation limit of the address reached");
+            return Ok(());
+        };
+        Some(address)
+    } else {
+        None
+    };
     let org_name = if invited {
         app.store.organization(&user.org_id).await?.map(|o| o.name)
     } else {
@@ -115,6 +140,7 @@ pub async fn resend(app: &App, verification_id: &str) -> Result<()> {
     };
     let to = Recipient {
         user_id: &user.id,
+        epoch: user.session_epoch,
         email: &user.email,
         name: &user.name,
         org_name: org_name.as_deref(),
@@ -128,7 +154,7 @@ pub async fn resend(app: &App, verification_id: &str) -> Result<()> {
     let expected = resend_limit.as_ref().map(|l| l.count);
     match app
         .store
-        .resend_verification(&limit, expected, &grant)
+        .resend_verification(&limit, expected, &grant, address.as_ref())
         .await
     {
         // A concurrent resend counted first: this one mails nothing.

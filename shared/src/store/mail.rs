@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::model::mail::{MailGrant, MailLimit, MailToken, OutboxMail};
+use crate::model::mail::{CountedLimit, MailGrant, MailLimit, MailToken, OutboxMail};
 use crate::model::{Session, User};
 
 /// What a reset request reads first, together, whether or not the address
@@ -22,6 +22,14 @@ pub struct UserTokens {
     pub user: Option<User>,
     pub tokens: Vec<MailToken>,
     pub resend_limit: Option<MailLimit>,
+}
+
+/// The invitation counts an invitation is decided on: its organization's
+/// and its address's, read together.
+#[derive(Debug, Clone, Default)]
+pub struct InvitationLimits {
+    pub org: Option<MailLimit>,
+    pub address: Option<MailLimit>,
 }
 
 /// What a reset request writes besides its count.
@@ -54,30 +62,38 @@ pub trait MailStore: Send + Sync {
 
     /// Counts one more resent verification mail for the grant's user, only
     /// if its count is still `expected` (as `request_reset`), and writes the
-    /// grant in the same transaction.
+    /// grant in the same transaction; an invitation counts toward its
+    /// address's invitations too (`address`, by the same rule).
     async fn resend_verification(
         &self,
         limit: &MailLimit,
         expected: Option<u32>,
         grant: &MailGrant,
+        address: Option<&CountedLimit>,
     ) -> StoreResult<()>;
+
+    /// The invitation counts of an organization and of an address, in one
+    /// round trip.
+    async fn invitation_limits(&self, org_id: &str, email: &str) -> StoreResult<InvitationLimits>;
 
     /// The user and every token mailed to it that is still stored
     /// (expired ones included: callers check), in one consistent read.
     async fn user_tokens(&self, user_id: &str) -> StoreResult<UserTokens>;
 
-    /// Spends a verification token: deletes it, writes `user` (only at
-    /// version `user.version - 1`, as `update_user`) and creates `session`,
-    /// all or nothing. `Conflict` when the token is gone (spent by a
-    /// concurrent request) or the user changed.
+    /// Spends a verification token and `others` of the same user with it
+    /// (any purpose), writes `user` (only at version `user.version - 1`, as
+    /// `update_user`) and creates `session`, all or nothing. `Conflict` when
+    /// the token is gone (spent by a concurrent request) or the user changed.
     async fn redeem_verification(
         &self,
         token_hash: &str,
+        others: &[String],
         user: &User,
         session: &Session,
     ) -> StoreResult<()>;
 
-    /// Spends a reset token and `others` of the same user with it, and
+    /// Spends a reset token and `others` of the same user with it (any
+    /// purpose), and
     /// writes `user` (version-checked), all or nothing. `Conflict` when
     /// `token_hash` is gone or the user changed.
     async fn redeem_reset(

@@ -19,7 +19,7 @@ mod settings;
 mod users;
 
 pub use error::{StoreError, StoreResult};
-pub use mail::{MailStore, ResetGrant, ResetLookup, UserTokens};
+pub use mail::{InvitationLimits, MailStore, ResetGrant, ResetLookup, UserTokens};
 pub use plans::PlanStore;
 pub use sessions::SessionStore;
 pub use settings::{MAX_SETTINGS_BYTES, MAX_SETTINGS_KEYS, Settings, SettingsOwner, SettingsStore};
@@ -86,14 +86,19 @@ impl StatusChange {
 
 /// A new member, with who adds it: it is written only if the caller is
 /// still as it was read when the request was decided (not demoted or
-/// deactivated while the new password hashed).
+/// deactivated meanwhile), and only if the invitation counts are still as
+/// they were read.
 #[derive(Debug, Clone)]
 pub struct MemberAddition {
     pub user: User,
     pub caller_id: String,
     pub caller_version: u64,
     /// The invitation's token and mail, written with the member.
-    pub invitation: Option<crate::model::mail::MailGrant>,
+    pub invitation: crate::model::mail::MailGrant,
+    /// The organization's invitation count after this one.
+    pub org_limit: crate::model::mail::CountedLimit,
+    /// The address's invitation count after this one.
+    pub address_limit: crate::model::mail::CountedLimit,
 }
 
 /// A member removed from its organization by another member: the user
@@ -120,6 +125,10 @@ pub struct InvitationReissue {
     /// Hashes of the tokens that die with it.
     pub spent: Vec<String>,
     pub grant: crate::model::mail::MailGrant,
+    /// The organization's and the address's invitation counts after this
+    /// one: a resend counts under the invitation caps.
+    pub org_limit: crate::model::mail::CountedLimit,
+    pub address_limit: crate::model::mail::CountedLimit,
 }
 
 /// What login reads first, together: whose address it is and how many

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::App;
 use crate::error::Result;
 use crate::http::request::{json_body, refresh_token_of, source_ip};
-use crate::http::response::success;
-use crate::http::shapes::signed_in_response;
+use crate::http::response::{success, with_cache_control};
+use crate::http::shapes::{SignedInUser, signed_in_response};
 use crate::model::ContactDetails;
 use crate::service::{SessionOrigin, login, refresh, register};
 
@@ -28,7 +28,7 @@ struct RegisterRequest {
 
 pub(crate) async fn post_register(app: &App, req: &Request) -> Result<Response<Body>> {
     let body: RegisterRequest = json_body(req, app.config.max_body_bytes)?;
-    let signed_in = register::register(
+    let registered = register::register(
         app,
         register::Registration {
             email: body.email,
@@ -46,7 +46,32 @@ pub(crate) async fn post_register(app: &App, req: &Request) -> Result<Response<B
         },
     )
     .await?;
-    Ok(signed_in_response(201, &signed_in))
+    Ok(match registered.signed_in {
+        Some(mut signed_in) => {
+            signed_in.verification_token_id = Some(registered.verification_token_id);
+            signed_in_response(201, &signed_in)
+        }
+        None => with_cache_control(
+            success(
+                201,
+                &RegisteredResponse {
+                    user: (&registered.user).into(),
+                    verification_token_id: &registered.verification_token_id,
+                },
+            ),
+            "no-store",
+        ),
+    })
+}
+
+/// Register's answer when the address must be verified first: the account
+/// and the resend id, no tokens (Flashback's `RegisterResponse` has them
+/// optional).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RegisteredResponse<'a> {
+    user: SignedInUser<'a>,
+    verification_token_id: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -86,13 +111,16 @@ struct RefreshResponse<'a> {
 pub(crate) async fn post_refresh(app: &App, req: &Request) -> Result<Response<Body>> {
     let token = refresh_token_of(app, req)?;
     let refreshed = refresh::refresh(app, &token).await?;
-    Ok(success(
-        200,
-        &RefreshResponse {
-            access_token: &refreshed.access_token,
-            token: &refreshed.access_token,
-            refresh_token: &refreshed.refresh_token,
-            expires_at: refreshed.expires_at,
-        },
+    Ok(with_cache_control(
+        success(
+            200,
+            &RefreshResponse {
+                access_token: &refreshed.access_token,
+                token: &refreshed.access_token,
+                refresh_token: &refreshed.refresh_token,
+                expires_at: refreshed.expires_at,
+            },
+        ),
+        "no-store",
     ))
 }

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::http::request::{json_body, source_ip};
 use crate::http::response::success;
 use crate::http::shapes::{Message, signed_in_response};
+use crate::model::LOGIN_METHOD_PASSWORD;
 use crate::service::{SessionOrigin, reset, verify};
 
 #[derive(Deserialize)]
@@ -71,7 +72,8 @@ pub(crate) async fn post_pre_verify(app: &App, req: &Request) -> Result<Response
             } else {
                 "Token is valid; choose a password"
             },
-            auth_method: "password",
+            // Flashback's `authMethod` words: LOCAL, GOOGLE, GITHUB, MICROSOFT.
+            auth_method: LOGIN_METHOD_PASSWORD,
             has_password: info.has_password,
         },
     ))

@@ -23,6 +23,8 @@ pub(crate) struct MemberItem<'a> {
     org_id: &'a str,
     validated: bool,
     deleted_at: Option<i64>,
+    /// Invited and not accepted yet.
+    pending_invitation: bool,
     #[serde(flatten)]
     role: RoleInfo,
 }
@@ -37,6 +39,7 @@ impl<'a> From<&'a User> for MemberItem<'a> {
             org_id: &user.org_id,
             validated: user.validated,
             deleted_at: user.deleted_at,
+            pending_invitation: user.is_pending_invitation(),
             role: user.org_role.into(),
         }
     }
@@ -45,13 +48,9 @@ impl<'a> From<&'a User> for MemberItem<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreateMemberRequest {
+    // Flashback's `password` and `sendInvite` are read past: the member is
+    // always invited and sets its own password (API.md, "Who owns an address").
     email: String,
-    /// None or empty: an invited member sets it through verify-email.
-    #[serde(default)]
-    password: Option<String>,
-    /// Flashback's `CreateOrgUserRequest.sendInvite`: mail an invitation.
-    #[serde(default)]
-    send_invite: bool,
     first_name: String,
     last_name: String,
     #[serde(default)]
@@ -73,8 +72,6 @@ pub(crate) async fn post_member(app: &App, req: &Request) -> Result<Response<Bod
         claims,
         members::NewMember {
             email: body.email,
-            password: body.password.filter(|p| !p.is_empty()),
-            send_invite: body.send_invite,
             first_name: body.first_name,
             last_name: body.last_name,
             org_role,

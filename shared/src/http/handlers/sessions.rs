@@ -2,6 +2,7 @@
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
+use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -11,6 +12,7 @@ use crate::http::AuthUser;
 use crate::http::request::refresh_token_of;
 use crate::http::response::{success, with_cache_control};
 use crate::http::shapes::Message;
+use crate::model::LOGIN_METHOD_PASSWORD;
 use crate::service::sessions;
 use crate::service::sessions::SessionEntry;
 
@@ -55,16 +57,15 @@ impl<'a> SessionItem<'a> {
             started_at: iso8601(s.created_at)?,
             last_activity: iso8601(s.last_activity())?,
             expires_at: iso8601(s.expires_at)?,
-            login_method: &s.login_method,
+            // Records written before Flashback's words said `password`.
+            login_method: match s.login_method.as_str() {
+                "password" => LOGIN_METHOD_PASSWORD,
+                other => other,
+            },
             device_info: s.device_info.as_ref(),
             current: entry.current,
         })
     }
-}
-
-#[derive(Serialize)]
-struct SessionList<'a> {
-    sessions: Vec<SessionItem<'a>>,
 }
 
 pub(crate) async fn get_sessions(app: &App, req: &Request) -> Result<Response<Body>> {
@@ -73,8 +74,12 @@ pub(crate) async fn get_sessions(app: &App, req: &Request) -> Result<Response<Bo
         .iter()
         .map(SessionItem::of)
         .collect::<Result<Vec<_>>>()?;
+    // GET /token, Flashback's older path, answers the items under `tokens`
+    // (what its `getTokens` reads); GET /sessions under `sessions`.
+    let older_path = req.uri().path().trim_end_matches('/').ends_with("/token");
+    let key = if older_path { "tokens" } else { "sessions" };
     Ok(with_cache_control(
-        success(200, &SessionList { sessions }),
+        success(200, &json!({ key: sessions })),
         "no-store",
     ))
 }

@@ -2,16 +2,21 @@
 //!
 //! | pk                  | sk             | item                                                          |
 //! |---------------------|----------------|---------------------------------------------------------------|
-//! | `USER#<userId>`     | `TOKEN#<hash>` | a [`MailToken`] (hash only), in its user's partition; `ttl`   |
+//! | `MAILTOKEN#<userId>` | `TOKEN#<hash>` | a [`MailToken`] (hash only), in a partition of its user's tokens; `ttl` |
 //! | `OUTBOX#<id>`       | `MAIL`         | an [`OutboxMail`]; `gsi1pk` = `OUTBOX`, `gsi1sk` = `MAIL#<createdAt>#<id>`; `ttl` |
 //! | `MAILLIMIT#<email>` | `RESET`        | the [`MailLimit`] of reset mails to an address; `ttl`         |
-//! | `USER#<userId>`     | `MAILLIMIT#VERIFY` | the [`MailLimit`] of resent verification mails; `ttl`     |
+//! | `MAILLIMIT#<email>` | `INVITE`       | the [`MailLimit`] of invitations to an address; `ttl`         |
+//! | `MAILLIMIT#ORG#<orgId>` | `INVITE`   | the [`MailLimit`] of an organization's invitations; `ttl`     |
+//! | `MAILLIMIT#USER#<userId>` | `VERIFY` | the [`MailLimit`] of resent verification mails; `ttl`         |
 //! | `MAILPAD#<id>`      | `TOKEN`/`MAIL` | what a reset request for an address without account writes in place of the token and mail: the same sizes (the mail's stand-in in `gsi1` too, partition `MAILPAD`); `ttl` |
 //!
-//! Tokens live in their user's partition, so that one consistent Query
-//! reads the account and its tokens together (a token carries its user's
-//! id). The table's stream carries each new `OUTBOX#` item to the mailer
-//! (template.yaml filters the event source mapping to them).
+//! Tokens and counts live outside the user's own partition, so that IAM
+//! (`dynamodb:LeadingKeys`) lets the public mail functions write them and
+//! nothing of a profile. A token carries its user's id: the account and its
+//! tokens are read together, a BatchGetItem and a Query at once. The
+//! table's stream carries each new `OUTBOX#` item to the mailer
+//! (template.yaml filters the event source mapping to them). (An address
+//! holds an `@`, so `MAILLIMIT#ORG#…` and `MAILLIMIT#USER#…` never meet one.)
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem};
@@ -21,12 +26,16 @@ use super::{
     WriteProof, decode, email_key, key, key_owned, n, s, session_item, store_error, table_keys,
     user_item,
 };
-use crate::model::mail::{MailGrant, MailLimit, MailToken, OUTBOX_KEEP_SECONDS, OutboxMail};
+use crate::model::mail::{
+    CountedLimit, MailGrant, MailLimit, MailToken, OUTBOX_KEEP_SECONDS, OutboxMail,
+};
 use crate::model::{Session, User};
-use crate::store::mail::{MailStore, ResetGrant, ResetLookup, UserTokens};
+use crate::store::mail::{InvitationLimits, MailStore, ResetGrant, ResetLookup, UserTokens};
 use crate::store::{StoreError, StoreResult};
 
 const TOKEN_PREFIX: &str = "TOKEN#";
+const TOKEN_PARTITION: &str = "MAILTOKEN#";
+const SK_INVITE: &str = "INVITE";
 const SK_MAIL: &str = "MAIL";
 const SK_RESET: &str = "RESET";
 const OUTBOX_PARTITION: &str = "OUTBOX";
@@ -49,7 +58,7 @@ fn encode<T: serde::Serialize>(record: &T, pk: String, sk: String) -> StoreResul
 fn token_item(token: &MailToken) -> StoreResult<Item> {
     let mut item = encode(
         token,
-        format!("USER#{}", token.user_id),
+        format!("{TOKEN_PARTITION}{}", token.user_id),
         format!("{TOKEN_PREFIX}{}", token.hash),
     )?;
     item.insert(TTL.into(), n(token.expires_at));
@@ -77,9 +86,21 @@ fn limit_key(email: &str) -> (String, &'static str) {
 
 fn limit_item(email: &str, limit: &MailLimit) -> StoreResult<Item> {
     let (pk, sk) = limit_key(email);
+    counted_item(limit, pk, sk)
+}
+
+fn counted_item(limit: &MailLimit, pk: String, sk: &str) -> StoreResult<Item> {
     let mut item = encode(limit, pk, sk.into())?;
     item.insert(TTL.into(), n(limit.expires_at));
     Ok(item)
+}
+
+fn org_invite_pk(org_id: &str) -> String {
+    format!("MAILLIMIT#ORG#{org_id}")
+}
+
+fn address_invite_pk(email: &str) -> String {
+    format!("MAILLIMIT#{email}")
 }
 
 /// `item` under a key of its own that nothing reads, expiring soon. An
@@ -122,7 +143,75 @@ impl DynamoStore {
     }
 
     pub(super) fn token_key(user_id: &str, hash: &str) -> Item {
-        key_owned(format!("USER#{user_id}"), format!("{TOKEN_PREFIX}{hash}"))
+        key_owned(
+            format!("{TOKEN_PARTITION}{user_id}"),
+            format!("{TOKEN_PREFIX}{hash}"),
+        )
+    }
+
+    /// Deletes of a user's tokens that may be gone already.
+    pub(super) fn token_deletes(
+        &self,
+        user_id: &str,
+        hashes: &[String],
+    ) -> StoreResult<Vec<TransactWriteItem>> {
+        hashes
+            .iter()
+            .map(|h| self.tx_delete(Self::token_key(user_id, h), None))
+            .collect()
+    }
+
+    /// Spending a presented token: its Delete (it must still be there), the
+    /// user's Put (version-checked) and the Deletes of `others`; the user's
+    /// item is the stamped proof.
+    fn spend(
+        &self,
+        token_hash: &str,
+        others: &[String],
+        user: &User,
+    ) -> StoreResult<(WriteProof, Vec<TransactWriteItem>)> {
+        let proof = WriteProof::stamp(user_item(user)?)?;
+        let mut items = vec![
+            self.tx_delete(
+                Self::token_key(&user.id, token_hash),
+                Some(Condition::new("attribute_exists(pk)")),
+            )?,
+            self.tx_put(proof.item.clone(), Self::user_condition(user)?)?,
+        ];
+        let others: Vec<String> = others
+            .iter()
+            .filter(|h| *h != token_hash)
+            .cloned()
+            .collect();
+        items.extend(self.token_deletes(&user.id, &others)?);
+        Ok((proof, items))
+    }
+
+    /// A count's Put, where it is still what was read.
+    pub(super) fn count_put(
+        &self,
+        counted: &CountedLimit,
+        pk: String,
+        sk: &str,
+    ) -> StoreResult<TransactWriteItem> {
+        self.tx_put(
+            counted_item(&counted.limit, pk, sk)?,
+            count_condition(counted.expected),
+        )
+    }
+
+    /// The Puts of an invitation's counts, its organization's and its address's.
+    pub(super) fn invitation_count_puts(
+        &self,
+        org_id: &str,
+        email: &str,
+        org: &CountedLimit,
+        address: &CountedLimit,
+    ) -> StoreResult<Vec<TransactWriteItem>> {
+        Ok(vec![
+            self.count_put(org, org_invite_pk(org_id), SK_INVITE)?,
+            self.count_put(address, address_invite_pk(email), SK_INVITE)?,
+        ])
     }
 
     fn user_condition(user: &User) -> StoreResult<Condition> {
@@ -174,12 +263,14 @@ impl DynamoStore {
     }
 }
 
-const SK_RESEND_LIMIT: &str = "MAILLIMIT#VERIFY";
+const SK_RESEND_LIMIT: &str = "VERIFY";
+
+fn resend_limit_pk(user_id: &str) -> String {
+    format!("MAILLIMIT#USER#{user_id}")
+}
 
 fn resend_limit_item(user_id: &str, limit: &MailLimit) -> StoreResult<Item> {
-    let mut item = encode(limit, format!("USER#{user_id}"), SK_RESEND_LIMIT.into())?;
-    item.insert(TTL.into(), n(limit.expires_at));
-    Ok(item)
+    counted_item(limit, resend_limit_pk(user_id), SK_RESEND_LIMIT)
 }
 
 /// Only where the count is still `expected` (None: where there is none).
@@ -199,11 +290,40 @@ impl MailStore for DynamoStore {
         limit: &MailLimit,
         expected: Option<u32>,
         grant: &MailGrant,
+        address: Option<&CountedLimit>,
     ) -> StoreResult<()> {
         let proof = WriteProof::stamp(resend_limit_item(&grant.token.user_id, limit)?)?;
         let mut items = vec![self.tx_put(proof.item.clone(), count_condition(expected))?];
         items.extend(self.grant_puts(grant)?);
+        if let Some(address) = address {
+            items.push(self.count_put(
+                address,
+                address_invite_pk(&grant.token.email),
+                SK_INVITE,
+            )?);
+        }
         self.transact(items, decide_nothing, None, &proof).await
+    }
+
+    async fn invitation_limits(&self, org_id: &str, email: &str) -> StoreResult<InvitationLimits> {
+        let org_pk = org_invite_pk(org_id);
+        let items = self
+            .batch_get(vec![
+                key(org_pk.clone(), SK_INVITE),
+                key(address_invite_pk(email), SK_INVITE),
+            ])
+            .await?;
+        let mut limits = InvitationLimits::default();
+        for item in items {
+            let is_org = matches!(item.get(PK), Some(AttributeValue::S(pk)) if *pk == org_pk);
+            let limit = Some(decode("BatchGetItem", item)?);
+            if is_org {
+                limits.org = limit;
+            } else {
+                limits.address = limit;
+            }
+        }
+        Ok(limits)
     }
 
     async fn reset_lookup(&self, email: &str) -> StoreResult<ResetLookup> {
@@ -261,21 +381,26 @@ impl MailStore for DynamoStore {
             .table_name(&self.table)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(format!("USER#{user_id}")))
+            .expression_attribute_values(":pk", s(format!("{TOKEN_PARTITION}{user_id}")))
             .consistent_read(true);
+        let (user_pk, user_sk) = super::user_key(user_id);
+        let (tokens, records) = tokio::join!(
+            self.query_all(request),
+            self.batch_get(vec![
+                key(user_pk, user_sk),
+                key(resend_limit_pk(user_id), SK_RESEND_LIMIT),
+            ])
+        );
         let mut found = UserTokens::default();
-        for item in self.query_all(request).await? {
+        for item in tokens? {
+            found.tokens.push(decode(OP, item)?);
+        }
+        for item in records? {
             match item.get(SK) {
-                Some(AttributeValue::S(sk)) if sk.starts_with(TOKEN_PREFIX) => {
-                    found.tokens.push(decode(OP, item)?)
-                }
                 Some(AttributeValue::S(sk)) if sk == SK_PROFILE => {
-                    found.user = Some(decode(OP, item)?)
+                    found.user = Some(decode("BatchGetItem", item)?)
                 }
-                Some(AttributeValue::S(sk)) if sk == SK_RESEND_LIMIT => {
-                    found.resend_limit = Some(decode(OP, item)?)
-                }
-                _ => {}
+                _ => found.resend_limit = Some(decode("BatchGetItem", item)?),
             }
         }
         Ok(found)
@@ -284,18 +409,12 @@ impl MailStore for DynamoStore {
     async fn redeem_verification(
         &self,
         token_hash: &str,
+        others: &[String],
         user: &User,
         session: &Session,
     ) -> StoreResult<()> {
-        let proof = WriteProof::stamp(user_item(user)?)?;
-        let items = vec![
-            self.tx_delete(
-                Self::token_key(&user.id, token_hash),
-                Some(Condition::new("attribute_exists(pk)")),
-            )?,
-            self.tx_put(proof.item.clone(), Self::user_condition(user)?)?,
-            self.tx_put(session_item(session)?, Condition::new(NOT_EXISTS))?,
-        ];
+        let (proof, mut items) = self.spend(token_hash, others, user)?;
+        items.push(self.tx_put(session_item(session)?, Condition::new(NOT_EXISTS))?);
         self.transact(items, decide_nothing, None, &proof).await
     }
 
@@ -305,17 +424,7 @@ impl MailStore for DynamoStore {
         others: &[String],
         user: &User,
     ) -> StoreResult<()> {
-        let proof = WriteProof::stamp(user_item(user)?)?;
-        let mut items = vec![
-            self.tx_delete(
-                Self::token_key(&user.id, token_hash),
-                Some(Condition::new("attribute_exists(pk)")),
-            )?,
-            self.tx_put(proof.item.clone(), Self::user_condition(user)?)?,
-        ];
-        for other in others.iter().filter(|h| *h != token_hash) {
-            items.push(self.tx_delete(Self::token_key(&user.id, other), None)?);
-        }
+        let (proof, items) = self.spend(token_hash, others, user)?;
         self.transact(items, decide_nothing, None, &proof).await
     }
 

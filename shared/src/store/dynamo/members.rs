@@ -83,6 +83,12 @@ impl DynamoStore {
             items.push(self.tx_delete(Self::token_key(&user.id, hash), None)?);
         }
         items.extend(self.grant_puts(&reissue.grant)?);
+        items.extend(self.invitation_count_puts(
+            &user.org_id,
+            &user.email,
+            &reissue.org_limit,
+            &reissue.address_limit,
+        )?);
         self.transact(items, decide_role, None, &proof).await
     }
 

@@ -3,31 +3,75 @@
 use super::*;
 use crate::store::{InvitationReissue, MemberRemoval, UserStore};
 
+impl DynamoStore {
+    /// Withdrawing an unaccepted invitation: its member goes (only as it was
+    /// read: an acceptance moves its version), and leaves its organization's
+    /// owners if it was counted among them. Its tokens stay until their TTL:
+    /// none is usable without the member.
+    fn withdrawal(&self, pending: &User) -> StoreResult<Vec<TransactWriteItem>> {
+        let (pk, sk) = user_key(&pending.id);
+        let mut items = vec![
+            self.tx_delete(
+                key(pk, sk),
+                Some(
+                    Condition::new("#v = :version")
+                        .name("#v", "version")
+                        .value(":version", n(pending.version)),
+                ),
+            )?,
+        ];
+        if pending.org_role == Role::Owner && pending.is_active() {
+            let (org_pk, org_sk) = org_key(&pending.org_id);
+            items.push(
+                self.tx_update(
+                    key(org_pk, org_sk),
+                    "SET #oc = #oc - :one",
+                    Condition::new("attribute_exists(pk)")
+                        .name("#oc", "ownerCount")
+                        .value(":one", n(1)),
+                )?,
+            );
+        }
+        Ok(items)
+    }
+}
+
 #[async_trait]
 impl UserStore for DynamoStore {
     async fn create_account(&self, account: &NewAccount) -> StoreResult<()> {
         let user = &account.user;
         let proof = WriteProof::stamp(user_item(user)?)?;
+        // An address only an unaccepted invitation holds: its lock moves
+        // over, from that member only.
+        let lock_condition = match &account.withdrawn {
+            None => Condition::new(NOT_EXISTS),
+            Some(pending) => Condition::new("#lu = :pending")
+                .name("#lu", LOCK_USER_ID)
+                .value(":pending", s(&pending.id)),
+        };
         // In the order decide_account expects.
-        let items = vec![
+        let mut items = vec![
             self.tx_put(proof.item.clone(), Condition::new(NOT_EXISTS))?,
-            self.tx_put(
-                email_lock_item(&user.email, &user.id),
-                Condition::new(NOT_EXISTS),
-            )?,
+            self.tx_put(email_lock_item(&user.email, &user.id), lock_condition)?,
             self.tx_put(org_item(&account.organization)?, Condition::new(NOT_EXISTS))?,
             self.tx_put(
                 subscription_item(&account.subscription)?,
                 Condition::new(NOT_EXISTS),
             )?,
-            self.tx_put(session_item(&account.session)?, Condition::new(NOT_EXISTS))?,
         ];
-        let mut items = items;
+        if let Some(session) = &account.session {
+            items.push(self.tx_put(session_item(session)?, Condition::new(NOT_EXISTS))?);
+        }
         if let Some(grant) = &account.verification {
             items.extend(self.grant_puts(grant)?);
         }
-        self.transact(items, decide_account, Some(&user.email), &proof)
-            .await
+        if let Some(pending) = &account.withdrawn {
+            items.extend(self.withdrawal(pending)?);
+        }
+        // With an invitation withdrawn the lock exists from the start: a
+        // lost race is decided on the conditions, not on the lock.
+        let email = account.withdrawn.is_none().then_some(user.email.as_str());
+        self.transact(items, decide_account, email, &proof).await
     }
 
     async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
@@ -155,7 +199,7 @@ impl UserStore for DynamoStore {
         let (caller_pk, caller_sk) = user_key(&addition.caller_id);
         let proof = WriteProof::stamp(user_item(user)?)?;
         // In the order decide_member expects.
-        let items = vec![
+        let mut items = vec![
             org,
             self.tx_put(proof.item.clone(), Condition::new(NOT_EXISTS))?,
             self.tx_put(
@@ -169,10 +213,13 @@ impl UserStore for DynamoStore {
                     .value(":version", n(addition.caller_version)),
             )?,
         ];
-        let mut items = items;
-        if let Some(grant) = &addition.invitation {
-            items.extend(self.grant_puts(grant)?);
-        }
+        items.extend(self.invitation_count_puts(
+            &user.org_id,
+            &user.email,
+            &addition.org_limit,
+            &addition.address_limit,
+        )?);
+        items.extend(self.grant_puts(&addition.invitation)?);
         self.transact(items, decide_member, Some(&user.email), &proof)
             .await
     }

@@ -9,9 +9,9 @@ use super::{
     EmbeddedStore, from_json, insert_session, one_row_changed, read_all_json, read_json,
     sqlite_error, to_json,
 };
-use crate::model::mail::{MailGrant, MailLimit, OUTBOX_KEEP_SECONDS, OutboxMail};
+use crate::model::mail::{CountedLimit, MailGrant, MailLimit, OUTBOX_KEEP_SECONDS, OutboxMail};
 use crate::model::{Session, User};
-use crate::store::mail::{MailStore, ResetGrant, ResetLookup, UserTokens};
+use crate::store::mail::{InvitationLimits, MailStore, ResetGrant, ResetLookup, UserTokens};
 use crate::store::{StoreError, StoreResult};
 
 pub(super) const SCHEMA: &str = r#"
@@ -26,8 +26,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at INTEGER NOT NULL,
     data TEXT NOT NULL
 );
--- Keyed by address (reset mails) or `verify#<user id>` (resent
--- verification mails).
+-- Keyed by address (reset mails), `verify#<user id>` (resent
+-- verification mails), `invite#<address>` or `invite-org#<org id>`
+-- (invitations).
 CREATE TABLE IF NOT EXISTS mail_limits (
     email TEXT PRIMARY KEY,
     count INTEGER NOT NULL,
@@ -90,6 +91,38 @@ fn resend_key(user_id: &str) -> String {
     format!("verify#{user_id}")
 }
 
+fn address_invite_key(email: &str) -> String {
+    format!("invite#{email}")
+}
+
+fn org_invite_key(org_id: &str) -> String {
+    format!("invite-org#{org_id}")
+}
+
+/// Writes a count only where it is still what was read, inside the
+/// caller's transaction.
+fn count_limit(conn: &Connection, key: &str, counted: &CountedLimit) -> StoreResult<()> {
+    count_one(
+        conn,
+        key,
+        counted.limit.count,
+        &to_json(&counted.limit)?,
+        counted.expected,
+    )
+}
+
+/// Counts a new member's invitation for its organization and its address.
+pub(super) fn count_invitation(
+    conn: &Connection,
+    org_id: &str,
+    email: &str,
+    org_limit: &CountedLimit,
+    address_limit: &CountedLimit,
+) -> StoreResult<()> {
+    count_limit(conn, &org_invite_key(org_id), org_limit)?;
+    count_limit(conn, &address_invite_key(email), address_limit)
+}
+
 /// Writes a mail count only where it is still `expected` (None: where
 /// there is none). `Conflict` otherwise.
 fn count_one(
@@ -123,6 +156,23 @@ fn write_user(conn: &Connection, user: &User) -> StoreResult<()> {
         )
         .map_err(sqlite_error)?;
     one_row_changed(changed)
+}
+
+/// Deletes the presented token (`Conflict` when it is gone already) and
+/// `others` of the same user.
+fn spend_tokens(
+    conn: &Connection,
+    hash: &str,
+    others: &[String],
+    user_id: &str,
+) -> StoreResult<()> {
+    if delete_token(conn, hash, user_id)? != 1 {
+        return Err(StoreError::Conflict);
+    }
+    for other in others {
+        delete_token(conn, other, user_id)?;
+    }
+    Ok(())
 }
 
 pub(super) fn delete_token(conn: &Connection, hash: &str, user_id: &str) -> StoreResult<usize> {
@@ -249,20 +299,37 @@ impl MailStore for EmbeddedStore {
         limit: &MailLimit,
         expected: Option<u32>,
         grant: &MailGrant,
+        address: Option<&CountedLimit>,
     ) -> StoreResult<()> {
         let (key, data, count) = (
             resend_key(&grant.token.user_id),
             to_json(limit)?,
             limit.count,
         );
-        let grant = grant.clone();
+        let (grant, address) = (grant.clone(), address.cloned());
         self.run(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sqlite_error)?;
             count_one(&tx, &key, count, &data, expected)?;
+            if let Some(address) = &address {
+                count_limit(&tx, &address_invite_key(&grant.token.email), address)?;
+            }
             insert_grant(&tx, &grant)?;
             tx.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+
+    async fn invitation_limits(&self, org_id: &str, email: &str) -> StoreResult<InvitationLimits> {
+        let (org, address) = (org_invite_key(org_id), address_invite_key(email));
+        self.run(move |conn| {
+            let read =
+                |key: &str| read_json(conn, "SELECT data FROM mail_limits WHERE email = ?1", key);
+            Ok(InvitationLimits {
+                org: read(&org)?,
+                address: read(&address)?,
+            })
         })
         .await
     }
@@ -270,17 +337,17 @@ impl MailStore for EmbeddedStore {
     async fn redeem_verification(
         &self,
         token_hash: &str,
+        others: &[String],
         user: &User,
         session: &Session,
     ) -> StoreResult<()> {
         let (hash, user, session) = (token_hash.to_owned(), user.clone(), session.clone());
+        let others = others.to_vec();
         self.run(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sqlite_error)?;
-            if delete_token(&tx, &hash, &user.id)? != 1 {
-                return Err(StoreError::Conflict);
-            }
+            spend_tokens(&tx, &hash, &others, &user.id)?;
             write_user(&tx, &user)?;
             insert_session(&tx, &session)?;
             tx.commit().map_err(sqlite_error)
@@ -299,12 +366,7 @@ impl MailStore for EmbeddedStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sqlite_error)?;
-            if delete_token(&tx, &hash, &user.id)? != 1 {
-                return Err(StoreError::Conflict);
-            }
-            for other in &others {
-                delete_token(&tx, other, &user.id)?;
-            }
+            spend_tokens(&tx, &hash, &others, &user.id)?;
             write_user(&tx, &user)?;
             tx.commit().map_err(sqlite_error)
         })

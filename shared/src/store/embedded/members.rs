@@ -52,6 +52,13 @@ pub(super) fn reissue_invitation(
         mail::delete_token(&tx, hash, &user.id)?;
     }
     mail::insert_grant(&tx, &reissue.grant)?;
+    mail::count_invitation(
+        &tx,
+        &user.org_id,
+        &user.email,
+        &reissue.org_limit,
+        &reissue.address_limit,
+    )?;
     tx.commit().map_err(sqlite_error)
 }
 

@@ -14,6 +14,9 @@ impl UserStore for EmbeddedStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sqlite_error)?;
+            if let Some(pending) = &a.withdrawn {
+                withdraw(&tx, pending)?;
+            }
             insert_user(&tx, &a.user, &user)?;
             tx.execute(
                 "INSERT INTO organizations (id, data) VALUES (?1, ?2)",
@@ -25,7 +28,9 @@ impl UserStore for EmbeddedStore {
                 params![a.subscription.org_id, subscription],
             )
             .map_err(sqlite_error)?;
-            insert_session(&tx, &a.session)?;
+            if let Some(session) = &a.session {
+                insert_session(&tx, session)?;
+            }
             if let Some(grant) = &a.verification {
                 mail::insert_grant(&tx, grant)?;
             }
@@ -157,9 +162,14 @@ impl UserStore for EmbeddedStore {
             let delta = if user.org_role == Role::Owner { 1 } else { 0 };
             move_owner_count(&tx, &user.org_id, delta, 0)?;
             insert_user(&tx, user, &data)?;
-            if let Some(grant) = &addition.invitation {
-                mail::insert_grant(&tx, grant)?;
-            }
+            mail::count_invitation(
+                &tx,
+                &user.org_id,
+                &user.email,
+                &addition.org_limit,
+                &addition.address_limit,
+            )?;
+            mail::insert_grant(&tx, &addition.invitation)?;
             tx.commit().map_err(sqlite_error)
         })
         .await
@@ -214,6 +224,25 @@ impl UserStore for EmbeddedStore {
         self.run(move |conn| members::update_organization(conn, &org))
             .await
     }
+}
+
+/// Withdraws an unaccepted invitation, inside the caller's transaction:
+/// its member goes, only at the version read (`Conflict` otherwise: it was
+/// accepted meanwhile), with its tokens, and leaves its organization's owners.
+fn withdraw(conn: &Connection, pending: &User) -> StoreResult<()> {
+    let deleted = conn
+        .execute(
+            "DELETE FROM users WHERE id = ?1 AND version = ?2",
+            params![pending.id, pending.version as i64],
+        )
+        .map_err(sqlite_error)?;
+    one_row_changed(deleted)?;
+    conn.execute("DELETE FROM mail_tokens WHERE user_id = ?1", [&pending.id])
+        .map_err(sqlite_error)?;
+    if pending.org_role == Role::Owner && pending.is_active() {
+        move_owner_count(conn, &pending.org_id, -1, 0)?;
+    }
+    Ok(())
 }
 
 /// How a user write moves its organization's owner count.
