@@ -356,7 +356,7 @@ async fn record_steps() -> BTreeMap<&'static str, Vec<(Target, u32)>> {
     recorder.take();
     let mail = reset
         .iter()
-        .find(|m| m.kind == accounts::mail::MailKind::Reset)
+        .find(|m| m.kind == accounts::model::mail::MailKind::Reset)
         .unwrap();
     let token =
         accounts_tests::mail::link_token(mail, &t.app.config.mail.app_url, "reset-password");
