@@ -25,13 +25,21 @@ OUT=target/bench
 mkdir -p "$OUT"
 
 functions=$(ls functions)
+if [ $# -gt 0 ]; then
+  # Only the named binaries, and the three the set-up calls (register, add
+  # a member, log in); a binary@NAME=VALUE spec names its binary first.
+  built=$(printf '%s\n' "${@%%@*}" post-user-register post-organization-users post-user-login \
+    | grep -v -e '^hello-lambda$' -e '^dynamodb-lambda$' | sort -u)
+else
+  built=$functions
+fi
 # Two builds: the functions and the floors without the accounts crate's
 # `embedded` feature, as they are deployed (one build would unify features
 # and link SQLite into them); the operator tool, which needs it, apart.
 # The floors are built at the release profile's opt-level ("z"), like the
 # functions that wait on DynamoDB (scripts/bench-load.sh builds them at 3).
 # shellcheck disable=SC2046
-cargo build --release -q -p accounts-bench $(printf -- '-p %s ' $functions)
+cargo build --release -q -p accounts-bench $(printf -- '-p %s ' $built)
 cargo build -q -p accounts-admin
 
 # shellcheck source=scripts/moto.sh

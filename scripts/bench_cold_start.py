@@ -14,7 +14,8 @@ answer's status is checked: a failing request would look fast.
 
 usage: bench_cold_start.py RUNS RELEASE_DIR KEYS(file|secrets) BINARY[@NAME=VALUE,...]...
 (`dynamodb-lambda@FLOOR_TRUST=webpki`: that binary with that environment
-added, measured as one more binary)
+added, measured as one more binary; `post-user-refresh@BENCH_BINARY=PATH`:
+the executable at PATH, another build of it, measured beside it)
 environment: the functions' (TABLE_NAME, AWS_ENDPOINT_URL_*, the keys'
 settings), inherited by every binary."""
 import http.server
@@ -382,15 +383,16 @@ def main():
     BINARIES = [spec for spec in BINARIES if spec not in unknown]
     scenario = Scenario(RELEASE, {parse(spec)[0] for spec in BINARIES})
     os.environ["FLOOR_PK"], os.environ["FLOOR_SK"] = scenario.owner_pk, "PROFILE"
-    samples = {binary: {"init": [], "first": [], "warm": []} for binary in BINARIES}
+    samples = {binary: {"init": [], "first": [], "warm": [], "cold": []} for binary in BINARIES}
     repeated = {binary: 0 for binary in BINARIES}
     for _ in range(RUNS):
         for spec in BINARIES:
             binary, extra_env = parse(spec)
             run = Run(lambda: scenario.events(binary), 2,
                       lambda body: scenario.after(binary, body))
+            path = extra_env.get("BENCH_BINARY") or os.path.join(RELEASE, binary)
             try:
-                start(os.path.join(RELEASE, binary), run, extra_env)
+                start(path, run, extra_env)
             except Lost as lost:
                 # The first answer (the cold start) still counts; the warm
                 # figure is missing for this run.
@@ -409,6 +411,8 @@ def main():
             if len(run.answers) == 2:
                 _, handed_second, second_at, _, _ = run.answers[1]
                 samples[spec]["warm"].append((second_at - handed_second) / 1e6)
+                samples[spec]["cold"].append(samples[spec]["first"][-1]
+                                             - samples[spec]["warm"][-1])
 
     def median(binary, what):
         return statistics.median(samples[binary][what])
@@ -420,16 +424,25 @@ def main():
         trust += "; DynamoDB floor: bundled webpki roots"
     print(f"Keys: {'key file' if KEYS == 'file' else 'Secrets Manager (moto)'}; "
           f"trust store: {trust}; {RUNS} runs each, round-robin.\n")
+    def cold(binary):
+        """The cold start's own cost: the median over runs of first − warm."""
+        return statistics.median(samples[binary]["cold"])
+
+    floor_cold = cold("dynamodb-lambda") if "dynamodb-lambda" in samples else None
     print("| binary | bytes | first response: median ms | p10–p90 ms | init (first poll) ms "
-          "| warm request ms | / DynamoDB floor | / hello floor |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|")
+          "| warm request ms | first − warm ms | (first − warm) / floor's "
+          "| / DynamoDB floor | / hello floor |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     for binary in BINARIES:
         first = sorted(samples[binary]["first"])
         decile = lambda q: first[min(len(first) - 1, int(q * len(first)))]
-        size = os.path.getsize(os.path.join(RELEASE, parse(binary)[0]))
+        name, extra_env = parse(binary)
+        size = os.path.getsize(extra_env.get("BENCH_BINARY") or os.path.join(RELEASE, name))
         m = median(binary, "first")
+        c = cold(binary)
         print(f"| {binary} | {size:,} | {m:.2f} | {decile(0.1):.2f}–{decile(0.9):.2f} "
               f"| {median(binary, 'init'):.2f} | {median(binary, 'warm'):.2f} "
+              f"| {c:.2f} | {c / floor_cold if floor_cold else float('nan'):.2f} "
               f"| {m / dynamo if dynamo else float('nan'):.2f} "
               f"| {m / hello if hello else float('nan'):.2f} |")
     if unknown:

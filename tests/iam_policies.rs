@@ -11,18 +11,15 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use accounts::http::Route;
 use accounts::model::mail::MailKind;
 use accounts::store::dynamo::{DynamoStore, create_table};
 use accounts_tests::mail::link_token;
+use accounts_tests::requests::RequestLog;
 use accounts_tests::*;
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{
-    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
-use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 
@@ -35,14 +32,17 @@ struct Access {
     leading_keys: Vec<String>,
 }
 
+/// The requests recorded, as the accesses IAM checks.
 #[derive(Debug, Clone, Default)]
-struct Recorder {
-    accesses: Arc<Mutex<Vec<Access>>>,
-}
+struct Recorder(RequestLog);
 
 impl Recorder {
     fn take(&self) -> Vec<Access> {
-        std::mem::take(&mut *self.accesses.lock().unwrap())
+        let requests = self.0.take();
+        requests
+            .iter()
+            .flat_map(|(operation, body)| accesses_of(operation, body))
+            .collect()
     }
 }
 
@@ -102,33 +102,6 @@ fn accesses_of(operation: &str, body: &Value) -> Vec<Access> {
             vec![access(operation, index, vec![partition])]
         }
         other => panic!("the code made a {other} request: add it to this test"),
-    }
-}
-
-impl Intercept for Recorder {
-    fn name(&self) -> &'static str {
-        "IamRecorder"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let request = context.request();
-        let target = request
-            .headers()
-            .get("x-amz-target")
-            .expect("a DynamoDB request names its operation");
-        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
-        let body: Value = serde_json::from_slice(request.body().bytes().unwrap_or(b"{}"))
-            .expect("a DynamoDB request body is JSON");
-        self.accesses
-            .lock()
-            .unwrap()
-            .extend(accesses_of(&operation, &body));
-        Ok(())
     }
 }
 
@@ -277,7 +250,7 @@ async fn recorded_app() -> (TestApp, Recorder) {
     let table = format!("accounts-iam-{}", uuid::Uuid::new_v4().simple());
     create_table(&client, &table).await.unwrap();
     let recording = aws_sdk_dynamodb::Client::from_conf(
-        config.to_builder().interceptor(recorder.clone()).build(),
+        config.to_builder().interceptor(recorder.0.clone()).build(),
     );
     let t = TestApp::on_store(
         Arc::new(DynamoStore::new(recording, table)),

@@ -7,6 +7,7 @@
 
 pub mod mail;
 pub mod race;
+pub mod requests;
 pub mod round_trips;
 pub mod routes;
 pub mod sam;

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use jsonwebtoken::{Header, Validation, decode, decode_header, encode};
+use jsonwebtoken::{Validation, decode, decode_header};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -97,7 +97,7 @@ impl AccessTokens {
 
     pub fn issue(&self, user: &User, session_id: &str, now: i64) -> Result<IssuedAccessToken> {
         let keys = self.keys.current();
-        let (kid, encoding_key) = keys
+        let signer = keys
             .signer
             .as_ref()
             .ok_or_else(|| Error::Internal("this process holds no signing key".into()))?;
@@ -115,9 +115,8 @@ impl AccessTokens {
             exp: expires_at,
             jti: Uuid::new_v4().simple().to_string(),
         };
-        let mut header = Header::new(self.keys.algorithm().jwt());
-        header.kid = Some(kid.clone());
-        let token = encode(&header, &claims, encoding_key)
+        let token = signer
+            .sign(&claims)
             .map_err(|e| Error::Internal(format!("jwt encode: {e}")))?;
         Ok(IssuedAccessToken { token, expires_at })
     }

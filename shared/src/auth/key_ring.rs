@@ -13,9 +13,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::DecodingKey;
 
 use super::keys::{KeyError, KeySet, SigningAlgorithm};
+use super::signing::SigningKey;
 
 /// The private key set's file in a local data directory (mode 0600), as
 /// `accounts-local` makes it and `accounts-admin key` rotates it.
@@ -93,10 +94,11 @@ pub enum KeyRingError {
     NotConfigured(&'static str),
 }
 
-/// The keys in force: what signs (if this process signs), what verifies,
-/// and the public set as `/.well-known/jwks.json` publishes it.
+/// The keys in force: what signs (if this process signs; parsed here, once
+/// per load, not per token), what verifies, and the public set as
+/// `/.well-known/jwks.json` publishes it.
 pub struct LoadedKeys {
-    pub signer: Option<(String, EncodingKey)>,
+    pub signer: Option<SigningKey>,
     pub verifiers: HashMap<String, DecodingKey>,
     pub jwks: KeySet,
 }
@@ -118,8 +120,7 @@ impl LoadedKeys {
                     .active()
                     .filter(|k| k.alg == algorithm.name())
                     .ok_or_else(|| invalid(name, KeyError::NoSigningKey(algorithm.name())))?;
-                let encoding = key.encoding_key().map_err(|e| invalid(name, e))?;
-                Some((key.kid.clone(), encoding))
+                Some(key.signing_key().map_err(|e| invalid(name, e))?)
             }
             (None, true) => {
                 return Err(KeyRingError::NotConfigured(

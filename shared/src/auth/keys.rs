@@ -1,5 +1,6 @@
 //! Signing keys as JSON Web Keys (RFC 7517, 7518): generated here, checked
-//! when loaded, and turned into what `jsonwebtoken` signs and verifies with.
+//! when loaded, and turned into the key pair the service signs with and what
+//! `jsonwebtoken` verifies with.
 //!
 //! A private key set is what Secrets Manager (or the local key file) holds:
 //! the signing key and the retired keys whose tokens may still be alive, in
@@ -12,12 +13,16 @@ use std::fmt;
 
 use aws_lc_rs::encoding::{AsBigEndian, AsDer};
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _, RsaKeyPair,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use pkcs1::der::{Decode, Encode};
 use serde::{Deserialize, Serialize};
+
+use super::signing::{Pair, SigningKey};
 
 /// RSA keys below this are refused (NIST SP 800-131A; RFC 7518 §3.3).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -193,25 +198,39 @@ impl Jwk {
         Ok(algorithm)
     }
 
-    /// What `jsonwebtoken` signs with; refuses public-only, inconsistent or
-    /// weak keys.
+    /// The checked key pair the service signs with, parsed once (see
+    /// [`SigningKey`]); refuses public-only, inconsistent or weak keys.
+    pub fn signing_key(&self) -> Result<SigningKey, KeyError> {
+        let pair = match self.private_algorithm()? {
+            SigningAlgorithm::Rs256 => Pair::Rsa(self.rsa_key_pair()?.1),
+            SigningAlgorithm::Es256 => Pair::Ec(self.ec_key_pair()?),
+        };
+        SigningKey::new(&self.kid, pair).map_err(|e| invalid(&self.kid, e.to_string()))
+    }
+
+    /// What `jsonwebtoken` signs with (the tests' independent signer); the
+    /// same checks as [`Jwk::signing_key`].
     pub fn encoding_key(&self) -> Result<EncodingKey, KeyError> {
+        match self.private_algorithm()? {
+            SigningAlgorithm::Rs256 => Ok(EncodingKey::from_rsa_der(&self.rsa_key_pair()?.0)),
+            SigningAlgorithm::Es256 => {
+                let document = self
+                    .ec_key_pair()?
+                    .to_pkcs8v1()
+                    .map_err(|_| invalid(&self.kid, "cannot encode the EC key"))?;
+                Ok(EncodingKey::from_ec_der(document.as_ref()))
+            }
+        }
+    }
+
+    fn private_algorithm(&self) -> Result<SigningAlgorithm, KeyError> {
         if !self.is_private() {
             return Err(invalid(
                 &self.kid,
                 "holds no private key (a public key set where a private one is needed?)",
             ));
         }
-        match self.algorithm()? {
-            SigningAlgorithm::Rs256 => {
-                let der = self.rsa_private_der()?;
-                Ok(EncodingKey::from_rsa_der(&der))
-            }
-            SigningAlgorithm::Es256 => {
-                let pkcs8 = self.ec_private_pkcs8()?;
-                Ok(EncodingKey::from_ec_der(&pkcs8))
-            }
-        }
+        self.algorithm()
     }
 
     /// What `jsonwebtoken` verifies with; refuses weak keys and wrong curves.
@@ -244,7 +263,8 @@ impl Jwk {
         }
     }
 
-    fn rsa_private_der(&self) -> Result<Vec<u8>, KeyError> {
+    /// The RSAPrivateKey DER and the pair aws-lc parsed (and checked) from it.
+    fn rsa_key_pair(&self) -> Result<(Vec<u8>, RsaKeyPair), KeyError> {
         let kid = &self.kid;
         let members = [
             ("n", &self.n),
@@ -278,7 +298,7 @@ impl Jwk {
             .to_der()
             .map_err(|_| invalid(kid, "cannot encode the RSA key"))?;
         // aws-lc checks the key's consistency (the primes, the exponents).
-        let pair = aws_lc_rs::rsa::KeyPair::from_der(&der).map_err(|e| {
+        let pair = RsaKeyPair::from_der(&der).map_err(|e| {
             invalid(
                 kid,
                 format!(
@@ -294,7 +314,7 @@ impl Jwk {
                 format!("RSA key of {bits} bits; at least {MIN_RSA_BITS} needed"),
             ));
         }
-        Ok(der)
+        Ok((der, pair))
     }
 
     fn ec_public_point(&self) -> Result<Vec<u8>, KeyError> {
@@ -313,19 +333,11 @@ impl Jwk {
         Ok(point)
     }
 
-    fn ec_private_pkcs8(&self) -> Result<Vec<u8>, KeyError> {
+    fn ec_key_pair(&self) -> Result<EcdsaKeyPair, KeyError> {
         let point = self.ec_public_point()?;
         let d = unb64(&self.kid, "d", self.d.as_ref())?;
-        let pair = EcdsaKeyPair::from_private_key_and_public_key(
-            &ECDSA_P256_SHA256_FIXED_SIGNING,
-            &d,
-            &point,
-        )
-        .map_err(|e| invalid(&self.kid, format!("EC key rejected: {e}")))?;
-        let document = pair
-            .to_pkcs8v1()
-            .map_err(|_| invalid(&self.kid, "cannot encode the EC key"))?;
-        Ok(document.as_ref().to_vec())
+        EcdsaKeyPair::from_private_key_and_public_key(&ECDSA_P256_SHA256_FIXED_SIGNING, &d, &point)
+            .map_err(|e| invalid(&self.kid, format!("EC key rejected: {e}")))
     }
 }
 

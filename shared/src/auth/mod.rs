@@ -7,3 +7,4 @@ pub mod keys;
 pub mod mail_token;
 pub mod password;
 pub mod refresh;
+pub mod signing;

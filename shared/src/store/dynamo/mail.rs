@@ -3,12 +3,12 @@
 //! | pk                  | sk             | item                                                          |
 //! |---------------------|----------------|---------------------------------------------------------------|
 //! | `MAILTOKEN#<userId>` | `TOKEN#<hash>` | a [`MailToken`] (hash only), in a partition of its user's tokens; `ttl` |
-//! | `OUTBOX#<id>`       | `MAIL`         | an [`OutboxMail`]; `gsi1pk` = `OUTBOX`, `gsi1sk` = `MAIL#<createdAt>#<id>`; `ttl` |
+//! | `OUTBOX#<id>`       | `MAIL`         | an [`OutboxMail`]; `gsi1pk` = `OUTBOX#<shard>` ([`mail_index_partition`]), `gsi1sk` = `MAIL#<createdAt>#<id>`; `ttl` |
 //! | `MAILLIMIT#<email>` | `RESET`        | the [`MailLimit`] of reset mails to an address; `ttl`         |
 //! | `MAILLIMIT#<email>` | `INVITE`       | the [`MailLimit`] of invitations to an address; `ttl`         |
 //! | `MAILLIMIT#ORG#<orgId>` | `INVITE`   | the [`MailLimit`] of an organization's invitations; `ttl`     |
 //! | `MAILLIMIT#USER#<userId>` | `VERIFY` | the [`MailLimit`] of resent verification mails; `ttl`         |
-//! | `MAILPAD#<id>`      | `TOKEN`/`MAIL` | what a reset request for an address without account writes in place of the token and mail: the same sizes (the mail's stand-in in `gsi1` too, partition `MAILPAD`); `ttl` |
+//! | `MAILPAD#<id>`      | `TOKEN`/`MAIL` | what a reset request for an address without account writes in place of the token and mail: the same sizes (the mail's stand-in in `gsi1` too, partition `MAILPAD#<shard>`); `ttl` |
 //!
 //! Tokens and counts live outside the user's own partition, so that IAM
 //! (`dynamodb:LeadingKeys`) lets the public mail functions write them and
@@ -17,6 +17,12 @@
 //! table's stream carries each new `OUTBOX#` item to the mailer
 //! (template.yaml filters the event source mapping to them). (An address
 //! holds an `@`, so `MAILLIMIT#ORG#…` and `MAILLIMIT#USER#…` never meet one.)
+//!
+//! The outbox's index entries are spread over [`MAIL_INDEX_SHARDS`]
+//! partitions: in one, every mail of the service would share one index
+//! partition's 1,000 writes a second (SCALE.md). Listing the outbox queries
+//! them one after another (16 requests; only the operator's tool and the
+//! local delivery loop list it).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem};
@@ -41,8 +47,24 @@ const SK_RESET: &str = "RESET";
 const OUTBOX_PARTITION: &str = "OUTBOX";
 /// How long the stand-ins for an unknown address's token and mail are kept.
 const PADDING_SECONDS: i64 = 3600;
-/// The index partition of the outbox record's stand-ins: never queried.
+/// The index partitions of the outbox record's stand-ins: never queried.
 const PADDING_PARTITION: &str = "MAILPAD";
+
+/// How many `gsi1` partitions the outbox (and its stand-ins) spread over.
+/// API Gateway's default account limit is 10,000 requests a second: even
+/// if every one wrote a mail, each partition takes 625 inserts a second
+/// (and as many TTL deletions later), under DynamoDB's 1,000.
+pub const MAIL_INDEX_SHARDS: u32 = 16;
+
+/// The `gsi1` partition of a mail record (`kind` `OUTBOX`) or of its
+/// stand-in (`MAILPAD`) with id `id`: `<kind>#<shard>`, the shard an FNV-1a
+/// hash of the id (any stable spread does; ids are random).
+pub fn mail_index_partition(kind: &str, id: &str) -> String {
+    let hash = id.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    format!("{kind}#{:02}", hash % MAIL_INDEX_SHARDS)
+}
 
 fn encode<T: serde::Serialize>(record: &T, pk: String, sk: String) -> StoreResult<Item> {
     let mut item: Item = serde_dynamo::to_item(record).map_err(|_| {
@@ -71,7 +93,10 @@ fn outbox_key(id: &str) -> Item {
 
 fn outbox_item(mail: &OutboxMail) -> StoreResult<Item> {
     let mut item = encode(mail, format!("OUTBOX#{}", mail.id), SK_MAIL.into())?;
-    item.insert(GSI1PK.into(), s(OUTBOX_PARTITION));
+    item.insert(
+        GSI1PK.into(),
+        s(mail_index_partition(OUTBOX_PARTITION, &mail.id)),
+    );
     item.insert(
         GSI1SK.into(),
         s(format!("MAIL#{:012}#{}", mail.created_at, mail.id)),
@@ -107,13 +132,14 @@ fn address_invite_pk(email: &str) -> String {
 /// item the index lists (the outbox record) is listed by it in a partition
 /// of its own, so that the index does the same work for it too.
 fn padding(mut item: Item, sk: &str, now: i64) -> Item {
-    item.extend(key_owned(
-        format!("MAILPAD#{}", uuid::Uuid::new_v4().simple()),
-        sk.into(),
-    ));
+    let id = uuid::Uuid::new_v4().simple().to_string();
     if item.contains_key(GSI1PK) {
-        item.insert(GSI1PK.into(), s(PADDING_PARTITION));
+        item.insert(
+            GSI1PK.into(),
+            s(mail_index_partition(PADDING_PARTITION, &id)),
+        );
     }
+    item.extend(key_owned(format!("{PADDING_PARTITION}#{id}"), sk.into()));
     item.insert(TTL.into(), n(now + PADDING_SECONDS));
     item
 }
@@ -469,7 +495,14 @@ impl MailStore for DynamoStore {
     }
 
     async fn outbox(&self) -> StoreResult<Vec<OutboxMail>> {
-        let listed = self.query_index(OUTBOX_PARTITION.into(), "MAIL#").await?;
+        // One shard after another: a listing is the operator's or the local
+        // loop's, and sixteen queries at once queue behind each other on a
+        // single-threaded local server (moto) past the SDK's timeout.
+        let mut listed = Vec::new();
+        for shard in 0..MAIL_INDEX_SHARDS {
+            let partition = format!("{OUTBOX_PARTITION}#{shard:02}");
+            listed.extend(self.query_index(partition, "MAIL#").await?);
+        }
         let mut mails = self
             .batch_get(table_keys(listed)?)
             .await?

@@ -86,7 +86,7 @@ use errors::*;
 use keys::*;
 
 pub use keys::GSI1_PROJECTED;
-
+pub use mail::{MAIL_INDEX_SHARDS, mail_index_partition};
 pub use table::create_table;
 
 type Item = HashMap<String, AttributeValue>;
