@@ -18,47 +18,15 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use pkcs1::der::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
+pub use super::signing::SigningAlgorithm;
 use super::signing::{Pair, SigningKey};
 
 /// RSA keys below this are refused (NIST SP 800-131A; RFC 7518 §3.3).
 pub const MIN_RSA_BITS: usize = 2048;
-
-/// The algorithms this service signs with. API Gateway's JWT authorizer
-/// accepts only RSA, hence the default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SigningAlgorithm {
-    #[default]
-    Rs256,
-    Es256,
-}
-
-impl SigningAlgorithm {
-    pub fn parse(name: &str) -> Option<SigningAlgorithm> {
-        match name {
-            "RS256" => Some(SigningAlgorithm::Rs256),
-            "ES256" => Some(SigningAlgorithm::Es256),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SigningAlgorithm::Rs256 => "RS256",
-            SigningAlgorithm::Es256 => "ES256",
-        }
-    }
-
-    pub fn jwt(self) -> Algorithm {
-        match self {
-            SigningAlgorithm::Rs256 => Algorithm::RS256,
-            SigningAlgorithm::Es256 => Algorithm::ES256,
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

@@ -14,9 +14,41 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
 use serde::Serialize;
 
-use super::keys::SigningAlgorithm;
+/// The algorithms this service signs with. API Gateway's JWT authorizer
+/// accepts only RSA, hence the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SigningAlgorithm {
+    #[default]
+    Rs256,
+    Es256,
+}
+
+impl SigningAlgorithm {
+    pub fn parse(name: &str) -> Option<SigningAlgorithm> {
+        match name {
+            "RS256" => Some(SigningAlgorithm::Rs256),
+            "ES256" => Some(SigningAlgorithm::Es256),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SigningAlgorithm::Rs256 => "RS256",
+            SigningAlgorithm::Es256 => "ES256",
+        }
+    }
+
+    pub fn jwt(self) -> Algorithm {
+        match self {
+            SigningAlgorithm::Rs256 => Algorithm::RS256,
+            SigningAlgorithm::Es256 => Algorithm::ES256,
+        }
+    }
+}
 
 /// What the key ring signs with: one key, parsed and checked.
 pub struct SigningKey {
