@@ -234,11 +234,18 @@ on_both_stores! {
     }
 
     async fn providers_not_configured_answer_404(t: TestApp) {
-        for path in ["/auth/google", "/auth/microsoft", "/auth/google/link", "/auth/microsoft/link"] {
+        for path in ["/auth/google", "/auth/microsoft"] {
             t.post(path, json!({"token": "x"})).await.assert_error(404, "NOT_FOUND");
         }
-        // Refresh is refresh, configured or not.
+        // Linking checks the caller first, as every bearer route does.
         let registered = t.register("r@acme.com").await;
+        for path in ["/auth/google/link", "/auth/microsoft/link"] {
+            t.post(path, json!({"token": "x"})).await.assert_error(401, "NO_AUTH_USER");
+            t.call("POST", path, Some(json!({"token": "x"})), Some(&registered.str("accessToken")))
+                .await
+                .assert_error(404, "NOT_FOUND");
+        }
+        // Refresh is refresh, configured or not.
         for path in ["/auth/google/refresh", "/auth/github/refresh", "/auth/microsoft/refresh"] {
             t.post(path, json!({"refresh_token": "nope"})).await.assert_error(401, "INVALID_REFRESH_TOKEN");
         }

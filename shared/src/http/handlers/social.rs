@@ -68,10 +68,9 @@ struct Linked<'a> {
     linked_at: i64,
 }
 
+/// The caller and its session are checked first, as on every bearer route;
+/// a provider the deployment does not enable is then 404.
 async fn link(app: &App, req: &Request, provider: ProviderKind) -> Result<Response<Body>> {
-    if !app.providers.enabled(provider) {
-        return Err(Error::NotFound);
-    }
     let claims = AuthUser::from_request(app, req).await?.claims;
     let body: LinkRequest = json_body(req, app.config.max_body_bytes)?;
     let identity = social::link(app, claims, provider, &body.token, body.nonce.as_deref()).await?;
