@@ -135,6 +135,20 @@ s, b = call("POST", "/user/refresh", {"refreshToken": refresh_token})
 check("POST /user/refresh (rotated token)", s, b, 401,
       **error("REFRESH_TOKEN_ALREADY_ROTATED"))
 
+# POST /auth/{google,github,microsoft}/refresh: refresh's own function.
+for provider in ("google", "github", "microsoft"):
+    s, b = call("POST", f"/auth/{provider}/refresh", {"refresh_token": "A" * 64})
+    check(f"POST /auth/{provider}/refresh (unknown token)", s, b, 401,
+          **error("INVALID_REFRESH_TOKEN"))
+
+# The social functions, with no provider configured here: no such route.
+for path in ("/auth/google", "/auth/microsoft"):
+    s, b = call("POST", path, {"token": "x"})
+    check(f"POST {path} (provider not configured)", s, b, 404, **error("NOT_FOUND"))
+for path in ("/auth/google/link", "/auth/microsoft/link"):
+    s, b = call("POST", path, {"token": "x"}, token=token)
+    check(f"POST {path} (provider not configured)", s, b, 404, **error("NOT_FOUND"))
+
 # GET /user/profile
 s, b = call("GET", "/user/profile", token=token)
 check("GET /user/profile", s, b, 200, success=True, data__id=owner_id,

@@ -48,6 +48,8 @@ fn every_endpoint(t: &TestApp, cast: &Cast) -> Vec<(Route, Call)> {
     Route::ALL
         .into_iter()
         .filter(|route| !WITHOUT_STORE.contains(route) && *route != Route::Health)
+        // No provider is configured here: they answer 404 before any read.
+        .filter(|route| !matches!(route, Route::GoogleSignIn | Route::MicrosoftSignIn))
         .map(|route| {
             let call = call_of(route, cast);
             let token = cast.token(call.bearer).map(str::to_owned);

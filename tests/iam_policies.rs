@@ -323,6 +323,30 @@ const RACE_PATH_GRANTS: &[(&str, &str, &str, &str)] = &[
         "ends the oldest sessions past the cap of 100",
     ),
     (
+        "post-auth-google",
+        "BatchGetItem",
+        "SESSION#",
+        "reads the user's sessions past the cap of 100, to end the oldest",
+    ),
+    (
+        "post-auth-google",
+        "UpdateItem",
+        "SESSION#",
+        "ends the oldest sessions past the cap of 100",
+    ),
+    (
+        "post-auth-microsoft",
+        "BatchGetItem",
+        "SESSION#",
+        "reads the user's sessions past the cap of 100, to end the oldest",
+    ),
+    (
+        "post-auth-microsoft",
+        "UpdateItem",
+        "SESSION#",
+        "ends the oldest sessions past the cap of 100",
+    ),
+    (
         "post-user-deactivate",
         "GetItem",
         "USER#",
@@ -617,6 +641,65 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
     record(Route::Deactivate, &recorder);
     assert_eq!(t.call("GET", "/health", None, None).await.status, 200);
     record(Route::Health, &recorder);
+
+    // Social sign-in against the local provider: a new account, the same
+    // subject again, an address with an account (409); linking from a
+    // session, twice (the second finds it linked).
+    let provider = accounts_tests::oidc::FakeProvider::start().await;
+    let pairs = provider.settings();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let s = t.sharing_store(test_config(&pairs));
+    for (route, link, mint) in [
+        (Route::GoogleSignIn, Route::GoogleLink, "google"),
+        (Route::MicrosoftSignIn, Route::MicrosoftLink, "microsoft"),
+    ] {
+        let now = s.clock_now();
+        let token = |sub: &str, email: &str| match mint {
+            "google" => provider.google_token(now, sub, email, json!({})),
+            _ => provider.microsoft_token(now, sub, email, json!({})),
+        };
+        let path = route.path();
+        let owner_email = format!("owner-{mint}@acme.com");
+        let owner = s.owner(&owner_email).await;
+        record(Route::Register, &recorder);
+        let new = s
+            .post(
+                path,
+                json!({"token": token(&format!("{mint}-new"), &format!("{mint}@social.test"))}),
+            )
+            .await;
+        assert_eq!(new.status, 200, "{}", new.body);
+        let again = s
+            .post(
+                path,
+                json!({"token": token(&format!("{mint}-new"), "changed@social.test")}),
+            )
+            .await;
+        assert_eq!(again.status, 200, "{}", again.body);
+        s.post(
+            path,
+            json!({"token": token(&format!("{mint}-owner"), &owner_email)}),
+        )
+        .await
+        .assert_error(409, "ACCOUNT_EXISTS");
+        record(route, &recorder);
+        let access = owner.access_token.clone();
+        for _ in 0..2 {
+            let linked = s
+                .call(
+                    "POST",
+                    link.path(),
+                    Some(json!({"token": token(&format!("{mint}-owner"), &owner_email)})),
+                    Some(&access),
+                )
+                .await;
+            assert_eq!(linked.status, 200, "{}", linked.body);
+        }
+        record(link, &recorder);
+    }
 
     let template = template();
     let mut refused = Vec::new();

@@ -3,6 +3,7 @@
 
 use accounts::http::{Route, serve, serve_unmatched};
 use accounts_tests::mail;
+use accounts_tests::oidc;
 use accounts_tests::*;
 use lambda_http::{Body, Context, RequestExt};
 use serde_json::Value;
@@ -323,5 +324,30 @@ async fn the_default_route_answers_unmatched_events_with_the_envelope() {
         assert_eq!(status, 404, "{method} {path}: {body}");
         assert_eq!(body["success"], false);
         assert_eq!(body["error_code"], "NOT_FOUND");
+    }
+}
+
+on_both_stores! {
+    async fn social_sign_in_and_link_handle_their_events(t: TestApp) {
+        let provider = oidc::FakeProvider::start().await;
+        let pairs = provider.settings();
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let s = t.sharing_store(test_config(&pairs));
+        let now = s.clock_now();
+        let token = provider.google_token(now, "g-event", "event@social.test", serde_json::json!({}));
+        let event = fixture(Route::GoogleSignIn).replace("ID_TOKEN", &token);
+        let (status, body, _) = invoke(&s, Route::GoogleSignIn, &event).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["user"]["email"], "event@social.test");
+        let session = s.store.session(body["tokenId"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(session.ip_address.as_deref(), Some("203.0.113.7"));
+        assert_eq!(session.login_method, "GOOGLE");
+        let ada = s.register("ada@acme.com").await;
+        let link = fixture(Route::GoogleLink)
+            .replace("ACCESS_TOKEN", &ada.str("accessToken"))
+            .replace("ID_TOKEN", &provider.google_token(now, "g-ada", "ada@gmail.test", serde_json::json!({})));
+        let (status, body, _) = invoke(&s, Route::GoogleLink, &link).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["provider"], "GOOGLE");
     }
 }

@@ -60,6 +60,7 @@ fn account(email: &str) -> NewAccount {
         session: Some(session(&user_id)),
         verification: None,
         withdrawn: None,
+        identity: None,
     }
 }
 

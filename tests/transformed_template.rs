@@ -44,12 +44,38 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
         ("mailer", "APP_URL", json!({"Ref": "AppUrl"})),
         ("mailer", "MAIL_FROM", json!({"Ref": "MailFrom"})),
     ];
+    // Only the social functions name their provider.
+    let social = [
+        ("post-auth-google", "GOOGLE", "Google"),
+        ("post-auth-google-link", "GOOGLE", "Google"),
+        ("post-auth-microsoft", "MICROSOFT", "Microsoft"),
+        ("post-auth-microsoft-link", "MICROSOFT", "Microsoft"),
+    ]
+    .into_iter()
+    .flat_map(|(binary, env, param)| {
+        let id: &'static str = if env == "GOOGLE" {
+            "GOOGLE_CLIENT_ID"
+        } else {
+            "MICROSOFT_CLIENT_ID"
+        };
+        let issuer: &'static str = if env == "GOOGLE" {
+            "GOOGLE_ISSUER"
+        } else {
+            "MICROSOFT_ISSUER"
+        };
+        [
+            (binary, id, json!({"Ref": format!("{param}ClientId")})),
+            (binary, issuer, json!({"Ref": format!("{param}Issuer")})),
+        ]
+    });
     // Only the functions that sign tokens name the private key set.
     [
         "post-user-register",
         "post-user-login",
         "post-user-refresh",
         "post-user-verify-email",
+        "post-auth-google",
+        "post-auth-microsoft",
     ]
     .into_iter()
     .map(|binary| {
@@ -60,6 +86,7 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
         )
     })
     .chain(mailer)
+    .chain(social)
     .collect()
 }
 

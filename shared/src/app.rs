@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::access::AccessTokens;
 use crate::auth::key_ring::{KeyRing, KeyRingError, KeySource, KeyUse, SecretsManagerKeys};
+use crate::auth::oidc::Providers;
 use crate::auth::password::PasswordHasher;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, Settings, StoreConfig};
@@ -30,6 +31,8 @@ pub struct App {
     pub access_tokens: AccessTokens,
     pub passwords: PasswordHasher,
     pub clock: SharedClock,
+    /// Google and Microsoft sign-in, when configured.
+    pub providers: Providers,
 }
 
 impl App {
@@ -61,6 +64,7 @@ impl App {
             .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(App {
             access_tokens: AccessTokens::new(&config.tokens, keys),
+            providers: Providers::new(&config.providers),
             passwords,
             store,
             clock,

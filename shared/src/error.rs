@@ -56,6 +56,10 @@ pub enum Error {
     MethodNotAllowed,
     #[error("Email already registered")]
     EmailAlreadyRegistered,
+    /// A social sign-in for an address an account already has: never
+    /// linked automatically (the owner signs in and links).
+    #[error("An account already exists for this email; sign in and link the provider")]
+    AccountExists,
     #[error("An organization must keep at least one owner")]
     LastOwner,
     #[error("The resource was changed by another request; try again")]
@@ -95,7 +99,7 @@ impl Error {
             UserInactive | EmailNotVerified | InsufficientPermissions | NoOrganization => 403,
             UserNotFound | SessionNotFound | NoActiveSubscription | NotFound => 404,
             MethodNotAllowed => 405,
-            EmailAlreadyRegistered | LastOwner | Conflict => 409,
+            EmailAlreadyRegistered | AccountExists | LastOwner | Conflict => 409,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
             TooManyAttempts { .. } => 429,
@@ -132,6 +136,7 @@ impl Error {
             NotFound => "NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             EmailAlreadyRegistered => "EMAIL_ALREADY_REGISTERED",
+            AccountExists => "ACCOUNT_EXISTS",
             LastOwner => "LAST_OWNER",
             Conflict => "CONFLICT",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",

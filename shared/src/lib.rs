@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod mail;
 pub mod model;
+pub mod outbound;
 pub mod role;
 pub mod service;
 pub mod store;

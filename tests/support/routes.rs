@@ -101,7 +101,9 @@ pub fn call_of(route: Route, c: &Cast) -> RouteCall {
     let (method, path, body, bearer): (&str, String, Option<Value>, Bearer) = match route {
         Route::Register => ("POST", path(route), Some(registration(NEW_ACCOUNT)), None),
         Route::Login => ("POST", path(route), Some(json!({"email": c.owner.email, "password": PASSWORD})), None),
-        Route::Refresh => ("POST", path(route), Some(json!({"refresh_token": c.owner.refresh_token})), None),
+        Route::Refresh | Route::GoogleRefresh | Route::GithubRefresh | Route::MicrosoftRefresh => ("POST", path(route), Some(json!({"refresh_token": c.owner.refresh_token})), None),
+        Route::GoogleSignIn | Route::MicrosoftSignIn => ("POST", path(route), Some(json!({"token": "an-id-token"})), None),
+        Route::GoogleLink | Route::MicrosoftLink => ("POST", path(route), Some(json!({"token": "an-id-token"})), Owner),
         Route::Logout => ("POST", path(route), Some(json!({"refresh_token": c.owner_phone.str("refreshToken")})), None),
         Route::Profile | Route::Quota | Route::ListMembers => ("GET", path(route), Option::None, Owner),
         Route::CreateMember => ("POST", path(route), Some(json!({

@@ -1,10 +1,12 @@
-//! Who is calling: passwords, access tokens, refresh tokens, mailed tokens.
+//! Who is calling: passwords, access tokens, refresh tokens, mailed tokens,
+//! outside providers' ID tokens.
 
 pub mod access;
 pub mod digest;
 pub mod key_ring;
 pub mod keys;
 pub mod mail_token;
+pub mod oidc;
 pub mod password;
 pub mod refresh;
 pub mod signing;

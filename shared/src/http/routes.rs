@@ -15,7 +15,7 @@ use crate::error::Error;
 
 use super::Endpoint;
 use super::handlers::{
-    account, health, keys, mail, members, organization, quota, sessions, settings, users,
+    account, health, keys, mail, members, organization, quota, sessions, settings, social, users,
 };
 use crate::App;
 use crate::auth::key_ring::KeyUse;
@@ -167,6 +167,16 @@ routes! {
     /// `DELETE /token/{tokenId}`: Flashback's older path of `RevokeSession`.
     DeleteToken: DELETE "/token/{tokenId}" => "post-sessions-revoke", VERIFY, sessions::post_revoke;
     Health: GET "/health" => "get-health", NONE, health::get_health;
+    GoogleSignIn: POST "/auth/google" => "post-auth-google", SIGN, social::post_google;
+    MicrosoftSignIn: POST "/auth/microsoft" => "post-auth-microsoft", SIGN, social::post_microsoft;
+    GoogleLink: POST "/auth/google/link" => "post-auth-google-link", VERIFY, social::post_google_link;
+    MicrosoftLink: POST "/auth/microsoft/link"
+        => "post-auth-microsoft-link", VERIFY, social::post_microsoft_link;
+    /// Flashback's client refreshes social sessions here: `Refresh`'s function.
+    GoogleRefresh: POST "/auth/google/refresh" => "post-user-refresh", SIGN, account::post_refresh;
+    GithubRefresh: POST "/auth/github/refresh" => "post-user-refresh", SIGN, account::post_refresh;
+    MicrosoftRefresh: POST "/auth/microsoft/refresh"
+        => "post-user-refresh", SIGN, account::post_refresh;
 }
 /// Path parameters by name, as API Gateway passes them.
 pub type PathParams = Vec<(&'static str, String)>;

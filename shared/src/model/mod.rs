@@ -173,7 +173,8 @@ pub struct Session {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     /// How it was started, in Flashback's words: `LOCAL` (a password or a
-    /// mail link). Records written before said `password`.
+    /// mail link) or the provider of a social sign-in (`GOOGLE`,
+    /// `MICROSOFT`). Records written before said `password`.
     #[serde(default = "password_login")]
     pub login_method: String,
 }
@@ -229,6 +230,24 @@ pub struct NewAccount {
     pub withdrawn: Option<User>,
     /// The verification token and its mail, written with the account.
     pub verification: Option<mail::MailGrant>,
+    /// A social sign-in's provider identity, written with the account.
+    pub identity: Option<Identity>,
+}
+
+/// An outside provider's account linked to ours, keyed by the provider's
+/// subject id (never by email: the address at the provider may change or
+/// be reassigned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    /// `GOOGLE`, `MICROSOFT`: also the session's `login_method`.
+    pub provider: String,
+    /// The provider's `sub` (Microsoft: `tid` and `oid`, stable per tenant).
+    pub subject: String,
+    pub user_id: String,
+    /// The address the provider vouched for when it was linked.
+    pub email: String,
+    pub linked_at: i64,
 }
 
 /// How a capability's usage is counted: over all time, or per UTC calendar

@@ -2,7 +2,7 @@
 //! behaves the same whether or not an account has the address.
 
 use super::throttle::{clear_attempts, count_attempt};
-use super::{SessionOrigin, SignedIn, new_session, sessions, signed_in, validate};
+use super::{SessionOrigin, SignInMethod, SignedIn, start_session, validate};
 use crate::App;
 use crate::auth::password::Verification;
 use crate::error::{Error, Result};
@@ -80,7 +80,7 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
         .map(|u| u.password_hash.as_str())
         .filter(|h| !h.is_empty());
     let verification = app.passwords.verify(&input.password, stored_hash).await?;
-    let mut user = match (verification, user) {
+    let user = match (verification, user) {
         (Verification::Mismatch, user) | (_, user @ None) => {
             tracing::info!(
                 event = "login",
@@ -93,40 +93,19 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
         }
         (_, Some(user)) => user,
     };
-    if !user.is_active() {
-        tracing::info!(event = "login", outcome = "inactive", user_id = %user.id, org_id = %user.org_id, "login refused: account inactive");
-        return Err(Error::UserInactive);
-    }
-    if app.config.mail.require_verified_email && !user.validated {
-        tracing::info!(event = "login", outcome = "unverified", user_id = %user.id, org_id = %user.org_id, "login refused: email not verified");
-        return Err(Error::EmailNotVerified);
-    }
-    let (session, refresh_token) = new_session(
+    let mut signed_in = start_session(
         app,
-        &user,
+        user,
         SessionOrigin {
             device_info: input.device_info,
             ip_address: input.ip_address,
         },
-    )?;
-    let (created, cleared, capped) = tokio::join!(
-        app.store.create_session(&session),
+        SignInMethod::PASSWORD,
         clear_attempts(app, &email),
-        sessions::end_sessions_beyond_cap(app, &user, &session.id)
-    );
-    created?;
-    cleared?;
-    capped?;
+    )
+    .await?;
     if verification == Verification::MatchNeedsRehash {
-        rehash(app, &mut user, &input.password).await?;
+        rehash(app, &mut signed_in.user, &input.password).await?;
     }
-    tracing::info!(
-        event = "login",
-        outcome = "success",
-        user_id = %user.id,
-        org_id = %user.org_id,
-        session_id = %session.id,
-        "login succeeded"
-    );
-    signed_in(app, user, &session, refresh_token)
+    Ok(signed_in)
 }

@@ -16,6 +16,7 @@ pub mod reset;
 pub mod roles;
 pub mod sessions;
 pub mod settings;
+pub mod social;
 pub mod throttle;
 pub mod users;
 pub mod validate;
@@ -23,7 +24,7 @@ pub mod verify;
 
 use crate::App;
 use crate::auth::refresh as refresh_token;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{LOGIN_METHOD_PASSWORD, Session, User};
 
 /// What register and login hand back: a new session and its tokens.
@@ -77,6 +78,65 @@ pub(crate) fn new_session(
         login_method: LOGIN_METHOD_PASSWORD.to_owned(),
     };
     Ok((session, minted.token))
+}
+
+/// How a sign-in proved who it is, for its log lines and its session.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignInMethod {
+    /// The log lines' `event`.
+    pub event: &'static str,
+    /// The session's `login_method`.
+    pub login_method: &'static str,
+}
+
+impl SignInMethod {
+    pub const PASSWORD: SignInMethod = SignInMethod {
+        event: "login",
+        login_method: LOGIN_METHOD_PASSWORD,
+    };
+}
+
+/// The one way an existing account whose credentials checked out gets a
+/// session, whether it proved itself with a password or with an outside
+/// provider: its status and the deployment's sign-in rules are decided
+/// here, so a rule added later (a second factor) holds for every way in.
+/// `alongside` runs with the session's write (login clears its attempts).
+pub(crate) async fn start_session(
+    app: &App,
+    user: User,
+    origin: SessionOrigin,
+    method: SignInMethod,
+    alongside: impl Future<Output = Result<()>>,
+) -> Result<SignedIn> {
+    let event = method.event;
+    if !user.is_active() {
+        tracing::info!(event, outcome = "inactive", user_id = %user.id, org_id = %user.org_id, "sign-in refused: account inactive");
+        return Err(Error::UserInactive);
+    }
+    if app.config.mail.require_verified_email && !user.validated {
+        tracing::info!(event, outcome = "unverified", user_id = %user.id, org_id = %user.org_id, "sign-in refused: email not verified");
+        return Err(Error::EmailNotVerified);
+    }
+    let (mut session, refresh_token) = new_session(app, &user, origin)?;
+    session.login_method = method.login_method.to_owned();
+    let (created, done, capped) = tokio::join!(
+        app.store.create_session(&session),
+        alongside,
+        sessions::end_sessions_beyond_cap(app, &user, &session.id)
+    );
+    created?;
+    done?;
+    capped?;
+    tracing::info!(
+        event,
+        outcome = "success",
+        user_id = %user.id,
+        org_id = %user.org_id,
+        session_id = %session.id,
+        login_method = method.login_method,
+        "signed in"
+    );
+    signed_in(app, user, &session, refresh_token)
 }
 
 pub(crate) fn signed_in(

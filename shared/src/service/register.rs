@@ -141,6 +141,7 @@ pub async fn register(app: &App, input: Registration) -> Result<Registered> {
         session: session.as_ref().map(|(s, _)| s.clone()),
         verification: Some(verification),
         withdrawn: None,
+        identity: None,
     };
     create(app, &mut account).await?;
     tracing::info!(
@@ -184,4 +185,58 @@ async fn create(app: &App, account: &mut NewAccount) -> Result<()> {
         }
     }
     Err(Error::Conflict)
+}
+
+/// Who starts a new organization from a social sign-in: what the provider
+/// vouched for (register builds its own records above).
+pub(crate) struct Founder {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub company_name: String,
+}
+
+/// A social sign-in's user (as OWNER, already validated, no password), its
+/// organization and the free-trial subscription.
+pub(crate) fn founding_records(app: &App, f: Founder) -> (User, Organization, Subscription) {
+    let now = app.now();
+    let org_id = Uuid::new_v4().to_string();
+    let user = User {
+        id: Uuid::new_v4().to_string(),
+        email: f.email,
+        name: f.first_name,
+        last_name: f.last_name,
+        org_id: org_id.clone(),
+        org_role: Role::Owner,
+        password_hash: String::new(),
+        status: UserStatus::Active,
+        validated: true,
+        mfa_required: false,
+        is_business: false,
+        contact: ContactDetails::default(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        session_epoch: 0,
+        deleted_at: None,
+    };
+    let organization = Organization {
+        id: org_id.clone(),
+        name: f.company_name,
+        website: None,
+        is_business: false,
+        owner_count: 1,
+        created_at: now,
+        contact: ContactDetails::default(),
+        mfa_enforced: false,
+        version: 0,
+    };
+    let subscription = Subscription {
+        org_id,
+        plan_id: FREE_TRIAL_PLAN_ID.into(),
+        status: SubscriptionStatus::Active,
+        starts_at: now,
+        ends_at: Some(now + FREE_TRIAL_SECONDS),
+    };
+    (user, organization, subscription)
 }

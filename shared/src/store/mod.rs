@@ -26,7 +26,7 @@ pub use settings::{MAX_SETTINGS_BYTES, MAX_SETTINGS_KEYS, Settings, SettingsOwne
 pub use users::UserStore;
 
 use crate::model::{
-    LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
+    Identity, LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
 };
 use crate::role::Role;
 

@@ -6,12 +6,20 @@ use super::*;
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Writes the user, its email lock, its organization, the subscription and
-    /// the first session, all or nothing. `EmailTaken` when the (normalized)
+    /// Writes the user, its email lock, its organization, the subscription,
+    /// the first session and the provider identity if any, all or nothing.
+    /// `Conflict` when the identity is already linked. `EmailTaken` when the (normalized)
     /// email is already registered, even by a concurrent call.
     async fn create_account(&self, account: &NewAccount) -> StoreResult<()>;
 
     async fn user(&self, user_id: &str) -> StoreResult<Option<User>>;
+
+    /// The identity of a provider's subject, if it is linked to an account.
+    async fn identity(&self, provider: &str, subject: &str) -> StoreResult<Option<Identity>>;
+
+    /// Links a provider identity to its user. `Conflict` when that identity
+    /// is already linked (to this account or another).
+    async fn link_identity(&self, identity: &Identity) -> StoreResult<()>;
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
 

@@ -10,4 +10,5 @@ pub(crate) mod organization;
 pub(crate) mod quota;
 pub(crate) mod sessions;
 pub(crate) mod settings;
+pub(crate) mod social;
 pub(crate) mod users;

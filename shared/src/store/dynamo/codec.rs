@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 
 use super::keys::*;
 use super::{Item, StoreError, StoreResult};
-use crate::model::{LoginThrottle, Organization, Plan, Session, Subscription, User};
+use crate::model::{Identity, LoginThrottle, Organization, Plan, Session, Subscription, User};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 pub(super) fn plan_item(plan: &Plan) -> StoreResult<Item> {
@@ -80,6 +80,14 @@ pub(super) fn email_lock_item(email: &str, user_id: &str) -> Item {
     let mut item = key(pk, sk);
     item.insert(LOCK_USER_ID.into(), s(user_id));
     item
+}
+
+pub(super) fn identity_item(identity: &Identity) -> StoreResult<Item> {
+    item(
+        identity,
+        identity_key(&identity.provider, &identity.subject),
+        [],
+    )
 }
 
 pub(super) fn org_item(org: &Organization) -> StoreResult<Item> {

@@ -11,6 +11,7 @@
 //! | `THROTTLE#<email>` | `LOGIN`   | the [`LoginThrottle`]; `ttl` = `expiresAt`                                  |
 //! | `ORG#<id>`         | `USAGE#<capability>#<period>` | usage counter: `orgId`, `capability`, `period`, `amount`        |
 //! | `PLAN#<id>`        | `META`    | the [`Plan`]; `gsi1pk` = `PLANS`, `gsi1sk` = `PLAN#<id>`                    |
+//! | `IDENTITY#<provider>#<subject>` | `IDENTITY` | a linked provider [`Identity`](crate::model::Identity)  |
 
 use std::collections::HashMap;
 
@@ -41,6 +42,7 @@ pub(super) const SK_META: &str = "META";
 pub(super) const SK_SUB: &str = "SUB";
 pub(super) const SK_SESSION: &str = "SESSION";
 pub(super) const SK_LOGIN: &str = "LOGIN";
+pub(super) const SK_IDENTITY: &str = "IDENTITY";
 pub(super) const SESSION_PREFIX: &str = "SESSION#";
 /// Usage counters sort under their organization: `USAGE#<capability>#<period>`.
 pub(super) const USAGE_PREFIX: &str = "USAGE#";
@@ -75,6 +77,10 @@ pub(super) fn session_key(id: &str) -> (String, &'static str) {
 
 pub(super) fn throttle_key(email: &str) -> (String, &'static str) {
     (format!("THROTTLE#{email}"), SK_LOGIN)
+}
+
+pub(super) fn identity_key(provider: &str, subject: &str) -> (String, &'static str) {
+    (format!("IDENTITY#{provider}#{subject}"), SK_IDENTITY)
 }
 
 pub(super) fn plan_key(id: &str) -> (String, &'static str) {

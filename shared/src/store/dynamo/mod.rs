@@ -66,7 +66,7 @@ use serde::de::DeserializeOwned;
 
 use super::{LoginLookup, MemberAddition, RoleChange, StatusChange, StoreError, StoreResult};
 use crate::model::{
-    LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
+    Identity, LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
 };
 use crate::role::Role;
 

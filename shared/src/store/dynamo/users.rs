@@ -70,12 +70,26 @@ impl UserStore for DynamoStore {
         }
         // With an invitation withdrawn the lock exists from the start: a
         // lost race is decided on the conditions, not on the lock.
+        // Last, so that decide_account's positions hold; its failure is a
+        // Conflict (the identity is already linked).
+        if let Some(identity) = &account.identity {
+            items.push(self.tx_put(identity_item(identity)?, Condition::new(NOT_EXISTS))?);
+        }
         let email = account.withdrawn.is_none().then_some(user.email.as_str());
         self.transact(items, decide_account, email, &proof).await
     }
 
     async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
         self.get(user_key(user_id)).await
+    }
+
+    async fn identity(&self, provider: &str, subject: &str) -> StoreResult<Option<Identity>> {
+        self.get(identity_key(provider, subject)).await
+    }
+
+    async fn link_identity(&self, identity: &Identity) -> StoreResult<()> {
+        self.put_once(identity_item(identity)?, Condition::new(NOT_EXISTS))
+            .await
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::{LoginLookup, MemberAddition, RoleChange, StatusChange, StoreError, StoreResult};
 use crate::model::{
-    LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
+    Identity, LoginThrottle, NewAccount, Organization, Plan, Session, Subscription, UsageKey, User,
 };
 use crate::role::Role;
 
@@ -65,6 +65,13 @@ CREATE TABLE IF NOT EXISTS usage_counters (
     period TEXT NOT NULL,
     amount INTEGER NOT NULL CHECK (amount >= 0),
     PRIMARY KEY (org_id, capability, period)
+);
+CREATE TABLE IF NOT EXISTS identities (
+    provider TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (provider, subject)
 );
 CREATE TABLE IF NOT EXISTS login_throttles (
     email TEXT PRIMARY KEY,
@@ -264,14 +271,17 @@ fn insert_user(conn: &Connection, user: &User, data: &str) -> StoreResult<()> {
         "INSERT INTO users (id, email, org_id, version, data) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![user.id, user.email, user.org_id, user.version as i64, data],
     )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::EmailTaken
-        } else {
-            sqlite_error(e)
-        }
-    })?;
+    .map_err(|e| unique_or(e, StoreError::EmailTaken))?;
     Ok(())
+}
+
+/// `taken` for a UNIQUE or primary-key violation, else as `sqlite_error`.
+fn unique_or(e: rusqlite::Error, taken: StoreError) -> StoreError {
+    if is_unique_violation(&e) {
+        taken
+    } else {
+        sqlite_error(e)
+    }
 }
 
 /// Moves the owner count by `delta`, refusing (`LastOwner`) to go below `floor`.

@@ -34,6 +34,9 @@ impl UserStore for EmbeddedStore {
             if let Some(grant) = &a.verification {
                 mail::insert_grant(&tx, grant)?;
             }
+            if let Some(identity) = &a.identity {
+                insert_identity(&tx, identity)?;
+            }
             tx.commit().map_err(sqlite_error)
         })
         .await
@@ -42,6 +45,27 @@ impl UserStore for EmbeddedStore {
     async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
         let id = user_id.to_owned();
         self.run(move |conn| read_json(conn, USER_BY_ID, &id)).await
+    }
+
+    async fn identity(&self, provider: &str, subject: &str) -> StoreResult<Option<Identity>> {
+        let (provider, subject) = (provider.to_owned(), subject.to_owned());
+        self.run(move |conn| {
+            let data: Option<String> = conn
+                .query_row(
+                    "SELECT data FROM identities WHERE provider = ?1 AND subject = ?2",
+                    params![provider, subject],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sqlite_error)?;
+            data.map(from_json).transpose()
+        })
+        .await
+    }
+
+    async fn link_identity(&self, identity: &Identity) -> StoreResult<()> {
+        let identity = identity.clone();
+        self.run(move |conn| insert_identity(conn, &identity)).await
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
@@ -281,4 +305,19 @@ fn write_user_moving_owners(
     )
     .map_err(sqlite_error)?;
     tx.commit().map_err(sqlite_error)
+}
+
+/// `Conflict` when the identity is already linked.
+fn insert_identity(conn: &Connection, identity: &Identity) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO identities (provider, subject, user_id, data) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            identity.provider,
+            identity.subject,
+            identity.user_id,
+            to_json(identity)?
+        ],
+    )
+    .map_err(|e| unique_or(e, StoreError::Conflict))?;
+    Ok(())
 }
