@@ -230,6 +230,13 @@ s, b = call("PUT", member_path, {"lastName": "Hopper", "orgRole": 0}, token=toke
 check("PUT /organization/users/{userId}", s, b, 200, success=True, message="User updated",
       data__lastName="Hopper", data__orgRole=0)
 s, b = call("POST", f"{member_path}/resend-invitation", token=token)
+check("POST /organization/users/{userId}/resend-invitation (accepted)", s, b, 409,
+      **error("CONFLICT"))
+s, b = call("POST", "/organization/users", {"email": "pending@acme.com", "firstName": "Pen",
+            "lastName": "Ding"}, token=token)
+check("POST /organization/users (not to be accepted)", s, b, 201, data__pendingInvitation=True)
+pending_id = b.get("data", {}).get("id")
+s, b = call("POST", f"/organization/users/{pending_id}/resend-invitation", token=token)
 check("POST /organization/users/{userId}/resend-invitation", s, b, 200, success=True,
       message="Invitation sent")
 s, b = call("GET", f"/organization/{org_id}", token=token)
@@ -324,7 +331,7 @@ check("DELETE /organization/users/{userId}", s, b, 200, success=True, message="U
 s, b = call("POST", "/user/login", {"email": member_email, "password": PASSWORD})
 check("POST /user/login (removed)", s, b, 401, **error("INVALID_CREDENTIALS"))
 s, b = call("GET", "/organization/users?includeDeleted=true", token=token)
-check("GET /organization/users?includeDeleted=true", s, b, 200, total=2,
+check("GET /organization/users?includeDeleted=true", s, b, 200, total=3,
       data=lambda d: isinstance(d, list) and any(m["id"] == member_id and m["deletedAt"] for m in d))
 
 # Mail: the endpoints answer through their functions (no mailer runs here:

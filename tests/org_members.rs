@@ -38,6 +38,7 @@ on_both_stores! {
         assert_eq!(reply.body, json!({
             "success": true, "id": ada.id, "email": "ada@acme.com", "name": "Ada",
             "lastName": "Lovelace", "orgId": ada.org_id, "orgRole": 255, "validated": false,
+            "pendingInvitation": false,
             "deletedAt": null, "orgRoleDescription": "OWNER", "orgRoles": [0, 1, 2, 254, 255]
         }));
         let eve = t.owner("eve@evil.com").await;
@@ -74,13 +75,13 @@ on_both_stores! {
         assert_eq!(reply.body["data"]["orgRole"], 1);
         assert_eq!(reply.body["data"]["orgRoles"], json!([0, 1]));
         let stored = t.store.user(&user.id).await.unwrap().unwrap();
-        assert_eq!((stored.name.as_str(), stored.last_name.as_str(), stored.org_role.value(), stored.version), ("Amazing", "Grace", 1, 2));
+        assert_eq!((stored.name.as_str(), stored.last_name.as_str(), stored.org_role.value(), stored.version), ("Amazing", "Grace", 1, 3));
         // Names alone, on oneself: anyone.
         assert_eq!(t.put(&member_path(&user.id), json!({"lastName": "Hopper"}), &user.access_token).await.status, 200);
         t.put(&member_path(&user.id), json!({}), &ws.access_token).await.assert_error(400, "VALIDATION_ERROR");
         t.put(&member_path(&user.id), json!({"name": "   "}), &ws.access_token).await.assert_error(400, "VALIDATION_ERROR");
         t.put(&member_path(&user.id), json!({"orgRole": 3}), &ws.access_token).await.assert_error(400, "INVALID_ROLE");
-        assert_eq!(t.store.user(&user.id).await.unwrap().unwrap().version, 3);
+        assert_eq!(t.store.user(&user.id).await.unwrap().unwrap().version, 4);
     }
 
     async fn member_edits_follow_the_ladder(t: TestApp) {
@@ -101,8 +102,11 @@ on_both_stores! {
             t.put(&member_path(&target.id), body.clone(), &caller.access_token).await
                 .assert_error(403, "INSUFFICIENT_PERMISSIONS");
         }
-        for member in [&ada, &admin, &ws, &billing, &user] {
-            assert_eq!(t.store.user(&member.id).await.unwrap().unwrap().version, 1);
+        // As they were: the owner as registered, the members as they
+        // accepted their invitations.
+        assert_eq!(t.store.user(&ada.id).await.unwrap().unwrap().version, 1);
+        for member in [&admin, &ws, &billing, &user] {
+            assert_eq!(t.store.user(&member.id).await.unwrap().unwrap().version, 2);
         }
         t.put(&member_path(&ada.id), json!({"orgRole": 0}), &ada.access_token).await
             .assert_error(409, "LAST_OWNER");
@@ -120,7 +124,8 @@ on_both_stores! {
         assert_eq!(reply.body, json!({"success": true, "message": "User removed"}));
         let stored = t.store.user(&grace.id).await.unwrap().unwrap();
         assert_eq!((stored.status, stored.deleted_at), (UserStatus::Inactive, Some(t.clock_now())));
-        assert_eq!(stored.session_epoch, 1);
+        // Accepting the invitation moved it once, the removal again.
+        assert_eq!(stored.session_epoch, 2);
         // Every session ends at once; no sign-in.
         t.get("/user/profile", &grace.access_token).await.assert_error(401, "SESSION_REVOKED");
         t.refresh(&grace.refresh_token).await.assert_error(401, "INVALID_REFRESH_TOKEN");

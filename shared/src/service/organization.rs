@@ -168,13 +168,14 @@ pub async fn resend_invitation(app: &App, claims: AccessClaims, target_id: &str)
         if target.validated || !target.is_active() {
             return Err(Error::Conflict);
         }
-        // A resend counts under the invitation caps, as a new member does.
-        let (org_limit, address_limit) =
-            members::counted(app, &target.org_id, &target.email).await?;
-        let (tokens, org) = tokio::join!(
+        // A resend counts under the invitation caps, as a new member does;
+        // the counts are read with the member's tokens and the organization.
+        let (tokens, org, counts) = tokio::join!(
             app.store.user_tokens(&target.id),
-            app.store.organization(&target.org_id)
+            app.store.organization(&target.org_id),
+            members::counted(app, &target.org_id, &target.email)
         );
+        let (org_limit, address_limit) = counts?;
         let org = org?.ok_or(Error::NoOrganization)?;
         let spent = tokens?
             .tokens
