@@ -112,13 +112,7 @@ pub async fn register(app: &App, input: Registration) -> Result<Registered> {
         mfa_enforced: false,
         version: 0,
     };
-    let subscription = Subscription {
-        org_id,
-        plan_id: FREE_TRIAL_PLAN_ID.into(),
-        status: SubscriptionStatus::Active,
-        starts_at: now,
-        ends_at: Some(now + FREE_TRIAL_SECONDS),
-    };
+    let subscription = free_trial(org_id, now);
     // No session before the mailbox is proven, when so configured: a
     // registrant who cannot read the mail gets nothing to hold on to.
     let session = if app.config.mail.require_verified_email {
@@ -231,12 +225,17 @@ pub(crate) fn founding_records(app: &App, f: Founder) -> (User, Organization, Su
         mfa_enforced: false,
         version: 0,
     };
-    let subscription = Subscription {
+    let subscription = free_trial(org_id, now);
+    (user, organization, subscription)
+}
+
+/// A new organization's subscription: the free trial, from now.
+fn free_trial(org_id: String, now: i64) -> Subscription {
+    Subscription {
         org_id,
         plan_id: FREE_TRIAL_PLAN_ID.into(),
         status: SubscriptionStatus::Active,
         starts_at: now,
         ends_at: Some(now + FREE_TRIAL_SECONDS),
-    };
-    (user, organization, subscription)
+    }
 }
