@@ -220,14 +220,19 @@ impl EmbeddedStore {
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
+        let answer = tokio::task::spawn_blocking(move || {
             let mut conn = conn
                 .lock()
                 .map_err(|_| internal("connection lock poisoned"))?;
             work(&mut conn)
-        })
-        .await
-        .map_err(internal)?
+        });
+        // Every store call lets other requests run, as a DynamoDB call
+        // does: SQLite answers in microseconds, often before the handle is
+        // first polled, and a request would then run from start to answer
+        // without yielding once (concurrent requests could never
+        // interleave, so no race between them could ever be seen).
+        tokio::task::yield_now().await;
+        answer.await.map_err(internal)?
     }
 }
 
