@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use accounts::mail::deliver::{MailSender, Mailer, SendError};
 use accounts::mail::render::{RenderedMail, Renderer};
+use accounts::store::Store;
 use async_trait::async_trait;
 
 use crate::TestApp;
@@ -53,7 +54,43 @@ impl TestMailer {
     }
 }
 
+/// The mailer as it runs on AWS: its own store client, handed the new
+/// outbox records one by one as the table's stream hands them over (it
+/// never lists the outbox: the app's store does that here, for it).
+pub struct StreamMailer {
+    listing: Arc<dyn Store>,
+    mailer: TestMailer,
+}
+
+impl StreamMailer {
+    /// Delivers every unsent outbox record; returns the mails sent now.
+    pub async fn deliver(&self) -> Vec<RenderedMail> {
+        let before = self.mailer.inbox.mails().len();
+        let outbox = self.listing.outbox().await.expect("outbox readable");
+        for mail in outbox.iter().filter(|m| m.sent_at.is_none()) {
+            self.mailer
+                .mailer
+                .deliver(&mail.id)
+                .await
+                .expect("delivered");
+        }
+        self.mailer.inbox.mails()[before..].to_vec()
+    }
+}
+
 impl TestApp {
+    /// A mailer like [`TestApp::mailer`] whose store requests go through
+    /// `store` (the same table, another client).
+    pub fn stream_mailer(&self, store: Arc<dyn Store>) -> StreamMailer {
+        let inbox = Arc::new(Inbox::default());
+        let renderer = Renderer::new(&self.app.config.mail.app_url).expect("templates");
+        let mailer = Mailer::new(store, inbox.clone(), renderer, self.clock.clone());
+        StreamMailer {
+            listing: Arc::clone(&self.store),
+            mailer: TestMailer { inbox, mailer },
+        }
+    }
+
     /// A mailer over this app's store, clock and `APP_URL`.
     pub fn mailer(&self) -> TestMailer {
         let inbox = Arc::new(Inbox::default());
