@@ -43,29 +43,40 @@ start_moto "$out/moto_server.log"
 table="accounts-smoke"
 region=us-east-1
 
-# The functions' environment, all of it: what template.yaml sets on AWS,
-# with moto for DynamoDB and Secrets Manager, and throwaway credentials.
-# The signing keys are JWK sets in two secrets (made below with
-# `accounts-admin key rotate`); each function reads the one its route needs
-# (on AWS only the signing functions are given the private secret's name).
-# JWT_ISSUER is left unset: the issuer is then the API's own URL.
-function_env() {
+# What every process here shares: moto for DynamoDB and Secrets Manager,
+# and throwaway credentials (on AWS, the endpoint and the role's).
+aws_env() {
   cat <<ENV
-TABLE_NAME=$table
 AWS_ENDPOINT_URL_DYNAMODB=$MOTO_ENDPOINT
 AWS_ENDPOINT_URL_SECRETS_MANAGER=$MOTO_ENDPOINT
 AWS_REGION=$region
 AWS_ACCESS_KEY_ID=smoke
 AWS_SECRET_ACCESS_KEY=smoke
-JWT_PRIVATE_KEYS_SECRET=accounts-smoke/private-keys
-JWT_PUBLIC_KEYS_SECRET=accounts-smoke/public-keys
-JWT_KEYS_REFRESH_SECONDS=300
-JWT_ALGORITHM=RS256
-JWT_AUDIENCE=flashback
-RUST_LOG=info
 ENV
 }
-function_env >"$out/function.env"
+# Each function's own environment is exactly what template.yaml gives it
+# (scripts/template_env.py), the template's parameters at their defaults
+# but for these: so a function that needs a setting the template does not
+# give it (the private keys' secret, say) fails here. The signing keys are
+# JWK sets in two secrets (made below with `accounts-admin key rotate`); on
+# AWS only the signing functions are given the private secret's name.
+# JWT_ISSUER is left unset (IssuerUrl empty): the issuer is then the API's
+# own URL.
+template_parameters=(
+  "Table=$table"
+  "PrivateKeysSecretName=accounts-smoke/private-keys"
+  "PublicKeysSecretName=accounts-smoke/public-keys"
+  "JwtAlgorithm=RS256"
+  "IssuerUrl="
+)
+# The operator tool's environment: both secrets (it writes them).
+{
+  aws_env
+  echo "TABLE_NAME=$table"
+  echo "JWT_PRIVATE_KEYS_SECRET=accounts-smoke/private-keys"
+  echo "JWT_PUBLIC_KEYS_SECRET=accounts-smoke/public-keys"
+  echo "JWT_ALGORITHM=RS256"
+} >"$out/admin.env"
 
 scripts/build.sh -q
 
@@ -73,7 +84,7 @@ scripts/build.sh -q
 # settings as the functions).
 (
   set -a
-  . "$out/function.env"
+  . "$out/admin.env"
   set +a
   target/debug/accounts-admin table create
   target/debug/accounts-admin key rotate
@@ -105,11 +116,17 @@ functions=$(python3 -c '
 import tomllib
 router = tomllib.load(open("Cargo.toml", "rb"))["workspace"]["metadata"]["lambda"]["watch"]["router"]
 print(" ".join(sorted({route["function"] for routes in router.values() for route in routes})))')
-mkdir -p "$out/functions"
+mkdir -p "$out/functions" "$out/env"
+for function in $functions; do
+  {
+    aws_env
+    python3 scripts/template_env.py "$function" "${template_parameters[@]}"
+  } >"$out/env/$function.env"
+done
 for function in $functions; do
   (
     set -a
-    . "$out/function.env"
+    . "$out/env/$function.env"
     set +a
     export AWS_LAMBDA_FUNCTION_NAME="$function" AWS_LAMBDA_FUNCTION_VERSION=1 \
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 \

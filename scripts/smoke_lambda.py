@@ -105,12 +105,24 @@ member_email = f"member-{uuid.uuid4().hex[:8]}@acme.com"
 # POST /user/register
 registration = {"email": owner_email.upper(), "password": PASSWORD, "firstName": "Ada",
                 "lastName": "Lovelace", "companyName": "Acme", "isBusiness": True}
+# The template's default (RequireVerifiedEmail=true): no session before the
+# address is proved, then the mailed link signs the owner in.
 s, b = call("POST", "/user/register", registration)
-check("POST /user/register", s, b, 201, success=True, accessToken=present,
-      refreshToken=present, tokenId=present, user__email=owner_email, user__orgRole=255)
+check("POST /user/register", s, b, 201, success=True, accessToken=None, refreshToken=None,
+      verificationTokenId=present, user__email=owner_email, user__orgRole=255)
 owner_id, org_id = (b.get("user") or {}).get("id"), (b.get("user") or {}).get("orgId")
 s, b = call("POST", "/user/register", registration)
 check("POST /user/register (same email)", s, b, 409, **error("EMAIL_ALREADY_REGISTERED"))
+s, b = call("POST", "/user/login", {"email": owner_email, "password": PASSWORD})
+check("POST /user/login (address not yet verified)", s, b, 403, **error("EMAIL_NOT_VERIFIED"))
+verification = outbox_token(owner_email)
+s, b = call("POST", "/user/pre-verify-email", {"token": verification})
+check("POST /user/pre-verify-email", s, b, 200, success=True, hasPassword=True)
+s, b = call("POST", "/user/verify-email", {"token": verification})
+check("POST /user/verify-email (signs in)", s, b, 200, success=True, accessToken=present,
+      refreshToken=present, user__id=owner_id)
+s, b = call("POST", "/user/verify-email", {"token": verification})
+check("POST /user/verify-email (spent link)", s, b, 400, **error("INVALID_VERIFICATION_TOKEN"))
 
 # POST /user/login
 s, b = call("POST", "/user/login", {"email": owner_email, "password": PASSWORD,
