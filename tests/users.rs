@@ -1,5 +1,5 @@
-//! Profile, a member's role, updating a user, changing a role, and the
-//! organization member endpoints, on both stores.
+//! Profile, a user read and edited, a member's role read and changed, and
+//! members created and listed, on both stores.
 
 use accounts::model::UserStatus;
 use accounts_tests::race::race;
