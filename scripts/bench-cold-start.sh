@@ -57,17 +57,8 @@ if [ "${TRUST:-system}" = file ]; then
   done
 fi
 
-set -a
-TABLE_NAME=accounts-bench
-AWS_ENDPOINT_URL_DYNAMODB=$MOTO_ENDPOINT
-AWS_ENDPOINT_URL_SECRETS_MANAGER=$MOTO_ENDPOINT
-AWS_REGION=us-east-1
-AWS_ACCESS_KEY_ID=bench
-AWS_SECRET_ACCESS_KEY=bench
-JWT_ALGORITHM=RS256
-JWT_AUDIENCE=flashback
-RUST_LOG=info
-set +a
+# shellcheck source=scripts/bench-env.sh
+. scripts/bench-env.sh
 target/debug/accounts-admin table create >/dev/null
 if [ "$KEYS" = file ]; then
   keys_dir=$(mktemp -d)

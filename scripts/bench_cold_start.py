@@ -28,10 +28,13 @@ import threading
 import time
 import uuid
 
-RUNS = int(sys.argv[1])
-RELEASE = sys.argv[2]
-KEYS = sys.argv[3]
-BINARIES = sys.argv[4:]
+# Set from the command line by main(), or by a script that imports this one
+# (scripts/bench_power_tuning.py).
+RUNS = 0
+RELEASE = ""
+KEYS = "secrets"
+BINARIES = []
+RUNTIME_API = ""
 DOMAIN = "bench.execute-api.us-east-1.amazonaws.com"
 PASSWORD = "Secure-pass-123"
 
@@ -51,6 +54,7 @@ class Run:
         self.answers = []  # (request id, handed at, answered at, status, body)
         self.done = threading.Event()
         self.first_answer_seen = None
+        self.last_answer_seen = None
         # Each process talks to the stub under a path of its own: a call a
         # killed process made just before it died must not take (and lose)
         # the next process's event.
@@ -124,6 +128,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
                                 answer.get("statusCode"), body))
             if run.first_answer_seen is None:
                 run.first_answer_seen = time.monotonic()
+            run.last_answer_seen = time.monotonic()
             if answer.get("statusCode") == run.wanted[len(run.answers) - 1]:
                 run.answered(body)
         else:  # an invocation or init error
@@ -173,21 +178,24 @@ def event(method, route, path, body=None, token=None, params=None):
     }
 
 
-def start(binary, run, extra_env=None):
-    """Runs `binary` until it has answered `run`'s requests (or failed)."""
+def start(binary, run, extra_env=None, preexec_fn=None):
+    """Runs `binary` until it has answered `run`'s requests (or failed);
+    `preexec_fn` runs in the child before it starts (to move it into a
+    cgroup: scripts/bench_power_tuning.py)."""
     current[0] = run
     env = dict(os.environ, AWS_LAMBDA_FUNCTION_NAME=os.path.basename(binary),
                AWS_LAMBDA_RUNTIME_API=f"http://{RUNTIME_API}{run.prefix}", **(extra_env or {}))
     started = time.perf_counter_ns()
     # Its log (a few lines) is kept to explain a failure.
     process = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-    # The first answer may take long (a debug build's argon2); the second
-    # follows at once or is lost (see RuntimeApi): wait 3 s for it.
-    deadline = time.monotonic() + 30
+                               stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
+    # The first answer may take long (a debug build's argon2, a small CPU
+    # share); each next one follows at once or is lost (see RuntimeApi):
+    # wait 3 s past the last answer for it.
+    deadline = time.monotonic() + 30 + 5 * run.expected
     while not run.done.wait(0.05) and time.monotonic() < deadline:
-        if run.first_answer_seen is not None:
-            deadline = min(deadline, run.first_answer_seen + 3)
+        if run.last_answer_seen is not None:
+            deadline = min(deadline, run.last_answer_seen + 3)
     finished = run.done.is_set()
     run.stop.set()
     process.kill()
@@ -366,7 +374,8 @@ def parse(spec):
     return binary, dict(item.split("=", 1) for item in settings.split(",") if item)
 
 
-def main():
+def serve_runtime_api():
+    """Starts the stub Runtime API; the processes started after reach it."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -378,7 +387,12 @@ def main():
                         "AWS_LAMBDA_LOG_GROUP_NAME": "bench"}.items():
         os.environ.setdefault(name, value)
 
-    global BINARIES
+
+def main():
+    global RUNS, RELEASE, KEYS, BINARIES
+    RUNS, RELEASE, KEYS, BINARIES = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+    serve_runtime_api()
+
     unknown = [spec for spec in BINARIES if parse(spec)[0] not in MEASURED]
     BINARIES = [spec for spec in BINARIES if spec not in unknown]
     scenario = Scenario(RELEASE, {parse(spec)[0] for spec in BINARIES})
@@ -453,4 +467,5 @@ def main():
     json.dump({"samples": samples, "lost_second_events": repeated}, open(os.path.join(os.environ.get("BENCH_OUT", "."), f"cold-start-{KEYS}.json"), "w"))
 
 
-main()
+if __name__ == "__main__":
+    main()
