@@ -3,6 +3,7 @@
 //! table is printed for BENCHMARKS.md (`--nocapture`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use accounts::store::dynamo::{DynamoStore, create_table};
 use accounts_tests::round_trips::{RoundTrips, Tally};
@@ -10,20 +11,40 @@ use accounts_tests::*;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use serde_json::json;
 
-async fn counted_app() -> (TestApp, RoundTrips) {
+#[allow(dead_code)]
+#[path = "support/proxy.rs"]
+mod proxy;
+
+/// What moto's every answer is held back by. Requests sent together are
+/// told apart from requests in a chain by when each starts and ends; moto
+/// answers in a millisecond or two, and on a loaded machine a request the
+/// code sent together with another could be marked after that one had
+/// already been answered (a thread that stalls between the two sends). Held
+/// back this long, an answer cannot come before a stall that long ends.
+const ANSWER_DELAY: Duration = Duration::from_millis(50);
+
+async fn counted_app() -> (TestApp, RoundTrips, proxy::Proxy) {
     let counter = RoundTrips::default();
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(dynamodb_endpoint())
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    let table = format!("accounts-rt-{}", uuid::Uuid::new_v4().simple());
+    create_table(&aws_sdk_dynamodb::Client::from_conf(config.clone()), &table)
+        .await
+        .unwrap();
+    let slow = proxy::Proxy::start(&dynamodb_endpoint()).await;
+    slow.slow(ANSWER_DELAY);
+    let counted = config
+        .to_builder()
+        .endpoint_url(slow.endpoint())
         .interceptor(counter.clone())
         .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let table = format!("accounts-rt-{}", uuid::Uuid::new_v4().simple());
-    create_table(&client, &table).await.unwrap();
+    let client = aws_sdk_dynamodb::Client::from_conf(counted);
     let t = TestApp::on_store(Arc::new(DynamoStore::new(client, table)), Backend::Dynamo);
-    (t, counter)
+    (t, counter, slow)
 }
 
 /// Runs `reply` with the counter reset; checks the status; returns the tally.
@@ -40,7 +61,7 @@ async fn measure(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_endpoint_stays_within_its_round_trip_budget() {
-    let (t, counter) = counted_app().await;
+    let (t, counter, _slow) = counted_app().await;
     // Seeding the default plans is a once-per-table cost: pay it first.
     let warm = t.owner("warm@acme.com").await;
     t.get("/user/quota", &warm.access_token).await;
