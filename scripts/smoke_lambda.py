@@ -160,6 +160,12 @@ for path in ("/auth/google", "/auth/microsoft"):
 for path in ("/auth/google/link", "/auth/microsoft/link"):
     s, b = call("POST", path, {"token": "x"}, token=token)
     check(f"POST {path} (provider not configured)", s, b, 404, **error("NOT_FOUND"))
+# The code flows (their functions read a client secret only when enabled).
+for path in ("/auth/github", "/auth/google/exchange", "/auth/microsoft/exchange"):
+    s, b = call("POST", path, {"code": "x"})
+    check(f"POST {path} (provider not configured)", s, b, 404, **error("NOT_FOUND"))
+s, b = call("POST", "/auth/github/link", {"code": "x"}, token=token)
+check("POST /auth/github/link (provider not configured)", s, b, 404, **error("NOT_FOUND"))
 
 # GET /user/profile
 s, b = call("GET", "/user/profile", token=token)

@@ -5,6 +5,7 @@
 //! `ACCOUNTS_TEST_DYNAMODB_ENDPOINT` (scripts/test.sh starts moto_server and
 //! sets it). Without one they fail: a skipped store test is not a passed one.
 
+pub mod github;
 pub mod mail;
 pub mod oidc;
 pub mod race;
@@ -106,6 +107,11 @@ fn client_with(
 
 /// Secrets Manager as moto serves it (the same server as DynamoDB).
 pub fn secrets_manager() -> SecretsManagerKeys {
+    SecretsManagerKeys::new(secrets_manager_client())
+}
+
+/// The SDK's client of moto's Secrets Manager.
+pub fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
         .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
@@ -114,7 +120,7 @@ pub fn secrets_manager() -> SecretsManagerKeys {
             "test", "test", None, None, "tests",
         ))
         .build();
-    SecretsManagerKeys::new(aws_sdk_secretsmanager::Client::from_conf(config))
+    aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
 /// Every item of a DynamoDB table, read consistently, every page.
