@@ -46,6 +46,8 @@ on_both_stores! {
         assert_eq!(session.login_method, "GITHUB");
         let sessions = s.get("/sessions", b["accessToken"].as_str().unwrap()).await;
         assert_eq!(sessions.body["sessions"][0]["loginMethod"], json!("GITHUB"));
+        let members = s.get("/organization/users", b["accessToken"].as_str().unwrap()).await;
+        assert_eq!(members.body["data"][0]["authMethod"], json!("GITHUB"), "{}", members.body);
         // The unverified second address made nothing.
         assert!(t.store.user_by_email("other583231@unverified.test").await.unwrap().is_none());
         // A code is single use.
@@ -194,6 +196,51 @@ on_both_stores! {
         let reply = down.post("/auth/google/exchange", json!({"code": p.code_for(&good)})).await;
         reply.assert_error(503, "SERVICE_UNAVAILABLE");
         assert!(reply.headers.contains_key("retry-after"));
+    }
+
+    async fn a_member_invited_to_use_google_proves_the_mailbox_then_links_google(t: TestApp) {
+        let (p, s) = started(&t).await;
+        let owner = s.owner("ada@acme.com").await;
+        let invite = |method: &str| json!({"email": "lin@acme.com", "firstName": "Lin", "lastName": "Yu", "authMethod": method});
+        s.call("POST", "/organization/users", Some(invite("FACEBOOK")), Some(&owner.access_token))
+            .await
+            .assert_error(400, "VALIDATION_ERROR");
+        assert!(t.store.user_by_email("lin@acme.com").await.unwrap().is_none());
+        let created = s.call("POST", "/organization/users", Some(invite("GOOGLE")), Some(&owner.access_token)).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.body["data"]["authMethod"], json!("GOOGLE"));
+        assert_eq!(created.body["data"]["pendingInvitation"], json!(true));
+        // Google vouching for the address is not the invitation: 409, nothing linked.
+        let lin_token = |sub: &str| p.google_token(s.clock_now(), sub, "lin@acme.com", json!({}));
+        s.post("/auth/google", json!({"token": lin_token("g-lin")})).await.assert_error(409, "ACCOUNT_EXISTS");
+        assert!(t.store.identity("GOOGLE", "g-lin").await.unwrap().is_none());
+        let token = s.invitation_token("lin@acme.com").await;
+        let pre = s.post("/user/pre-verify-email", json!({"token": token})).await;
+        assert_eq!(pre.status, 200, "{}", pre.body);
+        assert_eq!((&pre.body["authMethod"], &pre.body["hasPassword"]), (&json!("GOOGLE"), &json!(false)));
+        // Accepting needs no password for this member: the mail proves the mailbox.
+        let accepted = s.post("/user/verify-email", json!({"token": token})).await;
+        assert_eq!(accepted.status, 200, "{}", accepted.body);
+        let lin = t.store.user_by_email("lin@acme.com").await.unwrap().unwrap();
+        assert!(lin.validated && lin.password_hash.is_empty());
+        let members = s.get("/organization/users", &owner.access_token).await;
+        let item = members.body["data"].as_array().unwrap().iter().find(|m| m["email"] == "lin@acme.com").unwrap().clone();
+        assert_eq!((&item["authMethod"], &item["pendingInvitation"]), (&json!("GOOGLE"), &json!(false)));
+        // Still never linked automatically: the member links from its session.
+        s.post("/auth/google", json!({"token": lin_token("g-lin")})).await.assert_error(409, "ACCOUNT_EXISTS");
+        let linked = s.call("POST", "/auth/google/link", Some(json!({"token": lin_token("g-lin")})), Some(&accepted.str("accessToken"))).await;
+        assert_eq!(linked.status, 200, "{}", linked.body);
+        let signed = s.post("/auth/google", json!({"token": lin_token("g-lin")})).await;
+        assert_eq!(signed.status, 200, "{}", signed.body);
+        assert_eq!(signed.body["user"]["id"], json!(lin.id));
+        assert_eq!(signed.body["user"]["orgId"], json!(owner.org_id));
+        s.login("lin@acme.com", PASSWORD).await.assert_error(401, "INVALID_CREDENTIALS");
+        // A password member still must choose one to accept.
+        s.call("POST", "/organization/users", Some(json!({"email": "kai@acme.com", "firstName": "Kai", "lastName": "Li"})), Some(&owner.access_token)).await;
+        let token = s.invitation_token("kai@acme.com").await;
+        let pre = s.post("/user/pre-verify-email", json!({"token": token})).await;
+        assert_eq!(pre.body["authMethod"], json!("LOCAL"));
+        s.post("/user/verify-email", json!({"token": token})).await.assert_error(400, "VALIDATION_ERROR");
     }
 
     async fn code_routes_of_providers_not_configured_answer_404(t: TestApp) {

@@ -443,16 +443,22 @@ impl TestApp {
         }
     }
 
-    /// Delivers what the outbox holds and accepts the invitation mailed to
-    /// `email` with `password`: verify-email's reply.
-    pub async fn accept_invitation(&self, email: &str, password: &str) -> Reply {
+    /// Delivers what the outbox holds: the token of the newest invitation
+    /// mailed to `email`.
+    pub async fn invitation_token(&self, email: &str) -> String {
         let mails = self.mailer().deliver().await;
         let invitation = mails
             .iter()
             .rev()
             .find(|m| m.to == email && m.kind == accounts::model::mail::MailKind::Invitation)
             .unwrap_or_else(|| panic!("no invitation to {email}"));
-        let token = mail::link_token(invitation, &self.app.config.mail.app_url, "verify-email");
+        mail::link_token(invitation, &self.app.config.mail.app_url, "verify-email")
+    }
+
+    /// Delivers what the outbox holds and accepts the invitation mailed to
+    /// `email` with `password`: verify-email's reply.
+    pub async fn accept_invitation(&self, email: &str, password: &str) -> Reply {
+        let token = self.invitation_token(email).await;
         self.post(
             "/user/verify-email",
             json!({"token": token, "password": password}),

@@ -16,7 +16,7 @@ use crate::auth::access::AccessClaims;
 use crate::auth::oidc::ProviderIdentity;
 use crate::config::ProviderKind;
 use crate::error::{Error, Result};
-use crate::model::{Identity, NewAccount, User};
+use crate::model::{AuthMethod, Identity, NewAccount, User};
 use crate::store::StoreError;
 
 /// What the client shows for the provider's word.
@@ -47,6 +47,14 @@ pub struct ProviderSignIn {
 pub struct SocialSignedIn {
     pub signed_in: SignedIn,
     pub picture: Option<String>,
+}
+
+fn auth_method(provider: ProviderKind) -> AuthMethod {
+    match provider {
+        ProviderKind::Google => AuthMethod::Google,
+        ProviderKind::Microsoft => AuthMethod::Microsoft,
+        ProviderKind::Github => AuthMethod::Github,
+    }
 }
 
 fn method(provider: ProviderKind) -> SignInMethod {
@@ -162,6 +170,7 @@ async fn create_account(
             first_name,
             last_name,
             company_name,
+            auth_method: auth_method(kind),
         },
     );
     let (mut session, refresh_token) = new_session(app, &user, origin)?;
