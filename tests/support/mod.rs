@@ -7,6 +7,7 @@
 
 pub mod github;
 pub mod mail;
+pub mod mint;
 pub mod oidc;
 pub mod race;
 pub mod requests;

@@ -23,8 +23,11 @@ pub const CLIENT_ID: &str = "flashback-test-client";
 pub const TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 /// The client secret the fake's token endpoints want.
 pub const CLIENT_SECRET: &str = "test-client-secret";
-/// The redirect URI the code flows must name.
-pub const REDIRECT_URI: &str = "http://localhost:5173/auth/callback";
+/// The redirect URI the code flow of `provider` (`google`, `microsoft`)
+/// must name: the service's default with the default `APP_URL`.
+pub fn redirect_uri(provider: &str) -> String {
+    format!("http://localhost:5173/auth/{provider}/callback")
+}
 
 /// The provider's published key, and another it never publishes; made once
 /// per test process (RSA keys take a while).
@@ -51,12 +54,15 @@ pub(crate) struct State {
 pub struct FakeProvider {
     pub base: String,
     state: Arc<State>,
-    task: tokio::task::JoinHandle<()>,
+    /// None: a view of a running provider (its own answers mint with it).
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for FakeProvider {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
@@ -67,7 +73,12 @@ pub const TEST_TIMEOUT_MS: &str = "500";
 
 impl FakeProvider {
     pub async fn start() -> FakeProvider {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// On `addr` (the smoke run's fixed port).
+    pub async fn start_on(addr: &str) -> FakeProvider {
+        let listener = TcpListener::bind(addr).await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let state = Arc::new(State::default());
         let (b, s) = (base.clone(), state.clone());
@@ -79,7 +90,11 @@ impl FakeProvider {
                 tokio::spawn(answer(stream, b.clone(), s.clone()));
             }
         });
-        FakeProvider { base, state, task }
+        FakeProvider {
+            base,
+            state,
+            task: Some(task),
+        }
     }
 
     pub fn google_issuer(&self) -> String {
@@ -102,9 +117,7 @@ impl FakeProvider {
                 format!("{}/common/v2.0", self.base),
             ),
             ("GOOGLE_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
-            ("GOOGLE_REDIRECT_URI".into(), REDIRECT_URI.into()),
             ("MICROSOFT_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
-            ("MICROSOFT_REDIRECT_URI".into(), REDIRECT_URI.into()),
             ("GITHUB_CLIENT_ID".into(), CLIENT_ID.into()),
             ("GITHUB_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
             ("GITHUB_URL".into(), format!("{}/github", self.base)),
@@ -321,7 +334,7 @@ pub(crate) fn json_answer(status: u16, body: Value) -> Answer {
 
 /// The OpenID token endpoint: our client, its secret, the redirect URI and
 /// a code it issued (once), or OAuth's errors.
-fn token_endpoint(req: &Received, state: &State) -> Answer {
+fn token_endpoint(req: &Received, state: &State, provider: &str) -> Answer {
     let Some(form) = req.form().filter(|_| req.method == "POST") else {
         return json_answer(400, json!({"error": "invalid_request"}));
     };
@@ -330,7 +343,7 @@ fn token_endpoint(req: &Received, state: &State) -> Answer {
         return json_answer(401, json!({"error": "invalid_client"}));
     }
     if field("grant_type") != Some("authorization_code")
-        || field("redirect_uri") != Some(REDIRECT_URI)
+        || field("redirect_uri") != Some(redirect_uri(provider).as_str())
     {
         return json_answer(400, json!({"error": "invalid_request"}));
     }
@@ -371,7 +384,16 @@ async fn answer(mut stream: TcpStream, base: String, state: Arc<State>) {
             state.jwks_reads.fetch_add(1, Ordering::SeqCst);
             json_answer(200, json!({"keys": [keys().0.public()]}))
         }
-        "/google/token" | "/common/oauth2/v2.0/token" => token_endpoint(&req, &state),
+        "/google/token" => token_endpoint(&req, &state, "google"),
+        "/common/oauth2/v2.0/token" => token_endpoint(&req, &state, "microsoft"),
+        mint if mint.starts_with("/mint/") => {
+            let view = FakeProvider {
+                base: base.clone(),
+                state: state.clone(),
+                task: None,
+            };
+            super::mint::answer(&req.path, &view)
+        }
         other => match super::github::answer(other, &req, &state.github) {
             Some(answer) => answer,
             None => (404, "text/plain", String::new()),
