@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::auth::access::AccessTokens;
 use crate::auth::key_ring::{KeyRing, KeyRingError, KeySource, KeyUse, SecretsManagerKeys};
 use crate::auth::password::PasswordHasher;
-use crate::auth::providers::{Providers, read_client_secrets};
+use crate::auth::providers::{Providers, resolve_client_secrets};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, Settings, StoreConfig};
 use crate::store::dynamo::DynamoStore;
@@ -77,12 +77,9 @@ impl App {
     /// a verifying one only the public set).
     pub async fn from_env(keys: KeyUse) -> Result<App, StartupError> {
         let mut config = Config::load(&Settings::from_env())?;
-        if config.providers.names_a_secret() {
-            let secrets = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
-            read_client_secrets(&mut config.providers, &secrets)
-                .await
-                .map_err(StartupError::Other)?;
-        }
+        resolve_client_secrets(&mut config.providers)
+            .await
+            .map_err(StartupError::Other)?;
         let refresh = std::time::Duration::from_secs(config.tokens.key_refresh_seconds);
         let (algorithm, source) = (config.tokens.algorithm, &config.tokens.keys);
         let (store, ring) = match source {

@@ -89,6 +89,18 @@ impl Providers {
     }
 }
 
+/// [`read_client_secrets`] with the standard AWS configuration, when a
+/// secret is named at all (no AWS configuration is loaded otherwise).
+pub async fn resolve_client_secrets(
+    config: &mut ProvidersConfig,
+) -> std::result::Result<(), String> {
+    if !config.names_a_secret() {
+        return Ok(());
+    }
+    let secrets = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
+    read_client_secrets(config, &secrets).await
+}
+
 /// Replaces each `<PROVIDER>_CLIENT_SECRET_NAME` with the secret's value,
 /// read from Secrets Manager once, at cold start. Only the functions whose
 /// environment names a secret (the code flows) read one, and IAM lets each
