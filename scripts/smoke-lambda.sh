@@ -158,6 +158,23 @@ for function in $functions; do
     python3 scripts/template_env.py "$function" "${template_parameters[@]}"
   } >"$out/env/$function.env"
 done
+# A code flow whose provider is enabled but whose client secret is not
+# named refuses to start, saying which setting is missing.
+refused=0
+(
+  set -a
+  . "$out/env/post-auth-github.env"
+  set +a
+  unset GITHUB_CLIENT_SECRET_NAME
+  ! timeout 30 target/debug/post-auth-github >"$out/no-secret.log" 2>&1 &&
+    grep -q 'refusing to start.*GITHUB_CLIENT_SECRET_NAME' "$out/no-secret.log"
+) || refused=1
+if [ "$refused" = 1 ]; then
+  echo "smoke-lambda.sh: post-auth-github without its client secret did not refuse to start" >&2
+  cat "$out/no-secret.log" >&2
+else
+  echo "smoke-lambda.sh: post-auth-github without its client secret refuses to start" >&2
+fi
 for function in $functions; do
   (
     set -a
@@ -186,5 +203,6 @@ for function in $functions; do
     status=1
   fi
 done
+[ "$refused" = 0 ] || status=1
 echo "smoke-lambda.sh: $(python3 -c "import time; print(f'{time.time() - $started:.1f}')") s from starting cargo lambda watch" >&2
 exit "$status"
