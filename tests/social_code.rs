@@ -129,6 +129,16 @@ on_both_stores! {
         assert!(started_at.elapsed() < oidc::SLOW, "{:?}", started_at.elapsed());
         assert_nothing_written(&t, "down@github.test", "GITHUB", "9").await;
         p.set_slow(false);
+        // Each of GitHub's three calls in time (400 ms of 500), not all of
+        // them (twice the timeout in all): 503 at the total bound.
+        p.set_delay(std::time::Duration::from_millis(400));
+        let started_at = std::time::Instant::now();
+        let reply = slow.post("/auth/github", code(&p.github_code(GithubUser::verified(9, "down@github.test")))).await;
+        reply.assert_error(503, "SERVICE_UNAVAILABLE");
+        let took = started_at.elapsed();
+        assert!(took >= std::time::Duration::from_millis(900) && took < std::time::Duration::from_millis(1150), "{took:?}");
+        assert_nothing_written(&t, "down@github.test", "GITHUB", "9").await;
+        p.set_delay(std::time::Duration::ZERO);
         let reply = slow.post("/auth/github", code(&p.github_code(GithubUser::verified(9, "down@github.test")))).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
     }

@@ -7,7 +7,7 @@
 //! It can be slowed down, and counts the key reads it served.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -45,6 +45,8 @@ fn keys() -> &'static (Jwk, Jwk) {
 pub(crate) struct State {
     /// Answers only after [`SLOW`].
     slow: AtomicBool,
+    /// Every answer waits this long first (milliseconds).
+    delay_ms: AtomicU64,
     jwks_reads: AtomicUsize,
     /// Single-use codes of the OpenID token endpoints, and their ID tokens.
     codes: Mutex<HashMap<String, String>>,
@@ -143,6 +145,13 @@ impl FakeProvider {
 
     pub fn set_slow(&self, slow: bool) {
         self.state.slow.store(slow, Ordering::SeqCst);
+    }
+
+    /// Each answer comes after `delay` (within one call's deadline, say).
+    pub fn set_delay(&self, delay: Duration) {
+        self.state
+            .delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
     pub fn jwks_reads(&self) -> usize {
@@ -365,6 +374,8 @@ async fn answer(mut stream: TcpStream, base: String, state: Arc<State>) {
     if state.slow.load(Ordering::SeqCst) {
         tokio::time::sleep(SLOW).await;
     }
+    let delay = state.delay_ms.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(delay)).await;
     let path = req.path.split('?').next().unwrap_or("/").to_owned();
     let (status, content_type, body) = match path.as_str() {
         "/google/.well-known/openid-configuration" => json_answer(

@@ -2,14 +2,21 @@
 //! GitHub: [`super::github`]) and the one outbound client they share.
 
 use super::github::GithubProvider;
-use super::oidc::{OidcProvider, ProviderIdentity};
+use std::future::Future;
+
+use super::oidc::{OidcProvider, ProviderIdentity, unavailable};
 use crate::config::{ClientSecret, ProviderKind, ProvidersConfig, SecretValue};
 use crate::error::{Error, Result};
-use crate::outbound::Outbound;
+use crate::outbound::{Outbound, OutboundError};
 
 /// The providers a deployment enabled, and the one outbound client.
 pub struct Providers {
     http: Outbound,
+    /// All of one sign-in's calls together (GitHub makes three in a row,
+    /// a cold OpenID code flow as many): twice `PROVIDER_TIMEOUT_MS`, so
+    /// that a provider answering each call just in time still ends in a
+    /// 503 well inside the 10 s Lambda timeout.
+    total: std::time::Duration,
     google: Option<OidcProvider>,
     microsoft: Option<OidcProvider>,
     github: Option<GithubProvider>,
@@ -19,6 +26,7 @@ impl Providers {
     pub fn new(config: &ProvidersConfig) -> Providers {
         Providers {
             http: Outbound::new(config.timeout),
+            total: config.timeout * 2,
             google: config.google.clone().map(OidcProvider::new),
             microsoft: config.microsoft.clone().map(OidcProvider::new),
             github: config.github.clone().map(GithubProvider::new),
@@ -66,11 +74,12 @@ impl Providers {
         match kind {
             ProviderKind::Github => {
                 let github = self.github.as_ref().ok_or(Error::NotFound)?;
-                github.identity(&self.http, code).await
+                self.bounded(kind, github.identity(&self.http, code)).await
             }
             oidc => {
                 let provider = self.provider(oidc).ok_or(Error::NotFound)?;
-                provider.exchange(&self.http, code, now).await
+                self.bounded(kind, provider.exchange(&self.http, code, now))
+                    .await
             }
         }
     }
@@ -85,7 +94,23 @@ impl Providers {
         now: i64,
     ) -> Result<ProviderIdentity> {
         let provider = self.provider(kind).ok_or(Error::NotFound)?;
-        provider.verify(&self.http, token, nonce, now).await
+        self.bounded(kind, provider.verify(&self.http, token, nonce, now))
+            .await
+    }
+
+    async fn bounded(
+        &self,
+        kind: ProviderKind,
+        calls: impl Future<Output = Result<ProviderIdentity>>,
+    ) -> Result<ProviderIdentity> {
+        tokio::time::timeout(self.total, calls)
+            .await
+            .unwrap_or_else(|_| {
+                Err(unavailable(
+                    OutboundError::Unreachable(format!("no answer in {:?} in all", self.total)),
+                    kind,
+                ))
+            })
     }
 }
 
