@@ -30,9 +30,11 @@ mkdir -p "$out"
 # shellcheck source=scripts/moto.sh
 . scripts/moto.sh
 watch_pid=""
+provider_pid=""
 function_pids=()
 cleanup() {
   for pid in "${function_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -z "$provider_pid" ] || kill "$provider_pid" 2>/dev/null || true
   [ -z "$watch_pid" ] || kill "$watch_pid" 2>/dev/null || true
   stop_moto
 }
@@ -80,6 +82,30 @@ template_parameters=(
 
 scripts/build.sh -q
 
+# The tests' local identity provider (Google, Microsoft, GitHub), for the
+# social functions: the template's provider parameters point at it, and
+# each code flow's client secret is a Secrets Manager secret of its own
+# (made below), which the template names to that function only.
+target/debug/fake-provider >"$out/provider.env" 2>"$out/provider.log" &
+provider_pid=$!
+for _ in $(seq 1 100); do
+  grep -q '^FAKE_PROVIDER_URL=' "$out/provider.env" && break
+  sleep 0.1
+done
+setting() { sed -n "s/^$1=//p" "$out/provider.env"; }
+fake_provider=$(setting FAKE_PROVIDER_URL)
+[ -n "$fake_provider" ] || { echo "smoke-lambda.sh: fake-provider did not start" >&2; exit 1; }
+client_secret=$(setting GITHUB_CLIENT_SECRET)
+template_parameters+=(
+  "GoogleClientId=$(setting GOOGLE_CLIENT_ID)" "GoogleIssuer=$(setting GOOGLE_ISSUER)"
+  "MicrosoftClientId=$(setting MICROSOFT_CLIENT_ID)" "MicrosoftIssuer=$(setting MICROSOFT_ISSUER)"
+  "GithubClientId=$(setting GITHUB_CLIENT_ID)" "GithubUrl=$(setting GITHUB_URL)"
+  "GithubApiUrl=$(setting GITHUB_API_URL)"
+  "GoogleClientSecretName=accounts-smoke/google-client-secret"
+  "MicrosoftClientSecretName=accounts-smoke/microsoft-client-secret"
+  "GithubClientSecretName=accounts-smoke/github-client-secret"
+)
+
 # The table and the signing keys, made with the operator tool (same AWS
 # settings as the functions).
 (
@@ -88,6 +114,15 @@ scripts/build.sh -q
   set +a
   target/debug/accounts-admin table create
   target/debug/accounts-admin key rotate
+  # Each code flow's client secret, a secret of its own (moto takes
+  # unsigned requests).
+  for provider in google microsoft github; do
+    curl -sf -o /dev/null "$MOTO_ENDPOINT" \
+      -H 'X-Amz-Target: secretsmanager.CreateSecret' \
+      -H 'Content-Type: application/x-amz-json-1.1' \
+      -H 'Authorization: AWS4-HMAC-SHA256 Credential=smoke/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0' \
+      -d "{\"Name\": \"accounts-smoke/$provider-client-secret\", \"SecretString\": \"$client_secret\"}"
+  done
 )
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -123,6 +158,23 @@ for function in $functions; do
     python3 scripts/template_env.py "$function" "${template_parameters[@]}"
   } >"$out/env/$function.env"
 done
+# A code flow whose provider is enabled but whose client secret is not
+# named refuses to start, saying which setting is missing.
+refused=0
+(
+  set -a
+  . "$out/env/post-auth-github.env"
+  set +a
+  unset GITHUB_CLIENT_SECRET_NAME
+  ! timeout 30 target/debug/post-auth-github >"$out/no-secret.log" 2>&1 &&
+    grep -q 'refusing to start.*GITHUB_CLIENT_SECRET_NAME' "$out/no-secret.log"
+) || refused=1
+if [ "$refused" = 1 ]; then
+  echo "smoke-lambda.sh: post-auth-github without its client secret did not refuse to start" >&2
+  cat "$out/no-secret.log" >&2
+else
+  echo "smoke-lambda.sh: post-auth-github without its client secret refuses to start" >&2
+fi
 for function in $functions; do
   (
     set -a
@@ -140,7 +192,7 @@ echo "smoke-lambda.sh: cargo lambda watch on $base, $(wc -w <<<"$functions") fun
 set +e
 # The table too: an invited member's link is read from its outbox record,
 # as a person would click it in the mail (no mailer runs here).
-SMOKE_DYNAMODB_ENDPOINT=$MOTO_ENDPOINT SMOKE_TABLE=$table \
+SMOKE_DYNAMODB_ENDPOINT=$MOTO_ENDPOINT SMOKE_TABLE=$table SMOKE_FAKE_PROVIDER=$fake_provider \
   python3 scripts/smoke_lambda.py "$base" | tee "$out/smoke.txt"
 status=${PIPESTATUS[0]}
 set -e
@@ -151,5 +203,6 @@ for function in $functions; do
     status=1
   fi
 done
+[ "$refused" = 0 ] || status=1
 echo "smoke-lambda.sh: $(python3 -c "import time; print(f'{time.time() - $started:.1f}')") s from starting cargo lambda watch" >&2
 exit "$status"

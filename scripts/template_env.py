@@ -8,7 +8,7 @@ FUNCTION is the function's binary (its Metadata BuildProperties Binary).
 The variables are the template's Globals merged with the function's own;
 `!Ref` to a template parameter takes the value given on the command line,
 else the parameter's Default; `!Ref` to a resource (the table) must be given
-by its logical id (`Table=accounts-smoke`); `!If` is decided by the
+by its logical id (`Table=accounts-smoke`); `!Sub` of a string takes its `${Parameter}`s likewise; `!If` is decided by the
 template's Conditions on those same values; a variable whose value is
 `AWS::NoValue` is left out, and so is one whose value is empty (the code
 reads an empty variable as unset, as CloudFormation cannot leave one out).
@@ -19,6 +19,7 @@ on AWS (e.g. a function that signs tokens without the private keys'
 secret name).
 """
 
+import re
 import shlex
 import sys
 
@@ -78,6 +79,8 @@ class Resolver:
             return self.resolve(arg[0]) == self.resolve(arg[1])
         if op == "Fn::Not":
             return not self.resolve(arg[0])
+        if op == "Fn::Sub" and isinstance(arg, str):
+            return re.sub(r"\$\{([^}]+)\}", lambda m: self.ref(m.group(1)), arg)
         if op == "Fn::And":
             return all(self.resolve(a) for a in arg)
         if op == "Fn::Or":

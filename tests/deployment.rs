@@ -638,3 +638,73 @@ fn only_signing_functions_may_read_the_private_keys() {
     }
     assert!(problems.is_empty(), "\n  {}", problems.join("\n  "));
 }
+
+/// A provider's client secret reaches exactly the functions of its code
+/// flow (`Route::client_secret`), by name, through a policy that reads
+/// that one secret: no other function names or may read it, and no
+/// environment holds a secret's value.
+#[test]
+fn only_the_code_flows_may_read_their_providers_client_secret() {
+    let doc = yaml("template.yaml");
+    let resources = doc.get("Resources").and_then(Value::as_mapping).unwrap();
+    let mut problems = Vec::new();
+    let providers = [
+        (accounts::config::ProviderKind::Google, "Google"),
+        (accounts::config::ProviderKind::Microsoft, "Microsoft"),
+        (accounts::config::ProviderKind::Github, "Github"),
+    ];
+    for (kind, pascal) in providers {
+        let policy_id = format!("{pascal}ClientSecretReadPolicy");
+        let param = format!("{pascal}ClientSecretName");
+        let Some(policy) = resources.get(policy_id.as_str()) else {
+            problems.push(format!("{policy_id}: no such resource"));
+            continue;
+        };
+        let mut granted = Vec::new();
+        strings(&policy["Properties"]["PolicyDocument"], &mut granted);
+        let wanted = format!(
+            "arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{{param}}}-??????"
+        );
+        let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .map_or(0, Vec::len);
+        if statements != 1
+            || !granted.contains(&wanted)
+            || !granted.iter().any(|g| g == "secretsmanager:GetSecretValue")
+        {
+            problems.push(format!(
+                "{policy_id}: not exactly GetSecretValue on {param}: {granted:?}"
+            ));
+        }
+        for route in Route::ALL {
+            let id = format!("{}Function", pascal_case(route.function_name()));
+            let Some(properties) = resources.get(id.as_str()).and_then(|r| r.get("Properties"))
+            else {
+                continue;
+            };
+            let mut policies = Vec::new();
+            strings(
+                properties.get("Policies").unwrap_or(&Value::Null),
+                &mut policies,
+            );
+            let variables = &properties["Environment"]["Variables"];
+            let names = kind.settings();
+            let named = variables.get(names.client_secret_name).and_then(ref_target);
+            let needs = route.client_secret() == Some(kind);
+            let reads = policies.contains(&policy_id);
+            if needs != reads || needs != (named == Some(param.as_str())) {
+                problems.push(format!(
+                    "{id}: needs {} = {needs}, may read it = {reads}, names it = {named:?}",
+                    names.client_secret_name
+                ));
+            }
+            if variables.get(names.client_secret).is_some() {
+                problems.push(format!(
+                    "{id}: sets {} (a value) in its environment",
+                    names.client_secret
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "\n  {}", problems.join("\n  "));
+}

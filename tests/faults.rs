@@ -23,6 +23,8 @@ use accounts::model::UsageKey;
 use accounts::service::quota;
 use accounts::store::dynamo::DynamoStore;
 use accounts::store::{StoreError, UserStore};
+use accounts_tests::github::GithubUser;
+use accounts_tests::oidc::{self, FakeProvider};
 use accounts_tests::routes::{Cast, call_of};
 use accounts_tests::*;
 use faulty::*;
@@ -48,8 +50,18 @@ fn every_endpoint(t: &TestApp, cast: &Cast) -> Vec<(Route, Call)> {
     Route::ALL
         .into_iter()
         .filter(|route| !WITHOUT_STORE.contains(route) && *route != Route::Health)
-        // No provider is configured here: they answer 404 before any read.
-        .filter(|route| !matches!(route, Route::GoogleSignIn | Route::MicrosoftSignIn))
+        // Without a provider they answer 404 before any read: they are
+        // called with one (`social_sign_ins`).
+        .filter(|route| {
+            !matches!(
+                route,
+                Route::GoogleSignIn
+                    | Route::MicrosoftSignIn
+                    | Route::GithubSignIn
+                    | Route::GoogleExchange
+                    | Route::MicrosoftExchange
+            )
+        })
         .map(|route| {
             let call = call_of(route, cast);
             let token = cast.token(call.bearer).map(str::to_owned);
@@ -59,6 +71,52 @@ fn every_endpoint(t: &TestApp, cast: &Cast) -> Vec<(Route, Call)> {
         })
         .collect()
 }
+
+/// The sign-in routes, with every provider pointed at the local one and a
+/// proof it vouches for (ID token, GitHub code, code of the code flow), each
+/// for a new address: each would make an account if the store answered.
+fn social_sign_ins(t: &TestApp, p: &FakeProvider) -> Vec<(Route, Call)> {
+    let s = oidc::app_with(t, &p.settings());
+    let now = s.clock_now();
+    let email = |mint: &str| format!("{mint}@social.test");
+    let token = |mint: &str| p.google_token(now, mint, &email(mint), json!({}));
+    let ms_token = |mint: &str| p.microsoft_token(now, mint, &email(mint), json!({}));
+    [
+        (Route::GoogleSignIn, json!({"token": token("fault-google")})),
+        (
+            Route::MicrosoftSignIn,
+            json!({"token": ms_token("fault-ms")}),
+        ),
+        (
+            Route::GithubSignIn,
+            json!({"code": p.github_code(GithubUser::verified(4040, &email("fault-github")))}),
+        ),
+        (
+            Route::GoogleExchange,
+            json!({"code": p.code_for(&token("fault-google-code"))}),
+        ),
+        (
+            Route::MicrosoftExchange,
+            json!({"code": p.code_for(&ms_token("fault-ms-code"))}),
+        ),
+    ]
+    .into_iter()
+    .map(|(route, body)| {
+        let s = s.clone();
+        let call: Call = Box::pin(async move { s.post(route.path(), body).await });
+        (route, call)
+    })
+    .collect()
+}
+
+/// The addresses `social_sign_ins` would make accounts for.
+const SOCIAL_FAULT_ADDRESSES: [&str; 5] = [
+    "fault-google@social.test",
+    "fault-ms@social.test",
+    "fault-github@social.test",
+    "fault-google-code@social.test",
+    "fault-ms-code@social.test",
+];
 
 /// The routes that answer without the store, and GET /health's own 503,
 /// while the store is out of reach.
@@ -192,9 +250,13 @@ async fn with_the_store_down_every_endpoint_answers_503_and_nothing_is_half_writ
     let (t, ada, grace) = (&f.t, &cast.owner, &cast.member);
     let items = f.items().await;
 
+    let provider = FakeProvider::start().await;
     f.proxy.down();
     let mut results = Vec::new();
-    for (name, call) in every_endpoint(t, &cast) {
+    let calls = every_endpoint(t, &cast)
+        .into_iter()
+        .chain(social_sign_ins(t, &provider));
+    for (name, call) in calls {
         results.push(timed(name, call).await);
     }
     print_timings("store down (connections reset)", &results);
@@ -207,6 +269,11 @@ async fn with_the_store_down_every_endpoint_answers_503_and_nothing_is_half_writ
         f.items().await,
         items,
         "the store changed while out of reach"
+    );
+    assert!(
+        results
+            .iter()
+            .any(|(route, ..)| *route == Route::GithubSignIn)
     );
 
     f.proxy.up();
@@ -334,10 +401,12 @@ async fn with_a_slow_store_every_endpoint_answers_503_in_time_and_writes_all_or_
         .unwrap()
         .unwrap();
 
+    let provider = FakeProvider::start().await;
     f.proxy.slow(SLOW);
     // All at once: each is held to the bound on its own.
     let tasks: Vec<_> = every_endpoint(t, &cast)
         .into_iter()
+        .chain(social_sign_ins(t, &provider))
         .map(|(name, call)| tokio::spawn(timed(name, call)))
         .collect();
     let mut results = Vec::new();
@@ -392,7 +461,28 @@ async fn with_a_slow_store_every_endpoint_answers_503_in_time_and_writes_all_or_
     // its answer came too late: then all of it, else none of it.
     let after = f.census().await;
     let lin = f.direct.user_by_email("lin@acme.com").await.unwrap();
-    let added = usize::from(lin.is_some());
+    // So may a social sign-in's (user, organization, trial, session and
+    // identity in one transaction): all of it, or none.
+    let mut social_added = 0;
+    for email in SOCIAL_FAULT_ADDRESSES {
+        let Some(user) = f.direct.user_by_email(email).await.unwrap() else {
+            continue;
+        };
+        social_added += 1;
+        let org = f.direct.organization(&user.org_id).await.unwrap();
+        assert!(org.is_some_and(|o| o.owner_count == 1), "{email}");
+        assert!(
+            f.direct.subscription(&user.org_id).await.unwrap().is_some(),
+            "{email}"
+        );
+        assert_eq!(
+            f.direct.user_sessions(&user.id).await.unwrap().len(),
+            1,
+            "{email}"
+        );
+    }
+    println!("slow store: {social_added} late social accounts");
+    let added = usize::from(lin.is_some()) + social_added;
     for kind in ["USER/PROFILE", "EMAIL/EMAIL", "ORG/META", "ORG/SUB"] {
         assert_eq!(
             after.get(kind).copied().unwrap_or(0),

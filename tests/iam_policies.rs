@@ -16,6 +16,7 @@ use std::sync::Arc;
 use accounts::http::Route;
 use accounts::model::mail::MailKind;
 use accounts::store::dynamo::{DynamoStore, create_table};
+use accounts_tests::github::GithubUser;
 use accounts_tests::mail::{StreamMailer, link_token};
 use accounts_tests::requests::RequestLog;
 use accounts_tests::*;
@@ -357,6 +358,42 @@ const RACE_PATH_GRANTS: &[(&str, &str, &str, &str)] = &[
         "ends the oldest sessions past the cap of 100",
     ),
     (
+        "post-auth-github",
+        "BatchGetItem",
+        "SESSION#",
+        "reads the user's sessions past the cap of 100, to end the oldest",
+    ),
+    (
+        "post-auth-github",
+        "UpdateItem",
+        "SESSION#",
+        "ends the oldest sessions past the cap of 100",
+    ),
+    (
+        "post-auth-google-exchange",
+        "BatchGetItem",
+        "SESSION#",
+        "reads the user's sessions past the cap of 100, to end the oldest",
+    ),
+    (
+        "post-auth-google-exchange",
+        "UpdateItem",
+        "SESSION#",
+        "ends the oldest sessions past the cap of 100",
+    ),
+    (
+        "post-auth-microsoft-exchange",
+        "BatchGetItem",
+        "SESSION#",
+        "reads the user's sessions past the cap of 100, to end the oldest",
+    ),
+    (
+        "post-auth-microsoft-exchange",
+        "UpdateItem",
+        "SESSION#",
+        "ends the oldest sessions past the cap of 100",
+    ),
+    (
         "post-user-deactivate",
         "GetItem",
         "USER#",
@@ -652,25 +689,40 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
     assert_eq!(t.call("GET", "/health", None, None).await.status, 200);
     record(Route::Health, &recorder);
 
-    // Social sign-in against the local provider: a new account, the same
-    // subject again, an address with an account (409); linking from a
-    // session, twice (the second finds it linked).
+    // Social sign-in against the local provider, by ID token and by code: a
+    // new account, the same subject again, an address with an account
+    // (409); linking from a session, twice (the second finds it linked).
     let provider = accounts_tests::oidc::FakeProvider::start().await;
-    let pairs = provider.settings();
-    let pairs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let s = t.sharing_store(test_config(&pairs));
+    let s = accounts_tests::oidc::app_with(&t, &provider.settings());
+    let now = s.clock_now();
+    let p = &provider;
+    let id_token = |mint: &str, sub: &str, email: &str| match mint {
+        "microsoft" => p.microsoft_token(now, sub, email, json!({})),
+        _ => p.google_token(now, sub, email, json!({})),
+    };
+    let proof = |mint: &str, sub: &str, email: &str| match mint {
+        "github" => {
+            let id = sub
+                .bytes()
+                .fold(7u64, |h, b| h.wrapping_mul(31) + u64::from(b))
+                >> 12;
+            json!({"code": p.github_code(GithubUser::verified(id, email))})
+        }
+        "google-code" => json!({"code": p.code_for(&id_token("google", sub, email))}),
+        "microsoft-code" => json!({"code": p.code_for(&id_token("microsoft", sub, email))}),
+        _ => json!({"token": id_token(mint, sub, email)}),
+    };
     for (route, link, mint) in [
-        (Route::GoogleSignIn, Route::GoogleLink, "google"),
-        (Route::MicrosoftSignIn, Route::MicrosoftLink, "microsoft"),
+        (Route::GoogleSignIn, Some(Route::GoogleLink), "google"),
+        (
+            Route::MicrosoftSignIn,
+            Some(Route::MicrosoftLink),
+            "microsoft",
+        ),
+        (Route::GithubSignIn, Some(Route::GithubLink), "github"),
+        (Route::GoogleExchange, None, "google-code"),
+        (Route::MicrosoftExchange, None, "microsoft-code"),
     ] {
-        let now = s.clock_now();
-        let token = |sub: &str, email: &str| match mint {
-            "google" => provider.google_token(now, sub, email, json!({})),
-            _ => provider.microsoft_token(now, sub, email, json!({})),
-        };
         let path = route.path();
         let owner_email = format!("owner-{mint}@acme.com");
         let owner = s.owner(&owner_email).await;
@@ -678,31 +730,29 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
         let new = s
             .post(
                 path,
-                json!({"token": token(&format!("{mint}-new"), &format!("{mint}@social.test"))}),
+                proof(mint, &format!("{mint}-new"), &format!("{mint}@social.test")),
             )
             .await;
         assert_eq!(new.status, 200, "{}", new.body);
         let again = s
             .post(
                 path,
-                json!({"token": token(&format!("{mint}-new"), "changed@social.test")}),
+                proof(mint, &format!("{mint}-new"), "changed@social.test"),
             )
             .await;
         assert_eq!(again.status, 200, "{}", again.body);
-        s.post(
-            path,
-            json!({"token": token(&format!("{mint}-owner"), &owner_email)}),
-        )
-        .await
-        .assert_error(409, "ACCOUNT_EXISTS");
+        s.post(path, proof(mint, &format!("{mint}-owner"), &owner_email))
+            .await
+            .assert_error(409, "ACCOUNT_EXISTS");
         record(route, &recorder);
+        let Some(link) = link else { continue };
         let access = owner.access_token.clone();
         for _ in 0..2 {
             let linked = s
                 .call(
                     "POST",
                     link.path(),
-                    Some(json!({"token": token(&format!("{mint}-owner"), &owner_email)})),
+                    Some(proof(mint, &format!("{mint}-owner"), &owner_email)),
                     Some(&access),
                 )
                 .await;

@@ -2,6 +2,7 @@
 //! event, parsed by `lambda_http` itself, as the Lambda runtime would.
 
 use accounts::http::{Route, serve, serve_unmatched};
+use accounts_tests::github::GithubUser;
 use accounts_tests::mail;
 use accounts_tests::oidc;
 use accounts_tests::*;
@@ -330,24 +331,41 @@ async fn the_default_route_answers_unmatched_events_with_the_envelope() {
 on_both_stores! {
     async fn social_sign_in_and_link_handle_their_events(t: TestApp) {
         let provider = oidc::FakeProvider::start().await;
-        let pairs = provider.settings();
-        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let s = t.sharing_store(test_config(&pairs));
+        let s = oidc::app_with(&t, &provider.settings());
         let now = s.clock_now();
-        let token = provider.google_token(now, "g-event", "event@social.test", serde_json::json!({}));
-        let event = fixture(Route::GoogleSignIn).replace("ID_TOKEN", &token);
-        let (status, body, _) = invoke(&s, Route::GoogleSignIn, &event).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["user"]["email"], "event@social.test");
-        let session = s.store.session(body["tokenId"].as_str().unwrap()).await.unwrap().unwrap();
-        assert_eq!(session.ip_address.as_deref(), Some("203.0.113.7"));
-        assert_eq!(session.login_method, "GOOGLE");
         let ada = s.register("ada@acme.com").await;
-        let link = fixture(Route::GoogleLink)
-            .replace("ACCESS_TOKEN", &ada.str("accessToken"))
-            .replace("ID_TOKEN", &provider.google_token(now, "g-ada", "ada@gmail.test", serde_json::json!({})));
-        let (status, body, _) = invoke(&s, Route::GoogleLink, &link).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["provider"], "GOOGLE");
+        let claims = serde_json::json!({});
+        // (sign-in, link, the body's placeholder, the sign-in's and the link's proof, loginMethod)
+        let cases = [
+            (Route::GoogleSignIn, Route::GoogleLink, "ID_TOKEN",
+             provider.google_token(now, "g-event", "event@social.test", claims.clone()),
+             provider.google_token(now, "g-ada", "ada@gmail.test", claims.clone()), "GOOGLE"),
+            (Route::GithubSignIn, Route::GithubLink, "AUTH_CODE",
+             provider.github_code(GithubUser::verified(1234, "octo@social.test")),
+             provider.github_code(GithubUser::verified(99, "ada@github.test")), "GITHUB"),
+        ];
+        for (sign_in, link, placeholder, proof, link_proof, method) in cases {
+            let event = fixture(sign_in).replace(placeholder, &proof);
+            let (status, body, _) = invoke(&s, sign_in, &event).await;
+            assert_eq!(status, 200, "{sign_in:?}: {body}");
+            let session = s.store.session(body["tokenId"].as_str().unwrap()).await.unwrap().unwrap();
+            assert_eq!(session.ip_address.as_deref(), Some("203.0.113.7"));
+            assert_eq!(session.login_method, method);
+            let event = fixture(link)
+                .replace("ACCESS_TOKEN", &ada.str("accessToken"))
+                .replace(placeholder, &link_proof);
+            let (status, body, _) = invoke(&s, link, &event).await;
+            assert_eq!(status, 200, "{link:?}: {body}");
+            assert_eq!(body["provider"], method);
+        }
+        for (route, token) in [
+            (Route::GoogleExchange, provider.google_token(now, "g-ev", "g-ev@social.test", serde_json::json!({}))),
+            (Route::MicrosoftExchange, provider.microsoft_token(now, "m-ev", "m-ev@social.test", serde_json::json!({}))),
+        ] {
+            let event = fixture(route).replace("AUTH_CODE", &provider.code_for(&token));
+            let (status, body, _) = invoke(&s, route, &event).await;
+            assert_eq!(status, 200, "{route:?}: {body}");
+            assert!(body["authState"]["accessToken"].is_string(), "{body}");
+        }
     }
 }

@@ -38,7 +38,7 @@ on_both_stores! {
         assert_eq!(reply.body, json!({
             "success": true, "id": ada.id, "email": "ada@acme.com", "name": "Ada",
             "lastName": "Lovelace", "orgId": ada.org_id, "orgRole": 255, "validated": false,
-            "pendingInvitation": false,
+            "pendingInvitation": false, "authMethod": "LOCAL",
             "deletedAt": null, "orgRoleDescription": "OWNER", "orgRoles": [0, 1, 2, 254, 255]
         }));
         let eve = t.owner("eve@evil.com").await;

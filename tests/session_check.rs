@@ -6,13 +6,37 @@
 //! route is checked as soon as it has its line there.
 
 use accounts::http::Route;
-use accounts_tests::routes::{Bearer, Cast, NEW_ACCOUNT, NEW_MEMBER, call_of};
+use accounts_tests::github::GithubUser;
+use accounts_tests::oidc::{self, FakeProvider};
+use accounts_tests::routes::{Bearer, Cast, NEW_ACCOUNT, NEW_MEMBER, RouteCall, call_of};
 use accounts_tests::*;
 use serde_json::json;
 
+/// The provider identities the link calls would add.
+const LINKED: [(&str, &str); 3] = [
+    ("GOOGLE", "check-google"),
+    ("MICROSOFT", "check-ms"),
+    ("GITHUB", "5150"),
+];
+
+/// A link call's body with a proof the local provider vouches for (the
+/// table's own has none), so that only the session check stands between
+/// the call and a new link.
+fn with_proof(route: Route, call: &mut RouteCall, p: &FakeProvider, now: i64) {
+    let email = "ada@acme.com";
+    call.body = Some(match route {
+        Route::GoogleLink => json!({"token": p.google_token(now, LINKED[0].1, email, json!({}))}),
+        Route::MicrosoftLink => {
+            json!({"token": p.microsoft_token(now, LINKED[1].1, email, json!({}))})
+        }
+        Route::GithubLink => json!({"code": p.github_code(GithubUser::verified(5150, email))}),
+        _ => return,
+    });
+}
+
 /// What the calls could change, read from the store: the organization, its
-/// members, their sessions and mail tokens, the outbox, and the two
-/// addresses the table would add.
+/// members, their sessions and mail tokens, the outbox, the two addresses
+/// the table would add and the identities the links would.
 async fn snapshot(t: &TestApp, cast: &Cast) -> Vec<String> {
     let store = &t.store;
     let org = &cast.owner.org_id;
@@ -30,6 +54,12 @@ async fn snapshot(t: &TestApp, cast: &Cast) -> Vec<String> {
         "{} outbox mails",
         store.outbox().await.unwrap().len()
     ));
+    for (provider, subject) in LINKED {
+        seen.push(format!(
+            "{provider} {subject}: {:?}",
+            store.identity(provider, subject).await.unwrap()
+        ));
+    }
     for email in [NEW_ACCOUNT, NEW_MEMBER] {
         seen.push(format!(
             "{email}: {:?}",
@@ -45,12 +75,14 @@ async fn snapshot(t: &TestApp, cast: &Cast) -> Vec<String> {
 async fn every_bearer_route_refuses(
     t: &TestApp,
     cast: &Cast,
+    p: &FakeProvider,
     token: &str,
     how: &str,
 ) -> Vec<Route> {
     let mut checked = Vec::new();
     for route in Route::ALL {
-        let call = call_of(route, cast);
+        let mut call = call_of(route, cast);
+        with_proof(route, &mut call, p, t.clock_now());
         if call.bearer == Bearer::None {
             continue;
         }
@@ -73,6 +105,9 @@ async fn every_bearer_route_refuses(
 
 on_both_stores! {
     async fn every_route_with_a_bearer_token_refuses_an_ended_session_and_changes_nothing(t: TestApp) {
+        // Every provider configured (the local one): the link routes exist.
+        let p = FakeProvider::start().await;
+        let t = oidc::app_with(&t, &p.settings());
         let cast = Cast::new(&t).await;
         let owner = &cast.owner;
 
@@ -81,7 +116,7 @@ on_both_stores! {
         let logout = t.post("/user/logout", json!({"refresh_token": ended.str("refreshToken")})).await;
         assert_eq!(logout.status, 200, "{}", logout.body);
         let before = snapshot(&t, &cast).await;
-        let checked = every_bearer_route_refuses(&t, &cast, &ended.str("accessToken"), "logged out").await;
+        let checked = every_bearer_route_refuses(&t, &cast, &p, &ended.str("accessToken"), "logged out").await;
         assert_eq!(snapshot(&t, &cast).await, before, "a refused call changed the store");
 
         // Every route whose function verifies access tokens is among them
@@ -99,7 +134,7 @@ on_both_stores! {
         let all = t.call("POST", "/sessions/revoke-all", None, Some(&other.str("accessToken"))).await;
         assert_eq!(all.status, 200, "{}", all.body);
         let before = snapshot(&t, &cast).await;
-        every_bearer_route_refuses(&t, &cast, &owner.access_token, "ended by revoke-all").await;
+        every_bearer_route_refuses(&t, &cast, &p, &owner.access_token, "ended by revoke-all").await;
         assert_eq!(snapshot(&t, &cast).await, before, "a refused call changed the store");
     }
 }

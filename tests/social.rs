@@ -2,35 +2,14 @@
 //! `refresh` paths) against a local OpenID provider, on both stores.
 
 use accounts::model::UserStatus;
-use accounts_tests::oidc::{self, FakeProvider, refused_base, unsigned_token};
+use accounts_tests::oidc::{
+    self, FakeProvider, assert_nothing_written, refused_base, started, unsigned_token,
+};
 use accounts_tests::*;
 use serde_json::{Value, json};
 
-/// The test app `t`'s store and clock, with both providers pointed at `p`.
 fn with_provider(t: &TestApp, settings: Vec<(String, String)>) -> TestApp {
-    let pairs: Vec<(&str, &str)> = settings
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    t.sharing_store(test_config(&pairs))
-}
-
-async fn started(t: &TestApp) -> (FakeProvider, TestApp) {
-    let p = FakeProvider::start().await;
-    let app = with_provider(t, p.settings());
-    (p, app)
-}
-
-/// Nothing of `email` or of the subject reached the store.
-async fn assert_nothing_written(t: &TestApp, email: &str, provider: &str, sub: &str) {
-    assert!(
-        t.store.user_by_email(email).await.unwrap().is_none(),
-        "no account for {email}"
-    );
-    assert!(
-        t.store.identity(provider, sub).await.unwrap().is_none(),
-        "no identity for {sub}"
-    );
+    oidc::app_with(t, &settings)
 }
 
 fn google(token: &str) -> Value {

@@ -38,6 +38,7 @@ fn account(email: &str) -> NewAccount {
             version: 1,
             session_epoch: 0,
             deleted_at: None,
+            auth_method: Default::default(),
         },
         organization: Organization {
             id: org_id.clone(),
@@ -328,6 +329,12 @@ async fn create_account_writes_every_record(store: Arc<dyn Store>) {
     assert_eq!(store.user("no-such-user").await.unwrap(), None);
     assert_eq!(store.user_by_email("nobody@acme.com").await.unwrap(), None);
     assert_eq!(store.session("no-such-session").await.unwrap(), None);
+    // How an account signs in is kept with it.
+    let mut b = account("octo@github.test");
+    b.user.auth_method = accounts::model::AuthMethod::Github;
+    store.create_account(&b).await.unwrap();
+    let stored = store.user(&b.user.id).await.unwrap().unwrap();
+    assert_eq!(stored.auth_method, accounts::model::AuthMethod::Github);
 }
 
 async fn a_taken_email_writes_nothing(store: Arc<dyn Store>) {

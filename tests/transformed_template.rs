@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use accounts::config::ProviderKind;
 use accounts::http::Route;
 use accounts_tests::sam::{TRANSFORM_PARAMETERS, transformed_template};
 use serde_json::{Value, json};
@@ -44,29 +45,51 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
         ("mailer", "APP_URL", json!({"Ref": "AppUrl"})),
         ("mailer", "MAIL_FROM", json!({"Ref": "MailFrom"})),
     ];
-    // Only the social functions name their provider.
+    // Only the social functions name their provider; only the code flows
+    // name its client secret (by name) and their redirect URI.
     let social = [
-        ("post-auth-google", "GOOGLE", "Google"),
-        ("post-auth-google-link", "GOOGLE", "Google"),
-        ("post-auth-microsoft", "MICROSOFT", "Microsoft"),
-        ("post-auth-microsoft-link", "MICROSOFT", "Microsoft"),
+        ("post-auth-google", ProviderKind::Google, false),
+        ("post-auth-google-link", ProviderKind::Google, false),
+        ("post-auth-google-exchange", ProviderKind::Google, true),
+        ("post-auth-microsoft", ProviderKind::Microsoft, false),
+        ("post-auth-microsoft-link", ProviderKind::Microsoft, false),
+        ("post-auth-microsoft-exchange", ProviderKind::Microsoft, true),
+        ("post-auth-github", ProviderKind::Github, true),
+        ("post-auth-github-link", ProviderKind::Github, true),
     ]
     .into_iter()
-    .flat_map(|(binary, env, param)| {
-        let id: &'static str = if env == "GOOGLE" {
-            "GOOGLE_CLIENT_ID"
-        } else {
-            "MICROSOFT_CLIENT_ID"
+    .flat_map(|(binary, kind, code_flow)| {
+        let names = kind.settings();
+        let param = match kind {
+            ProviderKind::Google => "Google",
+            ProviderKind::Microsoft => "Microsoft",
+            ProviderKind::Github => "Github",
         };
-        let issuer: &'static str = if env == "GOOGLE" {
-            "GOOGLE_ISSUER"
-        } else {
-            "MICROSOFT_ISSUER"
+        let mut vars = vec![(binary, names.client_id, json!({"Ref": format!("{param}ClientId")}))];
+        let redirect_default = match kind {
+            ProviderKind::Github => {
+                vars.push((binary, "GITHUB_URL", json!({"Ref": "GithubUrl"})));
+                vars.push((binary, "GITHUB_API_URL", json!({"Ref": "GithubApiUrl"})));
+                json!({"Ref": "AWS::NoValue"})
+            }
+            oidc => {
+                vars.push((binary, names.issuer, json!({"Ref": format!("{param}Issuer")})));
+                json!({"Fn::Sub": format!("${{AppUrl}}/auth/{}/callback", oidc.slug())})
+            }
         };
-        [
-            (binary, id, json!({"Ref": format!("{param}ClientId")})),
-            (binary, issuer, json!({"Ref": format!("{param}Issuer")})),
-        ]
+        if code_flow {
+            vars.push((
+                binary,
+                names.client_secret_name,
+                json!({"Ref": format!("{param}ClientSecretName")}),
+            ));
+            vars.push((
+                binary,
+                names.redirect_uri,
+                json!({"Fn::If": [format!("Has{param}RedirectUri"), {"Ref": format!("{param}RedirectUri")}, redirect_default]}),
+            ));
+        }
+        vars
     });
     // Only the functions that sign tokens name the private key set.
     [
@@ -76,6 +99,9 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
         "post-user-verify-email",
         "post-auth-google",
         "post-auth-microsoft",
+        "post-auth-github",
+        "post-auth-google-exchange",
+        "post-auth-microsoft-exchange",
     ]
     .into_iter()
     .map(|binary| {

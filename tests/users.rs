@@ -300,7 +300,7 @@ on_both_stores! {
         assert_eq!(reply.body, json!({"success": true, "message": "User created", "data": {
             "id": id, "email": "grace@acme.com", "name": "Grace", "lastName": "Hopper",
             "orgId": ada.org_id, "orgRole": 0, "validated": false, "deletedAt": null,
-            "pendingInvitation": true, "orgRoleDescription": "USER", "orgRoles": [0]
+            "pendingInvitation": true, "authMethod": "LOCAL", "orgRoleDescription": "USER", "orgRoles": [0]
         }}));
         t.call("POST", "/organization/users", Some(body), Some(&ada.access_token)).await
             .assert_error(409, "EMAIL_ALREADY_REGISTERED");

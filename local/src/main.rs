@@ -65,7 +65,12 @@ async fn main() {
         (false, Some(table)) => StoreConfig::Dynamo { table },
         (false, None) => StoreConfig::Embedded { dir: args.data },
     };
-    let config = accounts_local::local_config(store_config, args.addr).unwrap_or_else(|e| fail(e));
+    let mut config =
+        accounts_local::local_config(store_config, args.addr).unwrap_or_else(|e| fail(e));
+    // A provider's client secret named in Secrets Manager, as on AWS.
+    accounts::auth::providers::resolve_client_secrets(&mut config.providers)
+        .await
+        .unwrap_or_else(|e| fail(e));
     let store = accounts::app::open_store(&config.store)
         .await
         .unwrap_or_else(|e| fail(e.to_string()));

@@ -44,6 +44,7 @@ fn user() -> User {
         version: 1,
         session_epoch: 0,
         deleted_at: None,
+        auth_method: Default::default(),
     }
 }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::auth::access::AccessTokens;
 use crate::auth::key_ring::{KeyRing, KeyRingError, KeySource, KeyUse, SecretsManagerKeys};
-use crate::auth::oidc::Providers;
 use crate::auth::password::PasswordHasher;
+use crate::auth::providers::{Providers, resolve_client_secrets};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, Settings, StoreConfig};
 use crate::store::dynamo::DynamoStore;
@@ -31,7 +31,7 @@ pub struct App {
     pub access_tokens: AccessTokens,
     pub passwords: PasswordHasher,
     pub clock: SharedClock,
-    /// Google and Microsoft sign-in, when configured.
+    /// Google, Microsoft and GitHub sign-in, when configured.
     pub providers: Providers,
 }
 
@@ -76,7 +76,10 @@ impl App {
     /// that `keys` calls for (a signing function reads the private key set,
     /// a verifying one only the public set).
     pub async fn from_env(keys: KeyUse) -> Result<App, StartupError> {
-        let config = Config::load(&Settings::from_env())?;
+        let mut config = Config::load(&Settings::from_env())?;
+        resolve_client_secrets(&mut config.providers)
+            .await
+            .map_err(StartupError::Other)?;
         let refresh = std::time::Duration::from_secs(config.tokens.key_refresh_seconds);
         let (algorithm, source) = (config.tokens.algorithm, &config.tokens.keys);
         let (store, ring) = match source {

@@ -7,6 +7,11 @@ use std::path::PathBuf;
 use crate::auth::key_ring::KeySource;
 use crate::auth::keys::SigningAlgorithm;
 
+mod providers;
+pub use providers::{
+    ClientSecret, GithubConfig, ProviderConfig, ProviderKind, ProvidersConfig, SecretValue,
+};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} is not set")]
@@ -102,110 +107,6 @@ pub struct Config {
     pub providers: ProvidersConfig,
 }
 
-/// The outside identity providers a deployment signs in with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderKind {
-    Google,
-    Microsoft,
-}
-
-impl ProviderKind {
-    /// As sessions (`loginMethod`) and identities record it.
-    pub fn name(self) -> &'static str {
-        match self {
-            ProviderKind::Google => "GOOGLE",
-            ProviderKind::Microsoft => "MICROSOFT",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ProviderConfig {
-    pub kind: ProviderKind,
-    /// `<PROVIDER>_CLIENT_ID`: the `aud` its ID tokens must carry.
-    pub client_id: String,
-    /// `<PROVIDER>_ISSUER`, without a trailing slash: discovery is read from
-    /// `<issuer>/.well-known/openid-configuration`.
-    pub issuer: String,
-}
-
-impl ProviderConfig {
-    /// `https://`, or `http://` on a loopback host (a local test provider).
-    pub fn allows_url(&self, url: &str) -> bool {
-        url.starts_with("https://") || is_loopback_http(url)
-    }
-}
-
-/// Only the providers whose client id is set are enabled; the others'
-/// routes answer 404 `NOT_FOUND`.
-#[derive(Debug, Clone)]
-pub struct ProvidersConfig {
-    pub google: Option<ProviderConfig>,
-    pub microsoft: Option<ProviderConfig>,
-    /// `PROVIDER_TIMEOUT_MS` [3000]: the most one call to a provider may take.
-    pub timeout: std::time::Duration,
-}
-
-impl ProvidersConfig {
-    pub fn get(&self, kind: ProviderKind) -> Option<&ProviderConfig> {
-        match kind {
-            ProviderKind::Google => self.google.as_ref(),
-            ProviderKind::Microsoft => self.microsoft.as_ref(),
-        }
-    }
-
-    fn load(settings: &Settings<'_>) -> Result<ProvidersConfig, ConfigError> {
-        let provider = |kind, id: &'static str, issuer: &'static str, default: &str| {
-            let Some(client_id) = settings.get(id) else {
-                return Ok(None);
-            };
-            let issuer = settings
-                .get(issuer)
-                .unwrap_or_else(|| default.to_owned())
-                .trim_end_matches('/')
-                .to_owned();
-            let config = ProviderConfig {
-                kind,
-                client_id: client_id.trim().to_owned(),
-                issuer,
-            };
-            if !config.allows_url(&config.issuer) {
-                return Err(ConfigError::Invalid {
-                    name: issuer_name(kind),
-                    reason: "expected an https:// URL (http:// only on a loopback host)".into(),
-                });
-            }
-            Ok(Some(config))
-        };
-        Ok(ProvidersConfig {
-            google: provider(
-                ProviderKind::Google,
-                "GOOGLE_CLIENT_ID",
-                "GOOGLE_ISSUER",
-                "https://accounts.google.com",
-            )?,
-            microsoft: provider(
-                ProviderKind::Microsoft,
-                "MICROSOFT_CLIENT_ID",
-                "MICROSOFT_ISSUER",
-                "https://login.microsoftonline.com/common/v2.0",
-            )?,
-            timeout: std::time::Duration::from_millis(u64::from(settings.number(
-                "PROVIDER_TIMEOUT_MS",
-                3000,
-                1,
-            )?)),
-        })
-    }
-}
-
-fn issuer_name(kind: ProviderKind) -> &'static str {
-    match kind {
-        ProviderKind::Google => "GOOGLE_ISSUER",
-        ProviderKind::Microsoft => "MICROSOFT_ISSUER",
-    }
-}
-
 /// Reads settings from a key → value source; the environment in production,
 /// a map in tests.
 pub struct Settings<'a> {
@@ -261,7 +162,7 @@ impl<'a> Settings<'a> {
 /// `http://localhost` or `http://127.0.0.1`, with or without a port or a
 /// path: the only places a mail link may open without TLS (a token in
 /// clear over the network is someone else's to spend).
-fn is_loopback_http(url: &str) -> bool {
+pub(crate) fn is_loopback_http(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("http://") else {
         return false;
     };
@@ -391,7 +292,7 @@ impl Config {
             require_verified_email,
         };
         Ok(Config {
-            providers: ProvidersConfig::load(settings)?,
+            providers: ProvidersConfig::load(settings, &mail.app_url)?,
             mail,
             store,
             tokens,

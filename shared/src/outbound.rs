@@ -65,13 +65,56 @@ impl Outbound {
 
     /// GET `url`, JSON in answer.
     pub async fn get_json(&self, url: &str) -> Result<serde_json::Value, OutboundError> {
+        self.send(url, Method::GET, None, Bytes::new(), None).await
+    }
+
+    /// GET `url` with `Authorization: Bearer <token>`, JSON in answer.
+    pub async fn get_json_bearer(
+        &self,
+        url: &str,
+        token: &str,
+    ) -> Result<serde_json::Value, OutboundError> {
+        self.send(url, Method::GET, Some(token), Bytes::new(), None)
+            .await
+    }
+
+    /// POST `fields` form-encoded to `url` (an OAuth token endpoint), JSON
+    /// in answer.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<serde_json::Value, OutboundError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let form = "application/x-www-form-urlencoded";
+        self.send(url, Method::POST, None, Bytes::from(body), Some(form))
+            .await
+    }
+
+    async fn send(
+        &self,
+        url: &str,
+        method: Method,
+        bearer: Option<&str>,
+        body: Bytes,
+        content_type: Option<&str>,
+    ) -> Result<serde_json::Value, OutboundError> {
         let client = self.client()?;
-        let request = Request::builder()
-            .method(Method::GET)
+        let mut request = Request::builder()
+            .method(method)
             .uri(url)
             .header("accept", "application/json")
-            .header("user-agent", "accounts")
-            .body(Full::new(Bytes::new()))
+            .header("user-agent", "accounts");
+        if let Some(token) = bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let request = request
+            .body(Full::new(body))
             .map_err(|e| OutboundError::Refused(format!("bad request to {url}: {e}")))?;
         let exchange = async {
             let response = client

@@ -5,7 +5,9 @@
 //! `ACCOUNTS_TEST_DYNAMODB_ENDPOINT` (scripts/test.sh starts moto_server and
 //! sets it). Without one they fail: a skipped store test is not a passed one.
 
+pub mod github;
 pub mod mail;
+pub mod mint;
 pub mod oidc;
 pub mod race;
 pub mod requests;
@@ -106,6 +108,11 @@ fn client_with(
 
 /// Secrets Manager as moto serves it (the same server as DynamoDB).
 pub fn secrets_manager() -> SecretsManagerKeys {
+    SecretsManagerKeys::new(secrets_manager_client())
+}
+
+/// The SDK's client of moto's Secrets Manager.
+pub fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
         .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
@@ -114,7 +121,7 @@ pub fn secrets_manager() -> SecretsManagerKeys {
             "test", "test", None, None, "tests",
         ))
         .build();
-    SecretsManagerKeys::new(aws_sdk_secretsmanager::Client::from_conf(config))
+    aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
 /// Every item of a DynamoDB table, read consistently, every page.
@@ -437,16 +444,22 @@ impl TestApp {
         }
     }
 
-    /// Delivers what the outbox holds and accepts the invitation mailed to
-    /// `email` with `password`: verify-email's reply.
-    pub async fn accept_invitation(&self, email: &str, password: &str) -> Reply {
+    /// Delivers what the outbox holds: the token of the newest invitation
+    /// mailed to `email`.
+    pub async fn invitation_token(&self, email: &str) -> String {
         let mails = self.mailer().deliver().await;
         let invitation = mails
             .iter()
             .rev()
             .find(|m| m.to == email && m.kind == accounts::model::mail::MailKind::Invitation)
             .unwrap_or_else(|| panic!("no invitation to {email}"));
-        let token = mail::link_token(invitation, &self.app.config.mail.app_url, "verify-email");
+        mail::link_token(invitation, &self.app.config.mail.app_url, "verify-email")
+    }
+
+    /// Delivers what the outbox holds and accepts the invitation mailed to
+    /// `email` with `password`: verify-email's reply.
+    pub async fn accept_invitation(&self, email: &str, password: &str) -> Reply {
+        let token = self.invitation_token(email).await;
         self.post(
             "/user/verify-email",
             json!({"token": token, "password": password}),

@@ -104,6 +104,8 @@ pub fn call_of(route: Route, c: &Cast) -> RouteCall {
         Route::Refresh | Route::GoogleRefresh | Route::GithubRefresh | Route::MicrosoftRefresh => ("POST", path(route), Some(json!({"refresh_token": c.owner.refresh_token})), None),
         Route::GoogleSignIn | Route::MicrosoftSignIn => ("POST", path(route), Some(json!({"token": "an-id-token"})), None),
         Route::GoogleLink | Route::MicrosoftLink => ("POST", path(route), Some(json!({"token": "an-id-token"})), Owner),
+        Route::GithubSignIn | Route::GoogleExchange | Route::MicrosoftExchange => ("POST", path(route), Some(json!({"code": "a-code"})), None),
+        Route::GithubLink => ("POST", path(route), Some(json!({"code": "a-code"})), Owner),
         Route::Logout => ("POST", path(route), Some(json!({"refresh_token": c.owner_phone.str("refreshToken")})), None),
         Route::Profile | Route::Quota | Route::ListMembers => ("GET", path(route), Option::None, Owner),
         Route::CreateMember => ("POST", path(route), Some(json!({

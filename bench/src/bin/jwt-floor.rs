@@ -35,6 +35,7 @@ fn user() -> User {
         version: 1,
         session_epoch: 0,
         deleted_at: None,
+        auth_method: Default::default(),
     }
 }
 

@@ -210,6 +210,7 @@ mod tests {
             version: 1,
             session_epoch: 0,
             deleted_at: None,
+            auth_method: Default::default(),
         }
     }
 

@@ -3,10 +3,12 @@
 
 pub mod access;
 pub mod digest;
+pub mod github;
 pub mod key_ring;
 pub mod keys;
 pub mod mail_token;
 pub mod oidc;
 pub mod password;
+pub mod providers;
 pub mod refresh;
 pub mod signing;

@@ -2,7 +2,9 @@
 //! verified against the keys the provider publishes (its discovery
 //! document's `jwks_uri`), cached per process with our own key ring's rule:
 //! a token naming an unknown `kid` re-reads the keys, at most once every
-//! [`FORCED_REFRESH_SECONDS`].
+//! [`FORCED_REFRESH_SECONDS`]. The code flow (`…/exchange`) trades a code at
+//! the discovery document's `token_endpoint` for an ID token, checked the
+//! same way. GitHub (OAuth 2.0, no ID token) is [`super::github`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::key_ring::FORCED_REFRESH_SECONDS;
-use crate::config::{ProviderConfig, ProviderKind, ProvidersConfig};
+use crate::config::{ProviderConfig, ProviderKind};
 use crate::error::{Error, Result};
 use crate::outbound::{Outbound, OutboundError};
 
@@ -36,6 +38,8 @@ pub struct ProviderIdentity {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub name: Option<String>,
+    /// A picture's URL (Flashback's `imageUrl`).
+    pub picture: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +66,8 @@ struct IdClaims {
     family_name: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    picture: Option<String>,
 }
 
 fn is_true(value: &Option<Value>) -> bool {
@@ -77,6 +83,8 @@ struct Discovered {
     /// Microsoft's multi-tenant document says `…/{tenantid}/v2.0`.
     issuer: String,
     jwks_uri: String,
+    /// Where the code flow trades a code (absent: no code flow).
+    token_endpoint: Option<String>,
 }
 
 struct CachedKeys {
@@ -95,11 +103,49 @@ pub struct OidcProvider {
 
 /// The provider did not answer, or not usefully: the sign-in can be tried
 /// again later; nothing was written.
-fn unavailable(error: OutboundError, provider: ProviderKind) -> Error {
+pub(crate) fn unavailable(error: OutboundError, provider: ProviderKind) -> Error {
     tracing::warn!(event = "provider_unavailable", provider = provider.name(), reason = %error, "identity provider unusable");
     Error::Unavailable {
         retry_after_seconds: RETRY_AFTER_SECONDS,
     }
+}
+
+/// A code the provider's token endpoint refused (unknown, used, expired,
+/// or for another client) is a bad credential; a provider that does not
+/// answer is [`unavailable`].
+pub(crate) fn code_refused(error: OutboundError, provider: ProviderKind) -> Error {
+    match error {
+        OutboundError::Refused(reason) => {
+            tracing::info!(event = "provider_code", provider = provider.name(), outcome = "refused", reason = %reason, "provider refused the code");
+            Error::InvalidToken
+        }
+        unreachable => unavailable(unreachable, provider),
+    }
+}
+
+/// An authorization code as a client passes it on: bounded, printable.
+pub(crate) fn check_code(code: &str) -> Result<()> {
+    if code.is_empty() || code.len() > 2048 || code.chars().any(|c| !c.is_ascii_graphic()) {
+        return Err(Error::validation(
+            "code must be 1 to 2048 printable characters",
+        ));
+    }
+    Ok(())
+}
+
+/// The client secret a code flow sends; its absence is a deployment error
+/// (a Lambda refuses to start without it: `http::run_function`).
+pub(crate) fn client_secret(
+    secret: &crate::config::ClientSecret,
+    kind: ProviderKind,
+) -> Result<&str> {
+    secret.value().map(|s| s.expose()).ok_or_else(|| {
+        Error::Internal(format!(
+            "{} (or {}) is not configured",
+            kind.settings().client_secret_name,
+            kind.settings().client_secret
+        ))
+    })
 }
 
 impl OidcProvider {
@@ -134,13 +180,20 @@ impl OidcProvider {
                 kind,
             ));
         };
-        if !self.config.allows_url(&jwks_uri) {
-            return Err(unavailable(
-                OutboundError::Refused(format!("{url}: jwks_uri {jwks_uri} is not https")),
-                kind,
-            ));
+        let token_endpoint = field("token_endpoint");
+        for endpoint in std::iter::once(&jwks_uri).chain(token_endpoint.as_ref()) {
+            if !self.config.allows_url(endpoint) {
+                return Err(unavailable(
+                    OutboundError::Refused(format!("{url}: {endpoint} is not https")),
+                    kind,
+                ));
+            }
         }
-        let d = Arc::new(Discovered { issuer, jwks_uri });
+        let d = Arc::new(Discovered {
+            issuer,
+            jwks_uri,
+            token_endpoint,
+        });
         *self.discovered.write().unwrap_or_else(|p| p.into_inner()) = Some(d.clone());
         Ok(d)
     }
@@ -256,6 +309,8 @@ impl OidcProvider {
             // unless `xms_edov` says the tenant verified its domain: the
             // multi-tenant takeover (nOAuth) rests on trusting it otherwise.
             ProviderKind::Microsoft => is_true(&claims.xms_edov),
+            // GitHub issues no ID tokens: its sign-in is `super::github`.
+            ProviderKind::Github => false,
         };
         let Some(email) = claims.email.filter(|_| verified) else {
             return reject("unverified_email");
@@ -269,7 +324,48 @@ impl OidcProvider {
             given_name: claims.given_name,
             family_name: claims.family_name,
             name: claims.name,
+            picture: claims.picture,
         })
+    }
+
+    /// The authorization-code flow: `code` traded at the token endpoint
+    /// (with our client secret and redirect URI) for an ID token, then
+    /// [`OidcProvider::verify`] (no nonce: the code itself is single use and
+    /// bound to our client).
+    pub async fn exchange(
+        &self,
+        http: &Outbound,
+        code: &str,
+        now: i64,
+    ) -> Result<ProviderIdentity> {
+        let kind = self.config.kind;
+        check_code(code)?;
+        let secret = client_secret(&self.config.client_secret, kind)?;
+        let discovered = self.discovered(http).await?;
+        let Some(endpoint) = discovered.token_endpoint.as_deref() else {
+            return Err(unavailable(
+                OutboundError::Refused("discovery names no token_endpoint".into()),
+                kind,
+            ));
+        };
+        let answer = http
+            .post_form(
+                endpoint,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", &self.config.redirect_uri),
+                    ("client_id", &self.config.client_id),
+                    ("client_secret", secret),
+                ],
+            )
+            .await
+            .map_err(|e| code_refused(e, kind))?;
+        let id_token = answer
+            .get("id_token")
+            .and_then(Value::as_str)
+            .ok_or(Error::InvalidToken)?;
+        self.verify(http, id_token, None, now).await
     }
 
     fn issuer_matches(&self, discovered: &str, claims: &IdClaims) -> bool {
@@ -284,47 +380,5 @@ impl OidcProvider {
             // Google's tokens may name it without the scheme.
             || (self.config.kind == ProviderKind::Google
                 && expected.strip_prefix("https://") == Some(claims.iss.as_str()))
-    }
-}
-
-/// The providers a deployment enabled, and the one outbound client.
-pub struct Providers {
-    http: Outbound,
-    google: Option<OidcProvider>,
-    microsoft: Option<OidcProvider>,
-}
-
-impl Providers {
-    pub fn new(config: &ProvidersConfig) -> Providers {
-        Providers {
-            http: Outbound::new(config.timeout),
-            google: config.google.clone().map(OidcProvider::new),
-            microsoft: config.microsoft.clone().map(OidcProvider::new),
-        }
-    }
-
-    /// Whether the deployment signs in with `kind`.
-    pub fn enabled(&self, kind: ProviderKind) -> bool {
-        self.provider(kind).is_some()
-    }
-
-    fn provider(&self, kind: ProviderKind) -> Option<&OidcProvider> {
-        match kind {
-            ProviderKind::Google => self.google.as_ref(),
-            ProviderKind::Microsoft => self.microsoft.as_ref(),
-        }
-    }
-
-    /// [`OidcProvider::verify`] with `kind`'s provider; 404 `NOT_FOUND` when
-    /// the deployment does not enable it.
-    pub async fn verify(
-        &self,
-        kind: ProviderKind,
-        token: &str,
-        nonce: Option<&str>,
-        now: i64,
-    ) -> Result<ProviderIdentity> {
-        let provider = self.provider(kind).ok_or(Error::NotFound)?;
-        provider.verify(&self.http, token, nonce, now).await
     }
 }

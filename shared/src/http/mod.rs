@@ -84,7 +84,23 @@ impl Endpoint for Route {
 /// a function that passes its `endpoints::X` links only that handler.
 pub async fn run_function(endpoint: impl Endpoint + 'static) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let app = App::from_env_or_exit(endpoint.route().key_use()).await;
+    let route = endpoint.route();
+    let app = App::from_env_or_exit(route.key_use()).await;
+    // A code flow cannot work without its client secret: say so at start,
+    // not as a 500 on every sign-in.
+    if let Some(kind) = route.client_secret()
+        && app.providers.enabled(kind)
+        && !app.providers.has_client_secret(kind)
+    {
+        let names = kind.settings();
+        tracing::error!(
+            "refusing to start: {} is enabled but neither {} nor {} is set",
+            names.client_id,
+            names.client_secret_name,
+            names.client_secret
+        );
+        std::process::exit(1);
+    }
     let app = &app;
     lambda_http::run(lambda_http::service_fn(move |req| {
         serve(app, req, endpoint)

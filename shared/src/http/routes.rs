@@ -19,6 +19,7 @@ use super::handlers::{
 };
 use crate::App;
 use crate::auth::key_ring::KeyUse;
+use crate::config::ProviderKind;
 use crate::error::Result;
 
 macro_rules! routes {
@@ -177,6 +178,26 @@ routes! {
     GithubRefresh: POST "/auth/github/refresh" => "post-user-refresh", SIGN, account::post_refresh;
     MicrosoftRefresh: POST "/auth/microsoft/refresh"
         => "post-user-refresh", SIGN, account::post_refresh;
+    // The code flows: their functions alone hold a provider's client secret.
+    GithubSignIn: POST "/auth/github" => "post-auth-github", SIGN, social::post_github;
+    GithubLink: POST "/auth/github/link" => "post-auth-github-link", VERIFY, social::post_github_link;
+    GoogleExchange: POST "/auth/google/exchange"
+        => "post-auth-google-exchange", SIGN, social::post_google_exchange;
+    MicrosoftExchange: POST "/auth/microsoft/exchange"
+        => "post-auth-microsoft-exchange", SIGN, social::post_microsoft_exchange;
+}
+
+impl Route {
+    /// The provider whose client secret this route's function reads at
+    /// cold start (`<PROVIDER>_CLIENT_SECRET_NAME`): the code flows only.
+    pub fn client_secret(self) -> Option<ProviderKind> {
+        match self {
+            Route::GithubSignIn | Route::GithubLink => Some(ProviderKind::Github),
+            Route::GoogleExchange => Some(ProviderKind::Google),
+            Route::MicrosoftExchange => Some(ProviderKind::Microsoft),
+            _ => None,
+        }
+    }
 }
 /// Path parameters by name, as API Gateway passes them.
 pub type PathParams = Vec<(&'static str, String)>;

@@ -68,6 +68,44 @@ pub struct User {
     /// account is then inactive for good and its address free again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<i64>,
+    /// How the account signs in: a password (`LOCAL`, also the default of
+    /// records written before there was a choice) or a provider, for an
+    /// account a social sign-in made or a member invited to use one.
+    #[serde(default)]
+    pub auth_method: AuthMethod,
+}
+
+/// Flashback's `authMethod` words.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AuthMethod {
+    #[default]
+    Local,
+    Google,
+    Github,
+    Microsoft,
+}
+
+impl AuthMethod {
+    pub const ALL: [AuthMethod; 4] = [
+        AuthMethod::Local,
+        AuthMethod::Google,
+        AuthMethod::Github,
+        AuthMethod::Microsoft,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Local => "LOCAL",
+            AuthMethod::Google => "GOOGLE",
+            AuthMethod::Github => "GITHUB",
+            AuthMethod::Microsoft => "MICROSOFT",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<AuthMethod> {
+        AuthMethod::ALL.into_iter().find(|m| m.name() == name)
+    }
 }
 
 impl User {

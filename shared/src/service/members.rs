@@ -12,7 +12,7 @@ use crate::model::mail::{
     ADDRESS_INVITATION_WINDOW_SECONDS, CountedLimit, MAX_ADDRESS_INVITATIONS, MAX_ORG_INVITATIONS,
     MailKind, ORG_INVITATION_WINDOW_SECONDS, Recipient,
 };
-use crate::model::{ContactDetails, User, UserStatus};
+use crate::model::{AuthMethod, ContactDetails, User, UserStatus};
 use crate::role::Role;
 use crate::store::{MemberAddition, StoreError};
 
@@ -22,6 +22,9 @@ pub struct NewMember {
     pub first_name: String,
     pub last_name: String,
     pub org_role: Option<Role>,
+    /// `authMethod`: the member will sign in with this provider (it links
+    /// it after accepting the invitation) instead of choosing a password.
+    pub auth_method: AuthMethod,
 }
 
 /// How often a creation is decided again after its caller, or a count it
@@ -116,6 +119,7 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         version: 1,
         session_epoch: 0,
         deleted_at: None,
+        auth_method: input.auth_method,
     };
     let to = Recipient {
         user_id: &user.id,

@@ -13,7 +13,8 @@ use crate::auth::password;
 use crate::error::{Error, Result};
 use crate::model::mail::{MailKind, Recipient};
 use crate::model::{
-    ContactDetails, NewAccount, Organization, Subscription, SubscriptionStatus, User, UserStatus,
+    AuthMethod, ContactDetails, NewAccount, Organization, Subscription, SubscriptionStatus, User,
+    UserStatus,
 };
 use crate::role::Role;
 use crate::store::StoreError;
@@ -95,6 +96,7 @@ pub async fn register(app: &App, input: Registration) -> Result<Registered> {
         version: 1,
         session_epoch: 0,
         deleted_at: None,
+        auth_method: AuthMethod::Local,
     };
     let organization = Organization {
         id: org_id.clone(),
@@ -188,6 +190,8 @@ pub(crate) struct Founder {
     pub first_name: String,
     pub last_name: String,
     pub company_name: String,
+    /// The provider the account signs in with.
+    pub auth_method: AuthMethod,
 }
 
 /// A social sign-in's user (as OWNER, already validated, no password), its
@@ -213,6 +217,7 @@ pub(crate) fn founding_records(app: &App, f: Founder) -> (User, Organization, Su
         version: 1,
         session_epoch: 0,
         deleted_at: None,
+        auth_method: f.auth_method,
     };
     let organization = Organization {
         id: org_id.clone(),

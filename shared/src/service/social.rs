@@ -1,5 +1,6 @@
-//! Signing in with an outside provider (Google, Microsoft): the provider's
-//! ID token names a subject and a verified address. A subject linked to an
+//! Signing in with an outside provider (Google, Microsoft, GitHub): the
+//! provider's ID token, or the code the service trades for one (or for
+//! GitHub's API), names a subject and a verified address. A subject linked to an
 //! account signs that account in, whatever its address says now; an
 //! address nobody has makes a new account as register does; an address an
 //! account already has is never linked automatically (409
@@ -15,18 +16,45 @@ use crate::auth::access::AccessClaims;
 use crate::auth::oidc::ProviderIdentity;
 use crate::config::ProviderKind;
 use crate::error::{Error, Result};
-use crate::model::{Identity, NewAccount, User};
+use crate::model::{AuthMethod, Identity, NewAccount, User};
 use crate::store::StoreError;
+
+/// What the client shows for the provider's word.
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// `POST /auth/{google,microsoft}`: the provider's ID token, and the
+    /// nonce the client put in its authorization request, if any.
+    IdToken {
+        token: String,
+        nonce: Option<String>,
+    },
+    /// `POST /auth/github`, `/auth/{google,microsoft}/exchange`: an
+    /// authorization code, traded server-side with the client secret.
+    Code(String),
+}
 
 /// What `POST /auth/{provider}` carries.
 #[derive(Debug, Clone)]
 pub struct ProviderSignIn {
     pub provider: ProviderKind,
-    /// The provider's ID token.
-    pub token: String,
-    /// The nonce the client put in its authorization request, if any.
-    pub nonce: Option<String>,
+    pub proof: Proof,
     pub origin: SessionOrigin,
+}
+
+/// A social sign-in, and the picture the provider gave (Flashback's
+/// `OAuth2ResponseDTO` shows it).
+#[derive(Debug, Clone)]
+pub struct SocialSignedIn {
+    pub signed_in: SignedIn,
+    pub picture: Option<String>,
+}
+
+fn auth_method(provider: ProviderKind) -> AuthMethod {
+    match provider {
+        ProviderKind::Google => AuthMethod::Google,
+        ProviderKind::Microsoft => AuthMethod::Microsoft,
+        ProviderKind::Github => AuthMethod::Github,
+    }
 }
 
 fn method(provider: ProviderKind) -> SignInMethod {
@@ -36,20 +64,20 @@ fn method(provider: ProviderKind) -> SignInMethod {
     }
 }
 
-async fn verified(
-    app: &App,
-    provider: ProviderKind,
-    token: &str,
-    nonce: Option<&str>,
-) -> Result<ProviderIdentity> {
-    if let Some(nonce) = nonce
-        && (nonce.is_empty() || nonce.len() > 256)
-    {
-        return Err(Error::validation("nonce must be 1 to 256 characters"));
+async fn verified(app: &App, provider: ProviderKind, proof: &Proof) -> Result<ProviderIdentity> {
+    match proof {
+        Proof::IdToken { token, nonce } => {
+            if let Some(nonce) = nonce
+                && (nonce.is_empty() || nonce.len() > 256)
+            {
+                return Err(Error::validation("nonce must be 1 to 256 characters"));
+            }
+            app.providers
+                .verify(provider, token, nonce.as_deref(), app.now())
+                .await
+        }
+        Proof::Code(code) => app.providers.exchange(provider, code, app.now()).await,
     }
-    app.providers
-        .verify(provider, token, nonce, app.now())
-        .await
 }
 
 /// The account a linked identity belongs to. One whose account is gone is
@@ -61,15 +89,26 @@ async fn linked_account(app: &App, identity: &Identity) -> Result<User> {
         .ok_or(Error::InvalidCredentials)
 }
 
-pub async fn sign_in(app: &App, input: ProviderSignIn) -> Result<SignedIn> {
-    let kind = input.provider;
+pub async fn sign_in(app: &App, input: ProviderSignIn) -> Result<SocialSignedIn> {
     if let Some(device_info) = &input.origin.device_info {
         validate::device_info(device_info)?;
     }
-    let vouched = verified(app, kind, &input.token, input.nonce.as_deref()).await?;
+    let vouched = verified(app, input.provider, &input.proof).await?;
+    let picture = vouched.picture.clone();
+    let signed_in = sign_in_vouched(app, input.provider, vouched, input.origin).await?;
+    Ok(SocialSignedIn { signed_in, picture })
+}
+
+/// Every social sign-in goes through [`start_session`], as login does.
+async fn sign_in_vouched(
+    app: &App,
+    kind: ProviderKind,
+    vouched: ProviderIdentity,
+    origin: SessionOrigin,
+) -> Result<SignedIn> {
     if let Some(identity) = app.store.identity(kind.name(), &vouched.subject).await? {
         let user = linked_account(app, &identity).await?;
-        return start_session(app, user, input.origin, method(kind), async { Ok(()) }).await;
+        return start_session(app, user, origin, method(kind), async { Ok(()) }).await;
     }
     let email = validate::normalize_email(&vouched.email)?;
     if app.store.user_by_email(&email).await?.is_some() {
@@ -81,14 +120,14 @@ pub async fn sign_in(app: &App, input: ProviderSignIn) -> Result<SignedIn> {
         );
         return Err(Error::AccountExists);
     }
-    match create_account(app, kind, &vouched, email, input.origin.clone()).await {
+    match create_account(app, kind, &vouched, email, origin.clone()).await {
         // A concurrent first sign-in of the same subject made the account:
         // sign in to it.
         Err(Error::AccountExists | Error::Conflict) => {
             match app.store.identity(kind.name(), &vouched.subject).await? {
                 Some(identity) => {
                     let user = linked_account(app, &identity).await?;
-                    start_session(app, user, input.origin, method(kind), async { Ok(()) }).await
+                    start_session(app, user, origin, method(kind), async { Ok(()) }).await
                 }
                 None => Err(Error::AccountExists),
             }
@@ -131,6 +170,7 @@ async fn create_account(
             first_name,
             last_name,
             company_name,
+            auth_method: auth_method(kind),
         },
     );
     let (mut session, refresh_token) = new_session(app, &user, origin)?;
@@ -166,18 +206,17 @@ async fn create_account(
     signed_in(app, account.user, &session, refresh_token)
 }
 
-/// Links the provider identity in `token` to the signed-in caller's account.
+/// Links the provider identity `proof` shows to the signed-in caller's account.
 /// Linking it again to the same account is a success; an identity linked to
 /// another account is 409 `ACCOUNT_EXISTS`.
 pub async fn link(
     app: &App,
     claims: AccessClaims,
     kind: ProviderKind,
-    token: &str,
-    nonce: Option<&str>,
+    proof: &Proof,
 ) -> Result<Identity> {
     let caller = caller(app, claims).await?;
-    let vouched = verified(app, kind, token, nonce).await?;
+    let vouched = verified(app, kind, proof).await?;
     let identity = Identity {
         provider: kind.name().to_owned(),
         subject: vouched.subject.clone(),

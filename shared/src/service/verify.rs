@@ -8,6 +8,7 @@ use super::{SessionOrigin, SignedIn, new_session, signed_in};
 use crate::App;
 use crate::auth::password;
 use crate::error::{Error, Result};
+use crate::model::AuthMethod;
 use crate::model::mail::{
     ADDRESS_INVITATION_WINDOW_SECONDS, CountedLimit, MAX_ADDRESS_INVITATIONS, MailKind, MailLimit,
     Recipient, TokenPurpose,
@@ -29,14 +30,17 @@ fn invalid() -> Error {
 /// What `pre-verify-email` tells the web app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenInfo {
-    /// False for an invited member with no password yet: the page asks for one.
+    /// False for an invited member with no password yet: the page asks for
+    /// one, or (another `auth_method`) offers the provider's sign-in.
     pub has_password: bool,
+    pub auth_method: AuthMethod,
 }
 
 pub async fn pre_verify(app: &App, token: &str) -> Result<TokenInfo> {
     let found = presented(app, token, TokenPurpose::Verify, invalid).await?;
     Ok(TokenInfo {
         has_password: !found.user.password_hash.is_empty(),
+        auth_method: found.user.auth_method,
     })
 }
 
@@ -50,7 +54,12 @@ pub async fn verify(
     for _ in 0..REDEEM_ATTEMPTS {
         let found = presented(app, token, TokenPurpose::Verify, invalid).await?;
         let mut user = found.user;
-        if user.password_hash.is_empty() {
+        // A member invited to sign in with a provider needs no password:
+        // accepting proves the mailbox, and it links the provider from the
+        // session this signs in (POST /auth/{provider}/link).
+        let wants_password =
+            user.auth_method == AuthMethod::Local || new_password.is_some_and(|p| !p.is_empty());
+        if user.password_hash.is_empty() && wants_password {
             if password_hash.is_none() {
                 let password = new_password.filter(|p| !p.is_empty()).ok_or_else(|| {
                     Error::validation("password is required to accept an invitation")

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::http::request::{json_body, source_ip};
 use crate::http::response::success;
 use crate::http::shapes::{Message, signed_in_response};
-use crate::model::LOGIN_METHOD_PASSWORD;
+use crate::model::AuthMethod;
 use crate::service::{SessionOrigin, reset, verify};
 
 #[derive(Deserialize)]
@@ -67,13 +67,13 @@ pub(crate) async fn post_pre_verify(app: &App, req: &Request) -> Result<Response
     Ok(success(
         200,
         &PreVerifyResponse {
-            message: if info.has_password {
-                "Token is valid"
-            } else {
-                "Token is valid; choose a password"
+            message: match (info.has_password, info.auth_method) {
+                (true, _) => "Token is valid",
+                (false, AuthMethod::Local) => "Token is valid; choose a password",
+                (false, _) => "Token is valid; accept it, then sign in with your provider",
             },
             // Flashback's `authMethod` words: LOCAL, GOOGLE, GITHUB, MICROSOFT.
-            auth_method: LOGIN_METHOD_PASSWORD,
+            auth_method: info.auth_method.name(),
             has_password: info.has_password,
         },
     ))

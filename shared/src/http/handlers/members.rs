@@ -4,12 +4,12 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::App;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::AuthUser;
 use crate::http::request::{json_body, role_field};
 use crate::http::response::success;
 use crate::http::shapes::RoleInfo;
-use crate::model::User;
+use crate::model::{AuthMethod, User};
 use crate::service::members;
 
 /// A member in Flashback's organization-user shape.
@@ -25,6 +25,8 @@ pub(crate) struct MemberItem<'a> {
     deleted_at: Option<i64>,
     /// Invited and not accepted yet.
     pending_invitation: bool,
+    /// How it signs in: `LOCAL` (a password) or its provider.
+    auth_method: &'static str,
     #[serde(flatten)]
     role: RoleInfo,
 }
@@ -40,6 +42,7 @@ impl<'a> From<&'a User> for MemberItem<'a> {
             validated: user.validated,
             deleted_at: user.deleted_at,
             pending_invitation: user.is_pending_invitation(),
+            auth_method: user.auth_method.name(),
             role: user.org_role.into(),
         }
     }
@@ -55,6 +58,8 @@ struct CreateMemberRequest {
     last_name: String,
     #[serde(default)]
     org_role: Option<serde_json::Value>,
+    #[serde(default)]
+    auth_method: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +72,12 @@ pub(crate) async fn post_member(app: &App, req: &Request) -> Result<Response<Bod
     let claims = AuthUser::from_request(app, req).await?.claims;
     let body: CreateMemberRequest = json_body(req, app.config.max_body_bytes)?;
     let org_role = body.org_role.as_ref().map(role_field).transpose()?;
+    let auth_method = match body.auth_method.as_deref() {
+        None => AuthMethod::Local,
+        Some(name) => AuthMethod::parse(name).ok_or_else(|| {
+            Error::validation("authMethod must be one of LOCAL, GOOGLE, GITHUB, MICROSOFT")
+        })?,
+    };
     let user = members::create(
         app,
         claims,
@@ -75,6 +86,7 @@ pub(crate) async fn post_member(app: &App, req: &Request) -> Result<Response<Bod
             first_name: body.first_name,
             last_name: body.last_name,
             org_role,
+            auth_method,
         },
     )
     .await?;
