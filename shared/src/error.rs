@@ -68,6 +68,14 @@ pub enum Error {
     PayloadTooLarge,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// A pending sign-in's token where a full one is needed, or an MFA
+    /// change without a fresh proof.
+    #[error("Multi-factor authentication required")]
+    MfaRequired,
+    #[error("Invalid MFA code")]
+    InvalidMfaCode,
+    #[error("This MFA method is not set up")]
+    MfaNotSetUp,
     #[error("Too many failed attempts; try again later")]
     TooManyAttempts { retry_after_seconds: u64 },
     /// The detail is for the log only.
@@ -87,7 +95,9 @@ impl Error {
             | InvalidRole
             | CurrentPasswordRequired
             | InvalidVerificationToken
-            | InvalidResetToken => 400,
+            | InvalidResetToken
+            | InvalidMfaCode
+            | MfaNotSetUp => 400,
             NoAuthUser
             | InvalidToken
             | TokenExpired
@@ -96,7 +106,11 @@ impl Error {
             | InvalidRefreshToken
             | RefreshTokenReused
             | RefreshTokenAlreadyRotated => 401,
-            UserInactive | EmailNotVerified | InsufficientPermissions | NoOrganization => 403,
+            UserInactive
+            | EmailNotVerified
+            | InsufficientPermissions
+            | NoOrganization
+            | MfaRequired => 403,
             UserNotFound | SessionNotFound | NoActiveSubscription | NotFound => 404,
             MethodNotAllowed => 405,
             EmailAlreadyRegistered | AccountExists | LastOwner | Conflict => 409,
@@ -141,6 +155,9 @@ impl Error {
             Conflict => "CONFLICT",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            MfaRequired => "MFA_REQUIRED",
+            InvalidMfaCode => "INVALID_MFA_CODE",
+            MfaNotSetUp => "MFA_NOT_SET_UP",
             TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
             Internal(_) => "INTERNAL_ERROR",
             Unavailable { .. } => "SERVICE_UNAVAILABLE",

@@ -84,7 +84,8 @@ impl Endpoint for Route {
 /// a function that passes its `endpoints::X` links only that handler.
 pub async fn run_function(endpoint: impl Endpoint + 'static) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let app = App::from_env_or_exit(endpoint.route().key_use()).await;
+    let route = endpoint.route();
+    let app = App::from_env_or_exit(route.key_use(), route.reads_mfa_key()).await;
     let app = &app;
     lambda_http::run(lambda_http::service_fn(move |req| {
         serve(app, req, endpoint)
