@@ -185,7 +185,7 @@ routes! {
     MfaVerifySetup: POST "/mfa/verify-setup"
         => "post-mfa-verify-setup", VERIFY, mfa::post_verify_setup;
     MfaVerifyLogin: POST "/mfa/verify-login"
-        => "post-mfa-verify-login", SIGN, mfa::post_verify_login;
+        => "post-mfa-verify-login", BOTH, mfa::post_verify_login;
 }
 
 impl Route {
