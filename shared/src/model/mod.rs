@@ -102,7 +102,8 @@ pub struct Organization {
     /// The organization's own address and phone (`website` is above).
     #[serde(default)]
     pub contact: ContactDetails,
-    /// Stored and shown; nothing enforces it yet (no MFA in this service).
+    /// Stored and shown; nothing enforces it yet (members may turn MFA on;
+    /// enforcement is not built).
     #[serde(default)]
     pub mfa_enforced: bool,
     /// Bumped by every edit of the record; edits are conditional on it (and

@@ -118,15 +118,20 @@ pub async fn check_caller(app: &App, claims: AccessClaims) -> Result<()> {
 }
 
 pub async fn status(app: &App, claims: AccessClaims) -> Result<MfaStatus> {
-    let (user, record, session_verified) = if claims.is_pending() {
-        let (user, state) = pending_state(app, &claims).await?;
-        (user, state.record, false)
+    // The organization is read alongside (the token names it; the caller's
+    // check below makes sure it is still the caller's): one round trip.
+    let org_id = claims.org_id.clone();
+    let read_org = app.store.organization(&org_id);
+    let ((user, record, session_verified), org) = if claims.is_pending() {
+        let (state, org) = tokio::join!(pending_state(app, &claims), read_org);
+        let (user, state) = state?;
+        ((user, state.record, false), org?)
     } else {
-        let (caller, state) = caller_state(app, claims).await?;
+        let (state, org) = tokio::join!(caller_state(app, claims), read_org);
+        let (caller, state) = state?;
         let verified = caller.mfa_at.is_some();
-        (caller.user, state.record, verified)
+        ((caller.user, state.record, verified), org?)
     };
-    let org = app.store.organization(&user.org_id).await?;
     let is_enforced = org.is_some_and(|o| o.mfa_enforced);
     let record = record.unwrap_or_else(|| MfaRecord::new(&user.id));
     let enabled_methods = record.enabled_methods();
