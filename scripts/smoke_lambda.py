@@ -417,6 +417,16 @@ else:
     s, b = call("POST", "/mfa/verify-login",
                 {"mfaType": "GOOGLE_AUTH", "code": totp(secret, int(time.time()) // 30 + 1)}, token=pending)
     check("POST /mfa/verify-login (TOTP, the next step)", s, b, 200, fullAccessToken=present)
+full = b.get("fullAccessToken")
+# Changes need a fresh proof: this session passed MFA a moment ago.
+s, b = call("POST", "/mfa/backup-codes", {}, token=full)
+check("POST /mfa/backup-codes", s, b, 200, data__backupCodes=lambda x: isinstance(x, list) and len(x) == 10)
+s, b = call("POST", "/mfa/primary", {"mfaType": "GOOGLE_AUTH"}, token=full)
+check("POST /mfa/primary", s, b, 200, data__primaryMethod="GOOGLE_AUTH")
+s, b = call("POST", "/mfa/disable", {"mfaType": "GOOGLE_AUTH"}, token=full)
+check("POST /mfa/disable", s, b, 200, data__isEnabled=False)
+s, b = call("POST", "/mfa/enable", {"mfaType": "GOOGLE_AUTH"}, token=full)
+check("POST /mfa/enable", s, b, 200, data__isEnabled=True)
 
 # GET /health
 s, b = call("GET", "/health")

@@ -413,6 +413,54 @@ const RACE_PATH_GRANTS: &[(&str, &str, &str, &str)] = &[
         "SESSION#",
         "ends the oldest sessions past the cap of 100",
     ),
+    (
+        "post-mfa-disable",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-disable",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when a write's answer was lost",
+    ),
+    (
+        "post-mfa-enable",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-enable",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when a write's answer was lost",
+    ),
+    (
+        "post-mfa-primary",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-primary",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when a write's answer was lost",
+    ),
+    (
+        "post-mfa-backup-codes",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-backup-codes",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when a write's answer was lost",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

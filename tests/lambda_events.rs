@@ -377,5 +377,13 @@ on_both_stores! {
         let session = t.store.session(body["tokenId"].as_str().unwrap()).await.unwrap().unwrap();
         assert_eq!(session.ip_address.as_deref(), Some("203.0.113.7"));
         assert!(session.mfa_at.is_some());
+
+        // The changes, on the session that just passed MFA (a fresh proof).
+        let full = body["fullAccessToken"].as_str().unwrap().to_owned();
+        for route in [Route::MfaPrimary, Route::MfaBackupCodes, Route::MfaDisable, Route::MfaEnable] {
+            let event = with_token(route, &full).replace("MFA_CODE", "");
+            let (status, body, _) = invoke(&t, route, &event).await;
+            assert_eq!(status, 200, "{route:?}: {body}");
+        }
     }
 }

@@ -537,4 +537,41 @@ async fn multi_factor(t: &TestApp, counter: &RoundTrips, rows: &mut Vec<(&str, T
     )
     .await;
     rows.push(("POST /mfa/verify-login (wrong code)", wrong, 2));
+    // The changes, past the fresh-proof window, each with a code.
+    let full = t
+        .call(
+            "POST",
+            "/mfa/verify-login",
+            Some(body(&totp::code_at(
+                &secret,
+                t.clock_now() + totp::STEP_SECONDS,
+            ))),
+            Some(&t.login("mia@acme.com", PASSWORD).await.str("accessToken")),
+        )
+        .await
+        .str("fullAccessToken");
+    for (name, path, budget, wait) in [
+        // The caller with its MFA state and organization (one read), the
+        // code counted, the record and user's transaction.
+        ("POST /mfa/disable", "/mfa/disable", 3, 15 * 60 + 1),
+        // The same, then the caller's session stamped and the count cleared.
+        ("POST /mfa/enable", "/mfa/enable", 4, totp::STEP_SECONDS),
+        ("POST /mfa/primary", "/mfa/primary", 3, 15 * 60 + 1),
+        (
+            "POST /mfa/backup-codes",
+            "/mfa/backup-codes",
+            3,
+            totp::STEP_SECONDS,
+        ),
+    ] {
+        t.clock.advance(wait);
+        let code = totp::code_at(&secret, t.clock_now());
+        let tally = measure(
+            counter,
+            200,
+            t.call("POST", path, Some(body(&code)), Some(&full)),
+        )
+        .await;
+        rows.push((name, tally, budget));
+    }
 }

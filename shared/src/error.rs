@@ -76,6 +76,8 @@ pub enum Error {
     InvalidMfaCode,
     #[error("This MFA method is not set up")]
     MfaNotSetUp,
+    #[error("The organization requires MFA: its last method cannot be turned off")]
+    MfaEnforced,
     #[error("Too many failed attempts; try again later")]
     TooManyAttempts { retry_after_seconds: u64 },
     /// The detail is for the log only.
@@ -113,7 +115,7 @@ impl Error {
             | MfaRequired => 403,
             UserNotFound | SessionNotFound | NoActiveSubscription | NotFound => 404,
             MethodNotAllowed => 405,
-            EmailAlreadyRegistered | AccountExists | LastOwner | Conflict => 409,
+            EmailAlreadyRegistered | AccountExists | LastOwner | Conflict | MfaEnforced => 409,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
             TooManyAttempts { .. } => 429,
@@ -158,6 +160,7 @@ impl Error {
             MfaRequired => "MFA_REQUIRED",
             InvalidMfaCode => "INVALID_MFA_CODE",
             MfaNotSetUp => "MFA_NOT_SET_UP",
+            MfaEnforced => "MFA_ENFORCED",
             TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
             Internal(_) => "INTERNAL_ERROR",
             Unavailable { .. } => "SERVICE_UNAVAILABLE",

@@ -69,4 +69,26 @@ pub(super) async fn multi_factor(
     let used = call("/mfa/verify-login", body(&code(t)), pending).await;
     used.assert_error(400, "INVALID_MFA_CODE");
     record(Route::MfaVerifyLogin, recorder);
+
+    // Each change past the fresh-proof window, with a code: counted,
+    // checked and spent with the change. Disable, enable (the sessions'
+    // epoch moves, the count is cleared), primary, new backup codes.
+    let full = signed_in.str("fullAccessToken");
+    // Just past the window of the last proof (enable's stamps the session),
+    // else the next step: all within the token's hour.
+    for (route, path, wait) in [
+        (Route::MfaDisable, "/mfa/disable", 15 * 60 + 1),
+        (Route::MfaEnable, "/mfa/enable", totp::STEP_SECONDS),
+        (Route::MfaPrimary, "/mfa/primary", 15 * 60 + 1),
+        (
+            Route::MfaBackupCodes,
+            "/mfa/backup-codes",
+            totp::STEP_SECONDS,
+        ),
+    ] {
+        t.clock.advance(wait);
+        let changed = call(path, body(&code(t)), full.clone()).await;
+        assert_eq!(changed.status, 200, "{route:?}: {}", changed.body);
+        record(route, recorder);
+    }
 }

@@ -6,6 +6,7 @@
 //! sets it). Without one they fail: a skipped store test is not a passed one.
 
 pub mod mail;
+pub mod mfa;
 pub mod oidc;
 pub mod race;
 pub mod requests;

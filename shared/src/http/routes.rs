@@ -186,6 +186,11 @@ routes! {
         => "post-mfa-verify-setup", VERIFY, mfa::post_verify_setup;
     MfaVerifyLogin: POST "/mfa/verify-login"
         => "post-mfa-verify-login", BOTH, mfa::post_verify_login;
+    MfaDisable: POST "/mfa/disable" => "post-mfa-disable", VERIFY, mfa::post_disable;
+    MfaEnable: POST "/mfa/enable" => "post-mfa-enable", VERIFY, mfa::post_enable;
+    MfaPrimary: POST "/mfa/primary" => "post-mfa-primary", VERIFY, mfa::post_primary;
+    MfaBackupCodes: POST "/mfa/backup-codes"
+        => "post-mfa-backup-codes", VERIFY, mfa::post_backup_codes;
 }
 
 impl Route {
@@ -195,7 +200,13 @@ impl Route {
     pub fn reads_mfa_key(self) -> bool {
         matches!(
             self,
-            Route::MfaSetup | Route::MfaVerifySetup | Route::MfaVerifyLogin
+            Route::MfaSetup
+                | Route::MfaVerifySetup
+                | Route::MfaVerifyLogin
+                | Route::MfaDisable
+                | Route::MfaEnable
+                | Route::MfaPrimary
+                | Route::MfaBackupCodes
         )
     }
 

@@ -27,9 +27,11 @@ pub trait MfaStore: Send + Sync {
     /// the same code, one writes.
     async fn put_mfa(&self, record: &MfaRecord) -> StoreResult<()>;
 
-    /// verify-setup: `record` (as [`put_mfa`](Self::put_mfa)) and `user`
-    /// (as `update_user`: at `user.version - 1`), all or nothing.
-    async fn activate_mfa(&self, record: &MfaRecord, user: &User) -> StoreResult<()>;
+    /// `record` (as [`put_mfa`](Self::put_mfa)) and `user` (as
+    /// `update_user`: at `user.version - 1`), all or nothing: a method
+    /// turned on or off moves the user's `mfa_required` (and, turned on, its
+    /// session epoch) in the same write.
+    async fn put_mfa_with_user(&self, record: &MfaRecord, user: &User) -> StoreResult<()>;
 
     /// verify-login: `record` (as [`put_mfa`](Self::put_mfa)) and the new
     /// `session` (only where its id is unused: a pending sign-in starts one

@@ -166,3 +166,58 @@ pub(crate) async fn post_verify_login(app: &App, req: &Request) -> Result<Respon
     };
     Ok(with_cache_control(success(200, &body), "no-store"))
 }
+
+async fn post_change(app: &App, req: &Request, change: mfa::Change) -> Result<Response<Body>> {
+    let claims = AuthUser::from_request(app, req).await?.claims;
+    let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
+    let record = mfa::change(app, claims, change, &body.mfa_type, body.code()?).await?;
+    let data = EnabledData {
+        is_enabled: record.is_enabled(),
+        enabled_methods: record.enabled_methods(),
+        primary_method: record.primary.as_deref(),
+    };
+    let message = match change {
+        mfa::Change::Disable => "MFA method disabled",
+        mfa::Change::Enable => "MFA method enabled",
+        mfa::Change::Primary => "Primary MFA method set",
+    };
+    Ok(success(200, &DataWithMessage { data, message }))
+}
+
+pub(crate) async fn post_disable(app: &App, req: &Request) -> Result<Response<Body>> {
+    post_change(app, req, mfa::Change::Disable).await
+}
+
+pub(crate) async fn post_enable(app: &App, req: &Request) -> Result<Response<Body>> {
+    post_change(app, req, mfa::Change::Enable).await
+}
+
+pub(crate) async fn post_primary(app: &App, req: &Request) -> Result<Response<Body>> {
+    post_change(app, req, mfa::Change::Primary).await
+}
+
+#[derive(Deserialize)]
+struct CodeOnly {
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BackupCodes<'a> {
+    backup_codes: &'a [String],
+}
+
+pub(crate) async fn post_backup_codes(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::from_request(app, req).await?.claims;
+    let body: CodeOnly = json_body(req, app.config.max_body_bytes)?;
+    let code = MfaRequest {
+        mfa_type: String::new(),
+        code: body.code,
+    };
+    let codes = mfa::new_codes(app, claims, code.code()?).await?;
+    let data = BackupCodes {
+        backup_codes: &codes,
+    };
+    Ok(with_cache_control(success(200, &Data { data }), "no-store"))
+}

@@ -8,9 +8,11 @@
 //! backup code is spent in the same conditional write.
 
 mod login;
+mod manage;
 mod setup;
 
 pub use login::{CodeSignIn, verify_login};
+pub use manage::{Change, change, new_codes};
 pub use setup::{SetUp, setup, verify_setup};
 
 use super::caller::{Caller, caller};

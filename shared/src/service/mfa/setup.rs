@@ -4,12 +4,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{
-    Accepted, FRESH_PROOF_SECONDS, caller_state, check_code, clear_code_attempts, method_of,
-};
+use super::manage::{fresh_backup_codes, proven_record, turn_on};
+use super::{Accepted, caller_state, check_code, method_of};
 use crate::App;
 use crate::auth::access::AccessClaims;
-use crate::auth::mfa_key::new_backup_codes;
 use crate::auth::totp;
 use crate::error::{Error, Result};
 use crate::model::mfa::{GOOGLE_AUTH, MfaRecord, PendingTotp, TotpMethod};
@@ -66,44 +64,6 @@ fn qr_data_url(uri: &str) -> Result<String> {
     ))
 }
 
-/// A change to MFA while a method is on needs a second factor from this
-/// session within [`FRESH_PROOF_SECONDS`], or a valid code with the request.
-async fn fresh_proof(
-    app: &App,
-    mfa_at: Option<i64>,
-    record: &mut MfaRecord,
-    throttle: Option<crate::model::LoginThrottle>,
-    code: Option<&str>,
-) -> Result<()> {
-    let Some(active) = record.totp.as_ref().filter(|t| t.enabled) else {
-        return Ok(());
-    };
-    if mfa_at.is_some_and(|at| app.now() - at <= FRESH_PROOF_SECONDS) {
-        return Ok(());
-    }
-    let code = code.filter(|c| !c.is_empty()).ok_or(Error::MfaRequired)?;
-    let sealed = active.sealed_secret.clone();
-    let codes = record.backup_codes.clone();
-    let user_id = record.user_id.clone();
-    match check_code(
-        app,
-        &user_id,
-        throttle,
-        &sealed,
-        record.last_totp_step,
-        Some(&codes),
-        code,
-    )
-    .await?
-    {
-        Accepted::Step(step) => record.last_totp_step = step,
-        Accepted::BackupCode(index) => {
-            record.backup_codes.remove(index);
-        }
-    }
-    Ok(())
-}
-
 /// `POST /mfa/setup` `{"mfaType": "GOOGLE_AUTH", "code"?}`: a new secret
 /// and backup codes, pending. An active secret stays as it is; a pending
 /// one is replaced.
@@ -115,19 +75,13 @@ pub async fn setup(
 ) -> Result<SetUp> {
     method_of(mfa_type)?;
     let key = app.mfa_key()?;
-    let (caller, state) = caller_state(app, claims).await?;
+    let (caller, mut record) = proven_record(app, claims, code).await?;
     let user = &caller.user;
-    let mut record = state.record.unwrap_or_else(|| MfaRecord::new(&user.id));
-    fresh_proof(app, caller.mfa_at, &mut record, state.throttle, code).await?;
-
     let secret = totp::new_secret()?;
-    let backup_codes = new_backup_codes()?;
+    let (backup_codes, hashes) = fresh_backup_codes(key, &user.id)?;
     record.pending_totp = Some(PendingTotp {
         sealed_secret: key.seal(&user.id, &secret)?,
-        backup_codes: backup_codes
-            .iter()
-            .map(|c| key.backup_code_hash(&user.id, c))
-            .collect(),
+        backup_codes: hashes,
         created_at: app.now(),
     });
     record.version += 1;
@@ -189,29 +143,8 @@ pub async fn verify_setup(
     record.last_totp_step = step;
     record.version += 1;
     record.updated_at = now;
-    let mut user = caller.user;
-    user.mfa_required = true;
-    // Whoever else is signed in signed in without this factor.
-    user.session_epoch += 1;
-    user.version += 1;
-    user.updated_at = now;
-    match app.store.activate_mfa(&record, &user).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Err(Error::Conflict),
-        Err(e) => return Err(e.into()),
-    }
-    let (moved, cleared) = tokio::join!(
-        app.store
-            .verify_session(&session_id, user.session_epoch, now),
-        clear_code_attempts(app, &user.id)
-    );
-    // Should the move fail, the caller signs in again: the safe side.
-    match moved {
-        Ok(()) | Err(StoreError::Conflict) => {}
-        Err(e) => return Err(e.into()),
-    }
-    cleared?;
-    tracing::info!(event = "mfa_setup", outcome = "success", user_id = %user.id, org_id = %user.org_id, mfa_type = GOOGLE_AUTH, "MFA turned on; other sessions ended");
+    turn_on(app, caller.user, &record, &session_id).await?;
+    tracing::info!(event = "mfa_setup", outcome = "success", user_id = %user_id, mfa_type = GOOGLE_AUTH, "MFA turned on; other sessions ended");
     Ok(record)
 }
 

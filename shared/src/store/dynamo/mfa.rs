@@ -62,7 +62,7 @@ impl MfaStore for DynamoStore {
             .await
     }
 
-    async fn activate_mfa(&self, record: &MfaRecord, user: &User) -> StoreResult<()> {
+    async fn put_mfa_with_user(&self, record: &MfaRecord, user: &User) -> StoreResult<()> {
         let previous = user.version.checked_sub(1).ok_or(StoreError::Conflict)?;
         let proof = WriteProof::stamp(mfa_item(record)?)?;
         let items = vec![

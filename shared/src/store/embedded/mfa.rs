@@ -62,7 +62,7 @@ impl MfaStore for EmbeddedStore {
         self.run(move |conn| write_record(conn, &record)).await
     }
 
-    async fn activate_mfa(&self, record: &MfaRecord, user: &User) -> StoreResult<()> {
+    async fn put_mfa_with_user(&self, record: &MfaRecord, user: &User) -> StoreResult<()> {
         let (record, user) = (record.clone(), user.clone());
         self.run(move |conn| {
             let tx = conn
