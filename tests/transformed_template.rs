@@ -76,6 +76,7 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
         "post-user-verify-email",
         "post-auth-google",
         "post-auth-microsoft",
+        "post-mfa-verify-login",
     ]
     .into_iter()
     .map(|binary| {
@@ -87,6 +88,19 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
     })
     .chain(mailer)
     .chain(social)
+    // Only the functions that set or check MFA codes name the MFA key.
+    .chain(
+        Route::ALL
+            .into_iter()
+            .filter(|r| r.reads_mfa_key())
+            .map(|r| {
+                (
+                    r.function_name(),
+                    "MFA_KEY_SECRET_NAME",
+                    json!({"Ref": "MfaKeySecretName"}),
+                )
+            }),
+    )
     .collect()
 }
 
