@@ -68,6 +68,7 @@ template_parameters=(
   "Table=$table"
   "PrivateKeysSecretName=accounts-smoke/private-keys"
   "PublicKeysSecretName=accounts-smoke/public-keys"
+  "MfaKeySecretName=accounts-smoke/mfa-key"
   "JwtAlgorithm=RS256"
   "IssuerUrl="
 )
@@ -123,6 +124,16 @@ template_parameters+=(
       -H 'Authorization: AWS4-HMAC-SHA256 Credential=smoke/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0' \
       -d "{\"Name\": \"accounts-smoke/$provider-client-secret\", \"SecretString\": \"$client_secret\"}"
   done
+  # The MFA data key: 32 random bytes, base64, in its own secret.
+  python3 - "$MOTO_ENDPOINT" <<'PY'
+import base64, json, os, sys, urllib.request
+body = {"Name": "accounts-smoke/mfa-key", "SecretString": base64.b64encode(os.urandom(32)).decode()}
+request = urllib.request.Request(sys.argv[1], data=json.dumps(body).encode(), method="POST", headers={
+    "X-Amz-Target": "secretsmanager.CreateSecret", "Content-Type": "application/x-amz-json-1.1",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=smoke/20260101/us-east-1/secretsmanager/aws4_request, "
+                     "SignedHeaders=host, Signature=0"})
+urllib.request.urlopen(request, timeout=10).read()
+PY
 )
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -574,7 +574,7 @@ fn strings(value: &Value, found: &mut Vec<String>) {
 /// private set readable by exactly the functions whose route signs, the
 /// public set by exactly those whose route verifies.
 #[test]
-fn only_signing_functions_may_read_the_private_keys() {
+fn only_signing_functions_may_read_the_private_keys_and_only_code_checkers_the_mfa_key() {
     let doc = yaml("template.yaml");
     let resources = doc.get("Resources").and_then(Value::as_mapping).unwrap();
     let globals_env = doc
@@ -613,6 +613,18 @@ fn only_signing_functions_may_read_the_private_keys() {
                 "{id}: signs = {}, but may read the private keys = {}, names them = {names_private}",
                 need.sign,
                 reads("PrivateKeysReadPolicy")
+            ));
+        }
+        let names_mfa_key = env
+            .get("Variables")
+            .is_some_and(|v| v.get("MFA_KEY_SECRET_NAME").is_some());
+        if reads("MfaKeyReadPolicy") != route.reads_mfa_key()
+            || names_mfa_key != route.reads_mfa_key()
+        {
+            problems.push(format!(
+                "{id}: sets or checks MFA codes = {}, but may read the MFA key = {}, names it = {names_mfa_key}",
+                route.reads_mfa_key(),
+                reads("MfaKeyReadPolicy")
             ));
         }
         if reads("PublicKeysReadPolicy") != need.verify {

@@ -9,6 +9,9 @@
 //! action, the resource (`!GetAtt Table.Arn` or `${Table.Arn}/index/NAME`),
 //! and `ForAllValues:StringLike` on `dynamodb:LeadingKeys`.
 
+#[path = "support/iam_mfa.rs"]
+mod iam_mfa;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -405,6 +408,96 @@ const RACE_PATH_GRANTS: &[(&str, &str, &str, &str)] = &[
         "USER#",
         "rereads the caller after losing a race to a concurrent change",
     ),
+    (
+        "post-mfa-setup",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-setup",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when a write's answer was lost",
+    ),
+    (
+        "post-mfa-verify-setup",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-verify-setup",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when the transaction's answer was lost",
+    ),
+    (
+        "post-mfa-verify-login",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-verify-login",
+        "BatchGetItem",
+        "SESSION#",
+        "reads the user's sessions past the cap of 100, to end the oldest",
+    ),
+    (
+        "post-mfa-verify-login",
+        "UpdateItem",
+        "SESSION#",
+        "ends the oldest sessions past the cap of 100",
+    ),
+    (
+        "post-mfa-disable",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-disable",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when a write's answer was lost",
+    ),
+    (
+        "post-mfa-enable",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-enable",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when a write's answer was lost",
+    ),
+    (
+        "post-mfa-primary",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-primary",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when a write's answer was lost",
+    ),
+    (
+        "post-mfa-backup-codes",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-backup-codes",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when a write's answer was lost",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -642,6 +735,7 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
     assert_eq!(out.status, 200, "{}", out.body);
     record(Route::Logout, &recorder);
     organization_management(&t, &token, &ada.org_id, &edsger, &recorder, &mut record).await;
+    iam_mfa::multi_factor(&t, &recorder, &mut record).await;
 
     // Leaving: a member (the owner count checked), then two owners (each
     // moves it; a third stays).

@@ -369,3 +369,39 @@ on_both_stores! {
         }
     }
 }
+
+on_both_stores! {
+    async fn mfa_functions_handle_their_events(t: TestApp) {
+        use accounts::auth::totp;
+        let ada = t.owner("ada@acme.com").await;
+        let with_token = |route: Route, token: &str| fixture(route).replace("ACCESS_TOKEN", token);
+        let (status, set_up, _) = invoke(&t, Route::MfaSetup, &with_token(Route::MfaSetup, &ada.access_token)).await;
+        assert_eq!(status, 200, "{set_up}");
+        let secret = totp::decode_secret(set_up["data"]["secret"].as_str().unwrap()).unwrap();
+        let verify = with_token(Route::MfaVerifySetup, &ada.access_token)
+            .replace("MFA_CODE", &totp::code_at(&secret, t.clock_now()));
+        let (status, body, _) = invoke(&t, Route::MfaVerifySetup, &verify).await;
+        assert_eq!(status, 200, "{body}");
+        t.clock.advance(totp::STEP_SECONDS);
+        let pending = t.login("ada@acme.com", PASSWORD).await.str("accessToken");
+        for route in [Route::MfaStatus, Route::MfaMethods] {
+            let (status, body, _) = invoke(&t, route, &with_token(route, &pending)).await;
+            assert_eq!(status, 200, "{route:?}: {body}");
+        }
+        let login = with_token(Route::MfaVerifyLogin, &pending)
+            .replace("MFA_CODE", &totp::code_at(&secret, t.clock_now()));
+        let (status, body, _) = invoke(&t, Route::MfaVerifyLogin, &login).await;
+        assert_eq!(status, 200, "{body}");
+        let session = t.store.session(body["tokenId"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(session.ip_address.as_deref(), Some("203.0.113.7"));
+        assert!(session.mfa_at.is_some());
+
+        // The changes, on the session that just passed MFA (a fresh proof).
+        let full = body["fullAccessToken"].as_str().unwrap().to_owned();
+        for route in [Route::MfaPrimary, Route::MfaBackupCodes, Route::MfaDisable, Route::MfaEnable] {
+            let event = with_token(route, &full).replace("MFA_CODE", "");
+            let (status, body, _) = invoke(&t, route, &event).await;
+            assert_eq!(status, 200, "{route:?}: {body}");
+        }
+    }
+}

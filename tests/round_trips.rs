@@ -316,6 +316,7 @@ async fn every_endpoint_stays_within_its_round_trip_budget() {
     .await;
     let health = measure(&counter, 200, t.call("GET", "/health", None, None)).await;
     rows.push(("GET /health", health, 1));
+    Box::pin(multi_factor(&t, &counter, &mut rows)).await;
 
     println!("| endpoint | round trips | requests | budget | operations |");
     println!("|---|---|---|---|---|");
@@ -460,5 +461,117 @@ async fn organization_management(
         rows.push((delete, deleted, 2));
         let read = measure(counter, 200, call("GET", path.into(), None)).await;
         rows.push((get, read, 1));
+    }
+}
+
+/// The MFA routes, for a fresh owner: setup, verify-setup, the status and
+/// methods, and a sign-in's second factor.
+async fn multi_factor(t: &TestApp, counter: &RoundTrips, rows: &mut Vec<(&str, Tally, usize)>) {
+    use accounts::auth::totp;
+    let mia = t.owner("mia@acme.com").await;
+    let token = mia.access_token.as_str();
+    let body = |code: &str| json!({"mfaType": "GOOGLE_AUTH", "code": code});
+    let setup = measure(
+        counter,
+        200,
+        t.call(
+            "POST",
+            "/mfa/setup",
+            Some(json!({"mfaType": "GOOGLE_AUTH"})),
+            Some(token),
+        ),
+    )
+    .await;
+    // The caller with its MFA state (one read), the record's write.
+    rows.push(("POST /mfa/setup", setup, 2));
+    let record = t
+        .store
+        .mfa_state(&mia.id, "-")
+        .await
+        .unwrap()
+        .record
+        .unwrap();
+    let sealed = record.pending_totp.unwrap().sealed_secret;
+    let secret = t.app.mfa_key().unwrap().open(&mia.id, &sealed).unwrap();
+    let code = totp::code_at(&secret, t.clock_now());
+    let verify_setup = measure(
+        counter,
+        200,
+        t.call("POST", "/mfa/verify-setup", Some(body(&code)), Some(token)),
+    )
+    .await;
+    // The read, the code's count, the record and user's transaction, then
+    // the caller's session stamped alongside the count's clearing.
+    rows.push(("POST /mfa/verify-setup", verify_setup, 4));
+    let status = measure(counter, 200, t.get("/mfa/status", token)).await;
+    rows.push(("GET /mfa/status", status, 1));
+    let methods = measure(counter, 200, t.get("/mfa/methods", token)).await;
+    rows.push(("GET /mfa/methods", methods, 1));
+    t.clock.advance(totp::STEP_SECONDS);
+    let pending = t.login("mia@acme.com", PASSWORD).await.str("accessToken");
+    let code = totp::code_at(&secret, t.clock_now());
+    let verify_login = measure(
+        counter,
+        200,
+        t.call(
+            "POST",
+            "/mfa/verify-login",
+            Some(body(&code)),
+            Some(&pending),
+        ),
+    )
+    .await;
+    // The read; the code check proper is 2: its count, then its spending in
+    // the session's own transaction (with the count cleared and the
+    // session cap's query alongside).
+    rows.push(("POST /mfa/verify-login", verify_login, 3));
+    let wrong = measure(
+        counter,
+        400,
+        t.call(
+            "POST",
+            "/mfa/verify-login",
+            Some(body("000000")),
+            Some(&t.login("mia@acme.com", PASSWORD).await.str("accessToken")),
+        ),
+    )
+    .await;
+    rows.push(("POST /mfa/verify-login (wrong code)", wrong, 2));
+    // The changes, past the fresh-proof window, each with a code.
+    let full = t
+        .call(
+            "POST",
+            "/mfa/verify-login",
+            Some(body(&totp::code_at(
+                &secret,
+                t.clock_now() + totp::STEP_SECONDS,
+            ))),
+            Some(&t.login("mia@acme.com", PASSWORD).await.str("accessToken")),
+        )
+        .await
+        .str("fullAccessToken");
+    for (name, path, budget, wait) in [
+        // The caller with its MFA state and organization (one read), the
+        // code counted, the record and user's transaction.
+        ("POST /mfa/disable", "/mfa/disable", 3, 15 * 60 + 1),
+        // The same, then the caller's session stamped and the count cleared.
+        ("POST /mfa/enable", "/mfa/enable", 4, totp::STEP_SECONDS),
+        ("POST /mfa/primary", "/mfa/primary", 3, 15 * 60 + 1),
+        (
+            "POST /mfa/backup-codes",
+            "/mfa/backup-codes",
+            3,
+            totp::STEP_SECONDS,
+        ),
+    ] {
+        t.clock.advance(wait);
+        let code = totp::code_at(&secret, t.clock_now());
+        let tally = measure(
+            counter,
+            200,
+            t.call("POST", path, Some(body(&code)), Some(&full)),
+        )
+        .await;
+        rows.push((name, tally, budget));
     }
 }

@@ -81,6 +81,7 @@ fn session(user_id: &str) -> Session {
         device_info: Some(serde_json::json!({"os": "linux"})),
         ip_address: Some("203.0.113.7".into()),
         login_method: "password".into(),
+        mfa_at: None,
     }
 }
 

@@ -102,6 +102,7 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
         "post-auth-github",
         "post-auth-google-exchange",
         "post-auth-microsoft-exchange",
+        "post-mfa-verify-login",
     ]
     .into_iter()
     .map(|binary| {
@@ -113,6 +114,19 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
     })
     .chain(mailer)
     .chain(social)
+    // Only the functions that set or check MFA codes name the MFA key.
+    .chain(
+        Route::ALL
+            .into_iter()
+            .filter(|r| r.reads_mfa_key())
+            .map(|r| {
+                (
+                    r.function_name(),
+                    "MFA_KEY_SECRET_NAME",
+                    json!({"Ref": "MfaKeySecretName"}),
+                )
+            }),
+    )
     .collect()
 }
 

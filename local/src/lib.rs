@@ -12,7 +12,8 @@ use std::sync::Arc;
 use accounts::App;
 use accounts::auth::key_ring::{KEYS_FILE, KeySource, ensure_key_file};
 use accounts::auth::keys::KeySet;
-use accounts::config::{Config, Settings, StoreConfig};
+use accounts::auth::mfa_key::{MFA_KEY_FILE, MfaKey, ensure_key_file as ensure_mfa_key_file};
+use accounts::config::{Config, MfaKeySource, Settings, StoreConfig};
 use accounts::error::Error;
 use accounts::http::{response, serve_any};
 use cors::Cors;
@@ -57,6 +58,18 @@ pub fn local_config(store: StoreConfig, addr: SocketAddr) -> Result<Config, Stri
                 set.rotate(algorithm, now).map_err(|e| e.to_string())?;
                 KeySource::Fixed(set)
             }
+        };
+    }
+    if config.mfa_key == MfaKeySource::None {
+        // Like the signing key: one the data directory keeps (TOTP secrets
+        // sealed under it must open after a restart), else a throwaway one.
+        config.mfa_key = match &config.store {
+            StoreConfig::Embedded { dir } => {
+                let path = dir.join(MFA_KEY_FILE);
+                ensure_mfa_key_file(&path)?;
+                MfaKeySource::File(path)
+            }
+            _ => MfaKeySource::Inline(MfaKey::generate_base64().map_err(|e| e.to_string())?),
         };
     }
     Ok(config)

@@ -84,7 +84,10 @@ async fn main() {
     )
     .await
     .unwrap_or_else(|e| fail(format!("signing keys: {e}")));
-    let app = App::with_keys(config, store, Arc::new(SystemClock), keys)
+    let mut app = App::with_keys(config, store, Arc::new(SystemClock), keys)
+        .unwrap_or_else(|e| fail(e.to_string()));
+    app.load_mfa_key()
+        .await
         .unwrap_or_else(|e| fail(e.to_string()));
     accounts_local::outbox::spawn_mailer(&app, outbox_dir.clone())
         .unwrap_or_else(|e| fail(format!("mail templates: {e}")));

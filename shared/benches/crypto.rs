@@ -78,10 +78,17 @@ fn jwt(c: &mut Criterion) {
         let keys = KeyRing::fixed(set, algorithm, KeyUse::BOTH).unwrap();
         let tokens = AccessTokens::new(&token_config(algorithm), keys);
         let user = user();
-        let token = tokens.issue(&user, "session", 1_800_000_000).unwrap().token;
+        let token = tokens
+            .issue_with(&user, "session", &["pwd"], 1_800_000_000, 1_800_000_000)
+            .unwrap()
+            .token;
         let mut group = c.benchmark_group(format!("jwt_{}", algorithm.name().to_lowercase()));
         group.bench_function("sign", |b| {
-            b.iter(|| tokens.issue(&user, "session", 1_800_000_000).unwrap())
+            b.iter(|| {
+                tokens
+                    .issue_with(&user, "session", &["pwd"], 1_800_000_000, 1_800_000_000)
+                    .unwrap()
+            })
         });
         group.bench_function("verify", |b| {
             b.to_async(&runtime)

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use crate::auth::access::AccessTokens;
 use crate::auth::key_ring::{KeyRing, KeyRingError, KeySource, KeyUse, SecretsManagerKeys};
+use crate::auth::mfa_key::MfaKey;
 use crate::auth::password::PasswordHasher;
 use crate::auth::providers::{Providers, resolve_client_secrets};
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, ConfigError, Settings, StoreConfig};
+use crate::config::{Config, ConfigError, MfaKeySource, Settings, StoreConfig};
 use crate::store::dynamo::DynamoStore;
 #[cfg(feature = "embedded")]
 use crate::store::embedded::EmbeddedStore;
@@ -21,6 +22,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("signing keys: {0}")]
     Keys(#[from] KeyRingError),
+    #[error("MFA key: {0}")]
+    MfaKey(String),
     #[error("{0}")]
     Other(String),
 }
@@ -33,6 +36,9 @@ pub struct App {
     pub clock: SharedClock,
     /// Google, Microsoft and GitHub sign-in, when configured.
     pub providers: Providers,
+    /// The MFA data key: only where a function checks or sets codes
+    /// (`service::mfa::NEEDS_MFA_KEY`) and the local server, tests.
+    pub mfa_key: Option<Arc<MfaKey>>,
 }
 
 impl App {
@@ -62,7 +68,20 @@ impl App {
     ) -> Result<App, StartupError> {
         let passwords = PasswordHasher::new(config.password_hash)
             .map_err(|e| StartupError::Other(e.to_string()))?;
+        let mfa_key = match &config.mfa_key {
+            MfaKeySource::Inline(text) => Some(MfaKey::from_base64(text).map(Arc::new)),
+            MfaKeySource::File(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))
+                    .and_then(|text| MfaKey::from_base64(&text).map(Arc::new)),
+            ),
+            // Read over the network, only by the functions that need it.
+            MfaKeySource::SecretsManager(_) | MfaKeySource::None => None,
+        }
+        .transpose()
+        .map_err(StartupError::MfaKey)?;
         Ok(App {
+            mfa_key,
             access_tokens: AccessTokens::new(&config.tokens, keys),
             providers: Providers::new(&config.providers),
             passwords,
@@ -111,9 +130,38 @@ impl App {
         App::with_keys(config, store, Arc::new(SystemClock), ring)
     }
 
+    /// Reads the MFA data key from Secrets Manager where that is where it
+    /// is kept; a missing or unusable key is an error (the function does
+    /// not start).
+    pub async fn load_mfa_key(&mut self) -> Result<(), StartupError> {
+        if let MfaKeySource::SecretsManager(name) = &self.config.mfa_key {
+            let secrets = SecretsManagerKeys::from_env().await;
+            let text = secrets
+                .read_text(name)
+                .await
+                .map_err(|e| StartupError::MfaKey(e.to_string()))?
+                .ok_or_else(|| StartupError::MfaKey(format!("secret {name:?} does not exist")))?;
+            self.mfa_key =
+                Some(Arc::new(MfaKey::from_base64(&text).map_err(|e| {
+                    StartupError::MfaKey(format!("secret {name:?}: {e}"))
+                })?));
+        }
+        if self.mfa_key.is_none() {
+            return Err(StartupError::MfaKey(
+                "not configured: set MFA_KEY_SECRET_NAME (or MFA_KEY / MFA_KEY_FILE locally)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// For a Lambda's `main`: the app, or one clear log line and exit status 1.
-    pub async fn from_env_or_exit(keys: KeyUse) -> App {
-        match App::from_env(keys).await {
+    pub async fn from_env_or_exit(keys: KeyUse, mfa_key: bool) -> App {
+        let built = match App::from_env(keys).await {
+            Ok(mut app) if mfa_key => app.load_mfa_key().await.map(|()| app),
+            other => other,
+        };
+        match built {
             Ok(app) => app,
             Err(error) => {
                 tracing::error!(%error, "refusing to start");
@@ -124,6 +172,13 @@ impl App {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The MFA data key, where this process holds it.
+    pub fn mfa_key(&self) -> crate::error::Result<&MfaKey> {
+        self.mfa_key
+            .as_deref()
+            .ok_or_else(|| crate::error::Error::Internal("this process holds no MFA key".into()))
     }
 }
 

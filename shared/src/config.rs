@@ -59,6 +59,31 @@ pub struct TokenConfig {
     pub reuse_grace_seconds: i64,
 }
 
+/// Where the MFA data key (TOTP secrets' AES-256-GCM key) comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MfaKeySource {
+    /// None configured: a function that checks codes refuses to start.
+    None,
+    /// `MFA_KEY`: base64 of 32 bytes, in the environment (local runs, tests).
+    Inline(String),
+    /// `MFA_KEY_FILE`: a file holding that (the local server makes one).
+    File(std::path::PathBuf),
+    /// `MFA_KEY_SECRET_NAME`: a Secrets Manager secret holding that.
+    SecretsManager(String),
+}
+
+impl std::fmt::Debug for MfaKeySource {
+    /// Never the key itself.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MfaKeySource::None => f.write_str("None"),
+            MfaKeySource::Inline(_) => f.write_str("Inline(..)"),
+            MfaKeySource::File(path) => write!(f, "File({})", path.display()),
+            MfaKeySource::SecretsManager(name) => write!(f, "SecretsManager({name:?})"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordHashConfig {
     pub memory_kib: u32,
@@ -105,6 +130,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub mail: MailConfig,
     pub providers: ProvidersConfig,
+    pub mfa_key: MfaKeySource,
 }
 
 /// Reads settings from a key → value source; the environment in production,
@@ -293,6 +319,15 @@ impl Config {
         };
         Ok(Config {
             providers: ProvidersConfig::load(settings, &mail.app_url)?,
+            mfa_key: if let Some(name) = settings.get("MFA_KEY_SECRET_NAME") {
+                MfaKeySource::SecretsManager(name)
+            } else if let Some(path) = settings.get("MFA_KEY_FILE") {
+                MfaKeySource::File(path.into())
+            } else if let Some(key) = settings.get("MFA_KEY") {
+                MfaKeySource::Inline(key)
+            } else {
+                MfaKeySource::None
+            },
             mail,
             store,
             tokens,

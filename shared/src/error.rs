@@ -68,6 +68,16 @@ pub enum Error {
     PayloadTooLarge,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// A pending sign-in's token where a full one is needed, or an MFA
+    /// change without a fresh proof.
+    #[error("Multi-factor authentication required")]
+    MfaRequired,
+    #[error("Invalid MFA code")]
+    InvalidMfaCode,
+    #[error("This MFA method is not set up")]
+    MfaNotSetUp,
+    #[error("The organization requires MFA: its last method cannot be turned off")]
+    MfaEnforced,
     #[error("Too many failed attempts; try again later")]
     TooManyAttempts { retry_after_seconds: u64 },
     /// The detail is for the log only.
@@ -87,7 +97,9 @@ impl Error {
             | InvalidRole
             | CurrentPasswordRequired
             | InvalidVerificationToken
-            | InvalidResetToken => 400,
+            | InvalidResetToken
+            | InvalidMfaCode
+            | MfaNotSetUp => 400,
             NoAuthUser
             | InvalidToken
             | TokenExpired
@@ -96,10 +108,14 @@ impl Error {
             | InvalidRefreshToken
             | RefreshTokenReused
             | RefreshTokenAlreadyRotated => 401,
-            UserInactive | EmailNotVerified | InsufficientPermissions | NoOrganization => 403,
+            UserInactive
+            | EmailNotVerified
+            | InsufficientPermissions
+            | NoOrganization
+            | MfaRequired => 403,
             UserNotFound | SessionNotFound | NoActiveSubscription | NotFound => 404,
             MethodNotAllowed => 405,
-            EmailAlreadyRegistered | AccountExists | LastOwner | Conflict => 409,
+            EmailAlreadyRegistered | AccountExists | LastOwner | Conflict | MfaEnforced => 409,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
             TooManyAttempts { .. } => 429,
@@ -141,6 +157,10 @@ impl Error {
             Conflict => "CONFLICT",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            MfaRequired => "MFA_REQUIRED",
+            InvalidMfaCode => "INVALID_MFA_CODE",
+            MfaNotSetUp => "MFA_NOT_SET_UP",
+            MfaEnforced => "MFA_ENFORCED",
             TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
             Internal(_) => "INTERNAL_ERROR",
             Unavailable { .. } => "SERVICE_UNAVAILABLE",

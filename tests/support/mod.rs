@@ -7,6 +7,7 @@
 
 pub mod github;
 pub mod mail;
+pub mod mfa;
 pub mod mint;
 pub mod oidc;
 pub mod race;
@@ -38,6 +39,9 @@ pub const ISSUER: &str = "https://accounts.test";
 /// A fixed start, so that tests read like a timeline.
 pub const T0: i64 = 1_800_000_000;
 pub const PASSWORD: &str = "Secure-pass-123";
+/// The MFA data key of every test app (base64 of 32 bytes), so that apps
+/// sharing a store open each other's sealed secrets.
+pub const TEST_MFA_KEY: &str = "bWZhLWRhdGEta2V5LW9mLWV2ZXJ5LXRlc3QtYXBwISE=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -199,6 +203,7 @@ pub fn test_keys() -> &'static KeySet {
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let mut settings: HashMap<String, String> = HashMap::new();
     settings.insert("JWT_ISSUER".into(), ISSUER.into());
+    settings.insert("MFA_KEY".into(), TEST_MFA_KEY.into());
     for (k, v) in overrides {
         settings.insert(k.to_string(), v.to_string());
     }

@@ -20,6 +20,9 @@ pub enum Bearer {
     /// The leaver's: the calls that end the caller's own sessions or
     /// account, so that the owner's session outlives every call.
     Leaver,
+    /// A pending sign-in's (`mfa_pending`) of the owner: `mfa/verify-login`
+    /// takes nothing else, and it has no session to check.
+    Pending,
 }
 
 /// One request of the table.
@@ -44,6 +47,9 @@ pub struct Cast {
     pub mae_verification_id: String,
     pub mae_verify_token: String,
     pub mae_reset_token: String,
+    /// A pending sign-in's token of the owner (MFA is not on for it: what
+    /// the store would answer is `MFA_NOT_SET_UP`).
+    pub owner_pending: String,
 }
 
 /// The address the table registers (`Route::Register`) and the member it
@@ -71,7 +77,21 @@ impl Cast {
         assert_eq!(reset.status, 200, "{}", reset.body);
         let reset = mailer.deliver().await;
         let app_url = &t.app.config.mail.app_url;
+        let owner_user = t.store.user(&owner.id).await.unwrap().expect("owner");
+        let owner_pending = t
+            .app
+            .access_tokens
+            .issue_pending(
+                &owner_user,
+                accounts::auth::access::MFA_PENDING_TYPE,
+                &accounts::auth::refresh::new_session_id(),
+                accounts::model::LOGIN_METHOD_PASSWORD,
+                t.clock_now(),
+            )
+            .unwrap()
+            .token;
         Cast {
+            owner_pending,
             owner,
             owner_phone,
             member,
@@ -88,6 +108,7 @@ impl Cast {
             Bearer::None => None,
             Bearer::Owner => Some(&self.owner.access_token),
             Bearer::Leaver => Some(&self.leaver.access_token),
+            Bearer::Pending => Some(&self.owner_pending),
         }
     }
 }
@@ -136,6 +157,12 @@ pub fn call_of(route: Route, c: &Cast) -> RouteCall {
         Route::PreVerifyEmail => ("POST", path(route), Some(json!({"token": c.mae_verify_token})), None),
         Route::VerifyEmail => ("POST", path(route), Some(json!({"token": c.mae_verify_token})), None),
         Route::ResendVerification => ("POST", format!("/user/resend-verification/{}", c.mae_verification_id), Some(json!({})), None),
+        Route::MfaStatus | Route::MfaMethods => ("GET", path(route), Option::None, Owner),
+        Route::MfaSetup => ("POST", path(route), Some(json!({"mfaType": "GOOGLE_AUTH"})), Owner),
+        Route::MfaVerifySetup => ("POST", path(route), Some(json!({"mfaType": "GOOGLE_AUTH", "code": "123456"})), Owner),
+        Route::MfaVerifyLogin => ("POST", path(route), Some(json!({"mfaType": "GOOGLE_AUTH", "code": "123456"})), Pending),
+        Route::MfaDisable | Route::MfaEnable | Route::MfaPrimary => ("POST", path(route), Some(json!({"mfaType": "GOOGLE_AUTH", "code": "123456"})), Owner),
+        Route::MfaBackupCodes => ("POST", path(route), Some(json!({"code": "123456"})), Owner),
     };
     assert_eq!(method, route.method().as_str(), "{route:?}: the table's method");
     RouteCall {

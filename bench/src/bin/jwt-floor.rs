@@ -68,7 +68,12 @@ fn main() {
     let keys = KeyRing::fixed(set, algorithm, KeyUse::BOTH).unwrap();
     let tokens = Arc::new(AccessTokens::new(&config, keys));
     let user = Arc::new(user());
-    let token = Arc::new(tokens.issue(&user, "session", now).unwrap().token);
+    let token = Arc::new(
+        tokens
+            .issue_with(&user, "session", &["pwd"], now, now)
+            .unwrap()
+            .token,
+    );
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..threads)
@@ -86,7 +91,9 @@ fn main() {
             std::thread::spawn(move || {
                 while Instant::now() < deadline {
                     if sign {
-                        tokens.issue(&user, "session", now).unwrap();
+                        tokens
+                            .issue_with(&user, "session", &["pwd"], now, now)
+                            .unwrap();
                     } else {
                         runtime.block_on(tokens.verify(&token, now + 1)).unwrap();
                     }

@@ -16,7 +16,7 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     accounts::telemetry::init();
     // Built once per cold start: the store, the templates, the SES client.
-    let app = accounts::App::from_env_or_exit(KeyUse::NONE).await;
+    let app = accounts::App::from_env_or_exit(KeyUse::NONE, false).await;
     let renderer = match Renderer::new(&app.config.mail.app_url) {
         Ok(renderer) => renderer,
         Err(error) => {

@@ -11,9 +11,16 @@ use uuid::Uuid;
 use super::key_ring::KeyRing;
 use crate::config::{Issuer, TokenConfig};
 use crate::error::{Error, Result};
-use crate::model::User;
+use crate::model::{Session, User};
 
 const ACCESS_TYPE: &str = "access";
+/// A sign-in that still owes its second factor: accepted by the MFA routes only.
+pub const MFA_PENDING_TYPE: &str = "mfa_pending";
+/// A sign-in of a member whose organization enforces MFA and who has none
+/// yet: accepted by the enrollment routes only.
+pub const MFA_ENROLL_TYPE: &str = "mfa_enroll";
+/// How long a pending sign-in's token lives.
+pub const PENDING_TTL_SECONDS: i64 = 300;
 /// Tolerated clock skew between signer and verifier.
 const LEEWAY_SECONDS: i64 = 30;
 /// No honest token comes near this; a bigger one is refused before parsing.
@@ -42,6 +49,23 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// RFC 8176: how the session's holder proved itself (`pwd`, `fed`, `otp`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// OIDC: when that proof was made (the session keeps it).
+    #[serde(default, rename = "auth_time", skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// A pending sign-in's way in (`LOCAL`, `GOOGLE`, …): the session that
+    /// verify-login starts records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_method: Option<String>,
+}
+
+impl AccessClaims {
+    /// Whether this is a pending sign-in's token (`mfa_pending`, `mfa_enroll`).
+    pub fn is_pending(&self) -> bool {
+        self.token_type != ACCESS_TYPE
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -95,26 +119,81 @@ impl AccessTokens {
         }
     }
 
-    pub fn issue(&self, user: &User, session_id: &str, now: i64) -> Result<IssuedAccessToken> {
+    /// A session's access token: its `amr` and `auth_time` are the session's.
+    pub fn issue(&self, user: &User, session: &Session, now: i64) -> Result<IssuedAccessToken> {
+        self.issue_with(user, &session.id, &session.amr(), session.auth_time(), now)
+    }
+
+    /// [`issue`](Self::issue) from the session's parts (benchmarks).
+    pub fn issue_with(
+        &self,
+        user: &User,
+        session_id: &str,
+        amr: &[&str],
+        auth_time: i64,
+        now: i64,
+    ) -> Result<IssuedAccessToken> {
+        let mut claims = self.claims(user, ACCESS_TYPE, session_id, now, self.ttl_seconds)?;
+        claims.amr = amr.iter().map(|m| (*m).to_owned()).collect();
+        claims.auth_time = Some(auth_time);
+        self.sign(claims)
+    }
+
+    /// A pending sign-in's token (`token_type` [`MFA_PENDING_TYPE`] or
+    /// [`MFA_ENROLL_TYPE`]): 5 minutes, no session behind it yet; `sid` is
+    /// the id the session will have, so the token starts one at most.
+    pub fn issue_pending(
+        &self,
+        user: &User,
+        token_type: &'static str,
+        session_id: &str,
+        login_method: &str,
+        now: i64,
+    ) -> Result<IssuedAccessToken> {
+        let mut claims = self.claims(user, token_type, session_id, now, PENDING_TTL_SECONDS)?;
+        claims.amr = vec![if login_method == crate::model::LOGIN_METHOD_PASSWORD {
+            "pwd".into()
+        } else {
+            "fed".into()
+        }];
+        claims.auth_time = Some(now);
+        claims.login_method = Some(login_method.to_owned());
+        self.sign(claims)
+    }
+
+    fn claims(
+        &self,
+        user: &User,
+        token_type: &str,
+        session_id: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<AccessClaims> {
+        Ok(AccessClaims {
+            sub: user.id.clone(),
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            org_id: user.org_id.clone(),
+            token_type: token_type.into(),
+            sid: session_id.into(),
+            iss: self.issuer()?.into_owned(),
+            aud: self.audience.clone(),
+            iat: now,
+            exp: now + ttl,
+            jti: Uuid::new_v4().simple().to_string(),
+            amr: Vec::new(),
+            auth_time: None,
+            login_method: None,
+        })
+    }
+
+    fn sign(&self, claims: AccessClaims) -> Result<IssuedAccessToken> {
         let keys = self.keys.current();
         let signer = keys
             .signer
             .as_ref()
             .ok_or_else(|| Error::Internal("this process holds no signing key".into()))?;
-        let expires_at = now + self.ttl_seconds;
-        let claims = AccessClaims {
-            sub: user.id.clone(),
-            user_id: user.id.clone(),
-            email: user.email.clone(),
-            org_id: user.org_id.clone(),
-            token_type: ACCESS_TYPE.into(),
-            sid: session_id.into(),
-            iss: self.issuer()?.into_owned(),
-            aud: self.audience.clone(),
-            iat: now,
-            exp: expires_at,
-            jti: Uuid::new_v4().simple().to_string(),
-        };
+        let expires_at = claims.exp;
         let token = signer
             .sign(&claims)
             .map_err(|e| Error::Internal(format!("jwt encode: {e}")))?;
@@ -142,10 +221,9 @@ impl AccessTokens {
         let claims = decode::<AccessClaims>(token, key, &self.validation)
             .map_err(|_| Error::InvalidToken)?
             .claims;
-        if claims.token_type != ACCESS_TYPE
-            || claims.sub != claims.user_id
-            || claims.iss != self.issuer()?
-        {
+        let known_type =
+            [ACCESS_TYPE, MFA_PENDING_TYPE, MFA_ENROLL_TYPE].contains(&claims.token_type.as_str());
+        if !known_type || claims.sub != claims.user_id || claims.iss != self.issuer()? {
             return Err(Error::InvalidToken);
         }
         if claims.exp + LEEWAY_SECONDS <= now {
@@ -214,16 +292,40 @@ mod tests {
         }
     }
 
+    fn session(id: &str) -> Session {
+        Session {
+            id: id.into(),
+            user_id: "u1".into(),
+            epoch: 0,
+            token_hash: String::new(),
+            family_hash: String::new(),
+            generation: 0,
+            rotated_at: None,
+            token_expires_at: 0,
+            expires_at: 0,
+            revoked: false,
+            created_at: 900,
+            device_info: None,
+            ip_address: None,
+            login_method: crate::model::LOGIN_METHOD_PASSWORD.into(),
+            mfa_at: None,
+        }
+    }
+
     #[tokio::test]
     async fn issued_tokens_verify_until_they_expire() {
         let tokens = tokens(&config(), &key_set(0));
-        let issued = tokens.issue(&user(), "s1", 1000).unwrap();
+        let issued = tokens.issue(&user(), &session("s1"), 1000).unwrap();
         assert_eq!(issued.expires_at, 4600);
         let claims = tokens.verify(&issued.token, 1001).await.unwrap();
         assert_eq!(claims.sub, "u1");
         assert_eq!(claims.sid, "s1");
         assert_eq!(claims.token_type, "access");
         assert_eq!(claims.iss, "https://issuer.test");
+        assert_eq!(
+            (claims.amr, claims.auth_time),
+            (vec!["pwd".to_owned()], Some(900))
+        );
         assert!(matches!(
             tokens.verify(&issued.token, 4600 + LEEWAY_SECONDS).await,
             Err(Error::TokenExpired)
@@ -234,7 +336,7 @@ mod tests {
     async fn retired_keys_still_verify_and_unknown_keys_do_not() {
         let mut set = key_set(0);
         let token = tokens(&config(), &set)
-            .issue(&user(), "s", 0)
+            .issue(&user(), &session("s"), 0)
             .unwrap()
             .token;
         let stranger = tokens(&config(), &key_set(0));
@@ -245,7 +347,7 @@ mod tests {
         set.rotate(SigningAlgorithm::Es256, 10).unwrap();
         let rotated = tokens(&config(), &set);
         rotated.verify(&token, 11).await.unwrap();
-        let fresh = rotated.issue(&user(), "s", 11).unwrap().token;
+        let fresh = rotated.issue(&user(), &session("s"), 11).unwrap().token;
         assert_ne!(
             jsonwebtoken::decode_header(&fresh).unwrap().kid,
             jsonwebtoken::decode_header(&token).unwrap().kid
@@ -256,7 +358,7 @@ mod tests {
     async fn wrong_issuer_or_audience_is_refused() {
         let set = key_set(0);
         let token = tokens(&config(), &set)
-            .issue(&user(), "s", 0)
+            .issue(&user(), &session("s"), 0)
             .unwrap()
             .token;
         let mut other = config();
@@ -280,12 +382,14 @@ mod tests {
         config.issuer = Issuer::FromRequest;
         let tokens = tokens(&config, &set);
         assert!(matches!(
-            tokens.issue(&user(), "s", 0),
+            tokens.issue(&user(), &session("s"), 0),
             Err(Error::Internal(_))
         ));
         let here = "https://abc.execute-api.us-east-1.amazonaws.com".to_string();
         let token = REQUEST_ISSUER
-            .scope(here.clone(), async { tokens.issue(&user(), "s", 0) })
+            .scope(here.clone(), async {
+                tokens.issue(&user(), &session("s"), 0)
+            })
             .await
             .unwrap()
             .token;

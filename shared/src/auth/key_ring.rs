@@ -191,6 +191,22 @@ impl SecretsManagerKeys {
 
     /// The key set in `secret`; `Ok(None)` when the secret does not exist.
     pub async fn read(&self, secret: &str) -> Result<Option<KeySet>, KeyRingError> {
+        // Boxed: one more future nested inline here put the tests' futures
+        // (which serve a refresh of the keys) past rustc's layout depth.
+        let Some(text) = Box::pin(self.read_text(secret)).await? else {
+            return Ok(None);
+        };
+        KeySet::parse(&text)
+            .map(Some)
+            .map_err(|error| KeyRingError::Invalid {
+                source_name: Self::describe(secret),
+                error,
+            })
+    }
+
+    /// The `SecretString` of `secret`; `Ok(None)` when the secret does not
+    /// exist (the MFA data key is read this way too).
+    pub async fn read_text(&self, secret: &str) -> Result<Option<String>, KeyRingError> {
         let unreadable = |reason: String| KeyRingError::Unreadable {
             source_name: Self::describe(secret),
             reason,
@@ -213,15 +229,10 @@ impl SecretsManagerKeys {
                 return Err(unreadable(sdk_reason(&error)));
             }
         };
-        let text = output
+        output
             .secret_string()
-            .ok_or_else(|| unreadable("holds no SecretString".into()))?;
-        KeySet::parse(text)
-            .map(Some)
-            .map_err(|error| KeyRingError::Invalid {
-                source_name: Self::describe(secret),
-                error,
-            })
+            .map(|text| Some(text.to_owned()))
+            .ok_or_else(|| unreadable("holds no SecretString".into()))
     }
 
     /// Stores `set` as the secret's new value, creating the secret if needed.
@@ -581,10 +592,19 @@ pub fn ensure_key_file(
             source_name: format!("key file {}", path.display()),
             error,
         })?;
+    write_new_private_file(path, set.to_json().as_bytes()).map_err(unwritable)
+}
+
+/// Writes `contents` to a new owner-only file at `path` (its directory made
+/// owner-only too); a file already there is kept: of two processes making
+/// it, the second keeps the first's.
+pub(crate) fn write_new_private_file(
+    path: &std::path::Path,
+    contents: &[u8],
+) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        create_private_dir(dir).map_err(unwritable)?;
+        create_private_dir(dir)?;
     }
-    // create_new: of two processes making the file, the second keeps the first's.
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -592,12 +612,10 @@ pub fn ensure_key_file(
     match options.open(path) {
         Ok(mut file) => {
             use std::io::Write;
-            file.write_all(set.to_json().as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(unwritable)
+            file.write_all(contents).and_then(|()| file.sync_all())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(unwritable(e)),
+        Err(e) => Err(e),
     }
 }
 

@@ -15,7 +15,8 @@ use crate::error::Error;
 
 use super::Endpoint;
 use super::handlers::{
-    account, health, keys, mail, members, organization, quota, sessions, settings, social, users,
+    account, health, keys, mail, members, mfa, organization, quota, sessions, settings, social,
+    users,
 };
 use crate::App;
 use crate::auth::key_ring::KeyUse;
@@ -185,6 +186,20 @@ routes! {
         => "post-auth-google-exchange", SIGN, social::post_google_exchange;
     MicrosoftExchange: POST "/auth/microsoft/exchange"
         => "post-auth-microsoft-exchange", SIGN, social::post_microsoft_exchange;
+
+    // Multi-factor authentication (#23).
+    MfaStatus: GET "/mfa/status" => "get-mfa-status", VERIFY, mfa::get_status;
+    MfaMethods: GET "/mfa/methods" => "get-mfa-methods", VERIFY, mfa::get_methods;
+    MfaSetup: POST "/mfa/setup" => "post-mfa-setup", VERIFY, mfa::post_setup;
+    MfaVerifySetup: POST "/mfa/verify-setup"
+        => "post-mfa-verify-setup", VERIFY, mfa::post_verify_setup;
+    MfaVerifyLogin: POST "/mfa/verify-login"
+        => "post-mfa-verify-login", BOTH, mfa::post_verify_login;
+    MfaDisable: POST "/mfa/disable" => "post-mfa-disable", VERIFY, mfa::post_disable;
+    MfaEnable: POST "/mfa/enable" => "post-mfa-enable", VERIFY, mfa::post_enable;
+    MfaPrimary: POST "/mfa/primary" => "post-mfa-primary", VERIFY, mfa::post_primary;
+    MfaBackupCodes: POST "/mfa/backup-codes"
+        => "post-mfa-backup-codes", VERIFY, mfa::post_backup_codes;
 }
 
 impl Route {
@@ -198,7 +213,34 @@ impl Route {
             _ => None,
         }
     }
+
+    /// Whether its function holds the MFA data key (TOTP secrets' key): only
+    /// the functions that set or check codes read it (template.yaml grants
+    /// the secret to exactly these; tests/deployment.rs holds it).
+    pub fn reads_mfa_key(self) -> bool {
+        matches!(
+            self,
+            Route::MfaSetup
+                | Route::MfaVerifySetup
+                | Route::MfaVerifyLogin
+                | Route::MfaDisable
+                | Route::MfaEnable
+                | Route::MfaPrimary
+                | Route::MfaBackupCodes
+        )
+    }
+
+    /// Whether a pending sign-in's token (`mfa_pending`, `mfa_enroll`) is
+    /// accepted: everywhere else it is 403 `MFA_REQUIRED` (`AuthUser`).
+    /// `Logout` reads no bearer token, so it accepts one too.
+    pub fn accepts_pending_token(self) -> bool {
+        matches!(
+            self,
+            Route::MfaStatus | Route::MfaMethods | Route::MfaVerifyLogin | Route::Logout
+        )
+    }
 }
+
 /// Path parameters by name, as API Gateway passes them.
 pub type PathParams = Vec<(&'static str, String)>;
 

@@ -64,9 +64,13 @@ impl<'a> From<&'a User> for SignedInUser<'a> {
 #[serde(rename_all = "camelCase")]
 struct SignedInResponse<'a> {
     access_token: &'a str,
-    refresh_token: &'a str,
-    token_id: &'a str,
+    /// None for a sign-in that still owes its second factor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_id: Option<&'a str>,
     expires_at: i64,
+    mfa_required: bool,
     user: SignedInUser<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verification_token_id: Option<&'a str>,
@@ -80,9 +84,10 @@ pub(crate) fn signed_in_response(status: u16, s: &SignedIn) -> Response<Body> {
             status,
             &SignedInResponse {
                 access_token: &s.access_token,
-                refresh_token: &s.refresh_token,
-                token_id: &s.session_id,
+                refresh_token: s.refresh_token.as_deref(),
+                token_id: s.session_id.as_deref(),
                 expires_at: s.expires_at,
+                mfa_required: s.mfa_required,
                 user: (&s.user).into(),
                 verification_token_id: s.verification_token_id.as_deref(),
             },

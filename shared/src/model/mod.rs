@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::role::Role;
 
 pub mod mail;
+pub mod mfa;
 
 /// Whether an account may sign in. A deactivated account keeps its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +140,8 @@ pub struct Organization {
     /// The organization's own address and phone (`website` is above).
     #[serde(default)]
     pub contact: ContactDetails,
-    /// Stored and shown; nothing enforces it yet (no MFA in this service).
+    /// Stored and shown; nothing enforces it yet (members may turn MFA on;
+    /// enforcement is not built).
     #[serde(default)]
     pub mfa_enforced: bool,
     /// Bumped by every edit of the record; edits are conditional on it (and
@@ -215,6 +217,10 @@ pub struct Session {
     /// `MICROSOFT`). Records written before said `password`.
     #[serde(default = "password_login")]
     pub login_method: String,
+    /// When a second factor last passed in this session (verify-login, or
+    /// verify-setup in it): refreshes keep it, so a proof never looks newer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_at: Option<i64>,
 }
 
 fn password_login() -> String {
@@ -231,6 +237,25 @@ impl Session {
             && now < self.expires_at
             && self.user_id == user.id
             && self.epoch == user.session_epoch
+    }
+
+    /// RFC 8176 `amr` of its tokens: `pwd` (a password or a mail link) or
+    /// `fed` (an outside provider), then `otp` once a second factor passed.
+    pub fn amr(&self) -> Vec<&'static str> {
+        let mut amr = vec![if self.login_method == LOGIN_METHOD_PASSWORD {
+            "pwd"
+        } else {
+            "fed"
+        }];
+        if self.mfa_at.is_some() {
+            amr.push("otp");
+        }
+        amr
+    }
+
+    /// OIDC `auth_time`: the latest proof of who holds the session.
+    pub fn auth_time(&self) -> i64 {
+        self.mfa_at.unwrap_or(self.created_at).max(self.created_at)
     }
 
     /// When its holder was last seen refreshing (or signing in).

@@ -13,6 +13,8 @@ pub struct Caller {
     /// When the caller's session signed in (a password or a mail link):
     /// refreshes keep it, so it says how fresh the proof is.
     pub signed_in_at: i64,
+    /// When the caller's session last passed a second factor.
+    pub mfa_at: Option<i64>,
 }
 
 /// What the store says of the caller: its account and the session its
@@ -46,6 +48,7 @@ pub fn caller_from(app: &App, claims: AccessClaims, records: CallerRecords) -> R
         user,
         claims,
         signed_in_at: session.created_at,
+        mfa_at: session.mfa_at,
     })
 }
 

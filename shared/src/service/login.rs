@@ -59,7 +59,7 @@ pub async fn login(app: &App, input: Credentials) -> Result<SignedIn> {
     // unknown address cost the same requests, in the same order.
     let user_id = lookup.user_id.as_deref().unwrap_or(NO_ACCOUNT);
     let (counted, user) = tokio::join!(
-        count_attempt(app, &email, lookup.throttle),
+        count_attempt(app, &email, lookup.throttle, &app.config.login_throttle),
         app.store.user(user_id)
     );
     if let Err(e) = counted {

@@ -6,6 +6,7 @@ pub mod health;
 pub mod login;
 mod mail_tokens;
 pub mod members;
+pub mod mfa;
 pub mod operator;
 pub mod organization;
 pub mod plans;
@@ -27,12 +28,16 @@ use crate::auth::refresh as refresh_token;
 use crate::error::{Error, Result};
 use crate::model::{LOGIN_METHOD_PASSWORD, Session, User};
 
-/// What register and login hand back: a new session and its tokens.
+/// What register and login hand back: a new session and its tokens; or,
+/// for a user with MFA on, a pending sign-in (`mfa_required`): a short-lived
+/// `mfa_pending` token, no session and no refresh token until
+/// `mfa/verify-login`.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub access_token: String,
-    pub refresh_token: String,
-    pub session_id: String,
+    pub refresh_token: Option<String>,
+    pub session_id: Option<String>,
+    pub mfa_required: bool,
     /// When the access token expires.
     pub expires_at: i64,
     pub user: User,
@@ -55,9 +60,19 @@ pub(crate) fn new_session(
     user: &User,
     origin: SessionOrigin,
 ) -> Result<(Session, String)> {
+    new_session_with_id(app, user, origin, refresh_token::new_session_id())
+}
+
+/// [`new_session`] under an id chosen before: the one a pending sign-in's
+/// token names, so that it starts that session and no other.
+pub(crate) fn new_session_with_id(
+    app: &App,
+    user: &User,
+    origin: SessionOrigin,
+    id: String,
+) -> Result<(Session, String)> {
     let now = app.now();
     let tokens = &app.config.tokens;
-    let id = refresh_token::new_session_id();
     let family = refresh_token::new_family_secret()?;
     let minted = refresh_token::mint(&id, 0, &family.secret)?;
     let expires_at = now + tokens.session_max_seconds;
@@ -76,6 +91,7 @@ pub(crate) fn new_session(
         device_info: origin.device_info,
         ip_address: origin.ip_address,
         login_method: LOGIN_METHOD_PASSWORD.to_owned(),
+        mfa_at: None,
     };
     Ok((session, minted.token))
 }
@@ -109,13 +125,11 @@ pub(crate) async fn start_session(
     alongside: impl Future<Output = Result<()>>,
 ) -> Result<SignedIn> {
     let event = method.event;
-    if !user.is_active() {
-        tracing::info!(event, outcome = "inactive", user_id = %user.id, org_id = %user.org_id, "sign-in refused: account inactive");
-        return Err(Error::UserInactive);
-    }
-    if app.config.mail.require_verified_email && !user.validated {
-        tracing::info!(event, outcome = "unverified", user_id = %user.id, org_id = %user.org_id, "sign-in refused: email not verified");
-        return Err(Error::EmailNotVerified);
+    may_sign_in(app, &user, event)?;
+    if user.mfa_required {
+        // The second factor is still owed: no session, no refresh token.
+        alongside.await?;
+        return mfa::pending_sign_in(app, user, method);
     }
     let (mut session, refresh_token) = new_session(app, &user, origin)?;
     session.login_method = method.login_method.to_owned();
@@ -139,17 +153,31 @@ pub(crate) async fn start_session(
     signed_in(app, user, &session, refresh_token)
 }
 
+/// The account's status and the deployment's rules allow a sign-in.
+pub(crate) fn may_sign_in(app: &App, user: &User, event: &'static str) -> Result<()> {
+    if !user.is_active() {
+        tracing::info!(event, outcome = "inactive", user_id = %user.id, org_id = %user.org_id, "sign-in refused: account inactive");
+        return Err(Error::UserInactive);
+    }
+    if app.config.mail.require_verified_email && !user.validated {
+        tracing::info!(event, outcome = "unverified", user_id = %user.id, org_id = %user.org_id, "sign-in refused: email not verified");
+        return Err(Error::EmailNotVerified);
+    }
+    Ok(())
+}
+
 pub(crate) fn signed_in(
     app: &App,
     user: User,
     session: &Session,
     refresh_token: String,
 ) -> Result<SignedIn> {
-    let access = app.access_tokens.issue(&user, &session.id, app.now())?;
+    let access = app.access_tokens.issue(&user, session, app.now())?;
     Ok(SignedIn {
         access_token: access.token,
-        refresh_token,
-        session_id: session.id.clone(),
+        refresh_token: Some(refresh_token),
+        session_id: Some(session.id.clone()),
+        mfa_required: false,
         expires_at: access.expires_at,
         user,
         verification_token_id: None,

@@ -102,7 +102,7 @@ pub async fn refresh(app: &App, presented: &str) -> Result<Refreshed> {
             return Err(Error::InvalidRefreshToken);
         }
     };
-    let access = app.access_tokens.issue(&user, &session.id, now)?;
+    let access = app.access_tokens.issue(&user, &next, now)?;
     tracing::info!(event = "refresh", outcome = "success", session_id = %session.id, user_id = %user.id, org_id = %user.org_id, "session refreshed");
     Ok(Refreshed {
         access_token: access.token,

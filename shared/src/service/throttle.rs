@@ -1,6 +1,6 @@
 //! Attempt counting, one mechanism for every guessable secret: a login's
-//! password, the current password of a password change, and what a reset
-//! clears. An attempt is counted in the store before it is checked, with a
+//! password, the current password of a password change, MFA codes, and
+//! what a reset clears. An attempt is counted in the store before it is checked, with a
 //! compare-and-set, so that racing attempts are counted too.
 
 use crate::App;
@@ -50,12 +50,17 @@ pub fn after_failure(
 /// attempt is then refused, not let through uncounted); a store failure is
 /// an error like any other (503). A success clears the count afterwards
 /// ([`clear_attempts`]).
+///
+/// `key` names the count (an address for passwords; `mfa:<userId>` for a
+/// user's MFA codes), `policy` its limits (`app.config.login_throttle` for
+/// passwords).
 pub(crate) async fn count_attempt(
     app: &App,
-    email: &str,
+    key: &str,
     mut current: Option<LoginThrottle>,
+    policy: &LoginThrottleConfig,
 ) -> Result<()> {
-    let policy = app.config.login_throttle;
+    let (email, policy) = (key, *policy);
     for _ in 0..THROTTLE_WRITE_ATTEMPTS {
         let now = app.now();
         if let Some(t) = &current

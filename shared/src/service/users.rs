@@ -84,7 +84,9 @@ impl Names {
 /// throttle, before it is checked.
 async fn check_current_password(app: &App, target: &User, current: &str) -> Result<()> {
     let attempts = app.store.login_throttle(&target.email).await?;
-    if let Err(e) = throttle::count_attempt(app, &target.email, attempts).await {
+    if let Err(e) =
+        throttle::count_attempt(app, &target.email, attempts, &app.config.login_throttle).await
+    {
         tracing::info!(event = "password_change", outcome = "throttled", user_id = %target.id, "password change refused: too many attempts");
         return Err(e);
     }

@@ -4,7 +4,7 @@
 //! signs the user in.
 
 use super::mail_tokens::{self, presented};
-use super::{SessionOrigin, SignedIn, new_session, signed_in};
+use super::{SessionOrigin, SignInMethod, SignedIn, new_session, signed_in};
 use crate::App;
 use crate::auth::password;
 use crate::error::{Error, Result};
@@ -78,6 +78,20 @@ pub async fn verify(
         }
         user.version += 1;
         user.updated_at = app.now();
+        if user.mfa_required {
+            // The link proves the mailbox, not the second factor: the token
+            // is spent and the address verified, and the sign-in waits for
+            // `mfa/verify-login` like any other.
+            match app
+                .store
+                .redeem_reset(&found.hash, &found.others, &user)
+                .await
+            {
+                Ok(()) => return super::mfa::pending_sign_in(app, user, SignInMethod::PASSWORD),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
         let (session, refresh_token) = new_session(app, &user, origin.clone())?;
         match app
             .store

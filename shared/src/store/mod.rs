@@ -13,6 +13,7 @@ pub mod dynamo;
 pub mod embedded;
 pub mod error;
 mod mail;
+mod mfa;
 mod plans;
 mod sessions;
 mod settings;
@@ -20,6 +21,7 @@ mod users;
 
 pub use error::{StoreError, StoreResult};
 pub use mail::{InvitationLimits, MailStore, ResetGrant, ResetLookup, UserTokens};
+pub use mfa::{MfaState, MfaStore};
 pub use plans::PlanStore;
 pub use sessions::SessionStore;
 pub use settings::{MAX_SETTINGS_BYTES, MAX_SETTINGS_KEYS, Settings, SettingsOwner, SettingsStore};
@@ -144,7 +146,13 @@ pub struct LoginLookup {
 /// Everything the service keeps, by aggregate. Code that holds a store
 /// names this trait; it calls the aggregates' methods with their traits in
 /// scope (`use crate::store::{UserStore, SessionStore, PlanStore, MailStore,
-/// SettingsStore}`).
-pub trait Store: UserStore + SessionStore + PlanStore + MailStore + SettingsStore {}
+/// SettingsStore, MfaStore}`).
+pub trait Store:
+    UserStore + SessionStore + PlanStore + MailStore + SettingsStore + MfaStore
+{
+}
 
-impl<T: UserStore + SessionStore + PlanStore + MailStore + SettingsStore + ?Sized> Store for T {}
+impl<T: UserStore + SessionStore + PlanStore + MailStore + SettingsStore + MfaStore + ?Sized> Store
+    for T
+{
+}

@@ -6,6 +6,7 @@ pub(crate) mod health;
 pub(crate) mod keys;
 pub(crate) mod mail;
 pub(crate) mod members;
+pub(crate) mod mfa;
 pub(crate) mod organization;
 pub(crate) mod quota;
 pub(crate) mod sessions;

@@ -111,9 +111,15 @@ struct AuthState<'a> {
     user: AuthUserInfo<'a>,
     token: &'a str,
     access_token: &'a str,
-    refresh_token: &'a str,
+    /// None while a second factor is due: no session exists yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
     expires_at: i64,
     provider: &'static str,
+    /// Not in Flashback's DTO: set (true) only when the token is a pending
+    /// sign-in's, which `mfa/verify-login` completes, as login answers.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    mfa_required: bool,
 }
 
 #[derive(Serialize)]
@@ -147,9 +153,10 @@ async fn exchange(app: &App, req: &Request, provider: ProviderKind) -> Result<Re
             },
             token: &s.access_token,
             access_token: &s.access_token,
-            refresh_token: &s.refresh_token,
+            refresh_token: s.refresh_token.as_deref(),
             expires_at: s.expires_at,
             provider: provider.slug(),
+            mfa_required: s.mfa_required,
         },
     };
     Ok(with_cache_control(success(200, &body), "no-store"))

@@ -12,6 +12,8 @@
 //! | `ORG#<id>`         | `USAGE#<capability>#<period>` | usage counter: `orgId`, `capability`, `period`, `amount`        |
 //! | `PLAN#<id>`        | `META`    | the [`Plan`]; `gsi1pk` = `PLANS`, `gsi1sk` = `PLAN#<id>`                    |
 //! | `IDENTITY#<provider>#<subject>` | `IDENTITY` | a linked provider [`Identity`](crate::model::Identity)  |
+//! | `USER#<id>`        | `MFA`     | the user's [`MfaRecord`](crate::model::mfa::MfaRecord) (secrets sealed) |
+//! | `THROTTLE#mfa:<userId>` | `LOGIN` | the user's MFA code attempts, a [`LoginThrottle`]                    |
 
 use std::collections::HashMap;
 
@@ -43,6 +45,7 @@ pub(super) const SK_SUB: &str = "SUB";
 pub(super) const SK_SESSION: &str = "SESSION";
 pub(super) const SK_LOGIN: &str = "LOGIN";
 pub(super) const SK_IDENTITY: &str = "IDENTITY";
+pub(super) const SK_MFA: &str = "MFA";
 pub(super) const SESSION_PREFIX: &str = "SESSION#";
 /// Usage counters sort under their organization: `USAGE#<capability>#<period>`.
 pub(super) const USAGE_PREFIX: &str = "USAGE#";
@@ -77,6 +80,10 @@ pub(super) fn session_key(id: &str) -> (String, &'static str) {
 
 pub(super) fn throttle_key(email: &str) -> (String, &'static str) {
     (format!("THROTTLE#{email}"), SK_LOGIN)
+}
+
+pub(super) fn mfa_key(user_id: &str) -> (String, &'static str) {
+    (format!("USER#{user_id}"), SK_MFA)
 }
 
 pub(super) fn identity_key(provider: &str, subject: &str) -> (String, &'static str) {

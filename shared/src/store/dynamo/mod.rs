@@ -75,6 +75,7 @@ mod errors;
 mod keys;
 mod mail;
 mod members;
+mod mfa;
 mod plans;
 mod sessions;
 mod settings;

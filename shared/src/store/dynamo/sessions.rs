@@ -144,7 +144,7 @@ impl DynamoStore {
     /// One conditional update of a session record; `condition` names every
     /// placeholder of both expressions. `Conflict` when the condition fails
     /// (which covers a session that is gone).
-    async fn update_session(
+    pub(super) async fn update_session(
         &self,
         session_id: &str,
         update: &'static str,

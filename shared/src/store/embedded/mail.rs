@@ -148,7 +148,7 @@ fn count_one(
 }
 
 /// Replaces a user only at its previous version and address.
-fn write_user(conn: &Connection, user: &User) -> StoreResult<()> {
+pub(super) fn write_user(conn: &Connection, user: &User) -> StoreResult<()> {
     let changed = conn
         .execute(
             "UPDATE users SET version = ?2, data = ?3 WHERE id = ?1 AND version = ?2 - 1 AND email = ?4",

@@ -23,6 +23,7 @@ use crate::role::Role;
 
 mod mail;
 mod members;
+mod mfa;
 mod plans;
 mod sessions;
 mod settings;
@@ -196,6 +197,7 @@ impl EmbeddedStore {
         conn.execute_batch(SCHEMA).map_err(sqlite_error)?;
         conn.execute_batch(mail::SCHEMA).map_err(sqlite_error)?;
         conn.execute_batch(settings::SCHEMA).map_err(sqlite_error)?;
+        conn.execute_batch(mfa::SCHEMA).map_err(sqlite_error)?;
         Ok(EmbeddedStore {
             conn: Arc::new(Mutex::new(conn)),
         })

@@ -1,0 +1,223 @@
+//! Multi-factor authentication, in the shapes of Flashback's `mfa.ts`.
+
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::App;
+use crate::auth::access::{MFA_ENROLL_TYPE, MFA_PENDING_TYPE};
+use crate::error::{Error, Result};
+use crate::http::AuthUser;
+use crate::http::request::{json_body, source_ip};
+use crate::http::response::{success, with_cache_control};
+use crate::http::shapes::Data;
+use crate::service::mfa;
+
+/// No honest code is longer (a backup code with spaces is 11 or so).
+const MAX_CODE_CHARS: usize = 64;
+
+/// The pending tokens the status and method list accept.
+const ANY_PENDING: [&str; 2] = [MFA_PENDING_TYPE, MFA_ENROLL_TYPE];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MfaRequest {
+    mfa_type: String,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+impl MfaRequest {
+    fn code(&self) -> Result<Option<&str>> {
+        match self.code.as_deref() {
+            Some(code) if code.chars().count() > MAX_CODE_CHARS => {
+                Err(Error::validation("code is too long"))
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn required_code(&self) -> Result<&str> {
+        self.code()?
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| Error::validation("code is required"))
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusData<'a> {
+    is_enabled: bool,
+    is_required: bool,
+    is_enforced: bool,
+    enabled_methods: &'a [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary_method: Option<&'a str>,
+    session_verified: bool,
+}
+
+pub(crate) async fn get_status(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::allowing(app, req, &ANY_PENDING).await?.claims;
+    let status = mfa::status(app, claims).await?;
+    let data = StatusData {
+        is_enabled: status.is_enabled,
+        is_required: status.is_required,
+        is_enforced: status.is_enforced,
+        enabled_methods: &status.enabled_methods,
+        primary_method: status.primary_method.as_deref(),
+        session_verified: status.session_verified,
+    };
+    Ok(success(200, &Data { data }))
+}
+
+pub(crate) async fn get_methods(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::allowing(app, req, &ANY_PENDING).await?.claims;
+    mfa::check_caller(app, claims).await?;
+    Ok(success(200, &Data { data: mfa::METHODS }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SetUpData<'a> {
+    secret: &'a str,
+    qr_code: &'a str,
+    backup_codes: &'a [String],
+}
+
+pub(crate) async fn post_setup(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::from_request(app, req).await?.claims;
+    let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
+    let set_up = mfa::setup(app, claims, &body.mfa_type, body.code()?).await?;
+    let data = SetUpData {
+        secret: &set_up.secret,
+        qr_code: &set_up.qr_code,
+        backup_codes: &set_up.backup_codes,
+    };
+    Ok(with_cache_control(success(200, &Data { data }), "no-store"))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EnabledData<'a> {
+    is_enabled: bool,
+    enabled_methods: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary_method: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DataWithMessage<T> {
+    data: T,
+    message: &'static str,
+}
+
+pub(crate) async fn post_verify_setup(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::from_request(app, req).await?.claims;
+    let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
+    let record = mfa::verify_setup(app, claims, &body.mfa_type, body.required_code()?).await?;
+    let data = EnabledData {
+        is_enabled: record.is_enabled(),
+        enabled_methods: record.enabled_methods(),
+        primary_method: record.primary.as_deref(),
+    };
+    Ok(success(
+        200,
+        &DataWithMessage {
+            data,
+            message: "MFA enabled",
+        },
+    ))
+}
+
+/// Flashback's `MFAVerificationLoginResponse`, unwrapped, plus login's
+/// `accessToken`, `tokenId` and `expiresAt`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifiedLogin<'a> {
+    message: &'static str,
+    full_access_token: &'a str,
+    access_token: &'a str,
+    refresh_token: &'a str,
+    token_id: &'a str,
+    expires_at: i64,
+}
+
+pub(crate) async fn post_verify_login(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::allowing(app, req, &[MFA_PENDING_TYPE])
+        .await?
+        .claims;
+    let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
+    let input = mfa::CodeSignIn {
+        code: body.required_code()?.to_owned(),
+        mfa_type: body.mfa_type,
+        ip_address: source_ip(req),
+    };
+    let signed_in = mfa::verify_login(app, claims, input).await?;
+    let (Some(refresh_token), Some(token_id)) = (&signed_in.refresh_token, &signed_in.session_id)
+    else {
+        return Err(Error::Internal("verify-login started no session".into()));
+    };
+    let body = VerifiedLogin {
+        message: "MFA verified",
+        full_access_token: &signed_in.access_token,
+        access_token: &signed_in.access_token,
+        refresh_token,
+        token_id,
+        expires_at: signed_in.expires_at,
+    };
+    Ok(with_cache_control(success(200, &body), "no-store"))
+}
+
+async fn post_change(app: &App, req: &Request, change: mfa::Change) -> Result<Response<Body>> {
+    let claims = AuthUser::from_request(app, req).await?.claims;
+    let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
+    let record = mfa::change(app, claims, change, &body.mfa_type, body.code()?).await?;
+    let data = EnabledData {
+        is_enabled: record.is_enabled(),
+        enabled_methods: record.enabled_methods(),
+        primary_method: record.primary.as_deref(),
+    };
+    let message = match change {
+        mfa::Change::Disable => "MFA method disabled",
+        mfa::Change::Enable => "MFA method enabled",
+        mfa::Change::Primary => "Primary MFA method set",
+    };
+    Ok(success(200, &DataWithMessage { data, message }))
+}
+
+pub(crate) async fn post_disable(app: &App, req: &Request) -> Result<Response<Body>> {
+    post_change(app, req, mfa::Change::Disable).await
+}
+
+pub(crate) async fn post_enable(app: &App, req: &Request) -> Result<Response<Body>> {
+    post_change(app, req, mfa::Change::Enable).await
+}
+
+pub(crate) async fn post_primary(app: &App, req: &Request) -> Result<Response<Body>> {
+    post_change(app, req, mfa::Change::Primary).await
+}
+
+#[derive(Deserialize)]
+struct CodeOnly {
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BackupCodes<'a> {
+    backup_codes: &'a [String],
+}
+
+pub(crate) async fn post_backup_codes(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::from_request(app, req).await?.claims;
+    let body: CodeOnly = json_body(req, app.config.max_body_bytes)?;
+    let code = MfaRequest {
+        mfa_type: String::new(),
+        code: body.code,
+    };
+    let codes = mfa::new_codes(app, claims, code.code()?).await?;
+    let data = BackupCodes {
+        backup_codes: &codes,
+    };
+    Ok(with_cache_control(success(200, &Data { data }), "no-store"))
+}

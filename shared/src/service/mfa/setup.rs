@@ -1,0 +1,169 @@
+//! `mfa/setup` and `mfa/verify-setup`: a TOTP secret and backup codes that
+//! stay pending (replacing nothing) until a code from the app proves them.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::manage::{fresh_backup_codes, proven_record, turn_on};
+use super::{Accepted, caller_state, check_code, method_of};
+use crate::App;
+use crate::auth::access::AccessClaims;
+use crate::auth::totp;
+use crate::error::{Error, Result};
+use crate::model::mfa::{GOOGLE_AUTH, MfaRecord, PendingTotp, TotpMethod};
+use crate::store::StoreError;
+
+/// The name authenticator apps show the account under.
+const ISSUER: &str = "Flashback";
+/// A QR code's side, in pixels at least (an `<img>` scales it).
+const QR_MIN_PIXELS: u32 = 200;
+
+/// What `mfa/setup` shows once: the secret (also in the QR code) and the
+/// backup codes.
+#[derive(Debug, Clone)]
+pub struct SetUp {
+    pub secret: String,
+    pub qr_code: String,
+    pub backup_codes: Vec<String>,
+}
+
+/// RFC 3986 percent-encoding of everything but unreserved characters.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The key URI authenticator apps read (Google Authenticator's format).
+pub fn otpauth_uri(email: &str, secret: &str) -> String {
+    let issuer = percent_encode(ISSUER);
+    format!(
+        "otpauth://totp/{issuer}:{}?secret={secret}&issuer={issuer}&algorithm=SHA1&digits={}&period={}",
+        percent_encode(email),
+        totp::DIGITS,
+        totp::STEP_SECONDS
+    )
+}
+
+/// `uri` as a QR code an `<img>` shows: an SVG `data:` URL.
+fn qr_data_url(uri: &str) -> Result<String> {
+    let code = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(|e| Error::Internal(format!("QR code: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
+        .build();
+    Ok(format!(
+        "data:image/svg+xml;base64,{}",
+        STANDARD.encode(svg.as_bytes())
+    ))
+}
+
+/// `POST /mfa/setup` `{"mfaType": "GOOGLE_AUTH", "code"?}`: a new secret
+/// and backup codes, pending. An active secret stays as it is; a pending
+/// one is replaced.
+pub async fn setup(
+    app: &App,
+    claims: AccessClaims,
+    mfa_type: &str,
+    code: Option<&str>,
+) -> Result<SetUp> {
+    method_of(mfa_type)?;
+    let key = app.mfa_key()?;
+    let (caller, mut record) = proven_record(app, claims, code).await?;
+    let user = &caller.user;
+    let secret = totp::new_secret()?;
+    let (backup_codes, hashes) = fresh_backup_codes(key, &user.id)?;
+    record.pending_totp = Some(PendingTotp {
+        sealed_secret: key.seal(&user.id, &secret)?,
+        backup_codes: hashes,
+        created_at: app.now(),
+    });
+    record.version += 1;
+    record.updated_at = app.now();
+    match app.store.put_mfa(&record).await {
+        Ok(()) => {}
+        // Another MFA change got there first: decided again by the client.
+        Err(StoreError::Conflict) => return Err(Error::Conflict),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(event = "mfa_setup", outcome = "pending", user_id = %user.id, org_id = %user.org_id, mfa_type = GOOGLE_AUTH, "MFA setup started");
+    let secret = totp::encode_secret(&secret);
+    Ok(SetUp {
+        qr_code: qr_data_url(&otpauth_uri(&user.email, &secret))?,
+        secret,
+        backup_codes,
+    })
+}
+
+/// `POST /mfa/verify-setup` `{"mfaType", "code"}`: a code of the pending
+/// secret turns it on (primary if it is the first), its backup codes become
+/// the live ones, every other session of the user ends, and the caller's
+/// session counts as having passed MFA now.
+pub async fn verify_setup(
+    app: &App,
+    claims: AccessClaims,
+    mfa_type: &str,
+    code: &str,
+) -> Result<MfaRecord> {
+    method_of(mfa_type)?;
+    let session_id = claims.sid.clone();
+    let (caller, state) = caller_state(app, claims).await?;
+    let mut record = state.record.ok_or(Error::MfaNotSetUp)?;
+    let pending = record.pending_totp.clone().ok_or(Error::MfaNotSetUp)?;
+    let user_id = caller.user.id.clone();
+    let Accepted::Step(step) = check_code(
+        app,
+        &user_id,
+        state.throttle,
+        &pending.sealed_secret,
+        // A new secret: no step of it was accepted before.
+        0,
+        None,
+        code,
+    )
+    .await?
+    else {
+        return Err(Error::InvalidMfaCode);
+    };
+    let now = app.now();
+    record.totp = Some(TotpMethod {
+        sealed_secret: pending.sealed_secret,
+        enabled: true,
+        verified_at: now,
+    });
+    record.backup_codes = pending.backup_codes;
+    record.pending_totp = None;
+    record.primary.get_or_insert_with(|| GOOGLE_AUTH.to_owned());
+    record.last_totp_step = step;
+    record.version += 1;
+    record.updated_at = now;
+    turn_on(app, caller.user, &record, &session_id).await?;
+    tracing::info!(event = "mfa_setup", outcome = "success", user_id = %user_id, mfa_type = GOOGLE_AUTH, "MFA turned on; other sessions ended");
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_uri_names_issuer_and_account_encoded() {
+        let uri = otpauth_uri("ada+mfa@acme.com", "JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            uri,
+            "otpauth://totp/Flashback:ada%2Bmfa%40acme.com?secret=JBSWY3DPEHPK3PXP\
+             &issuer=Flashback&algorithm=SHA1&digits=6&period=30"
+        );
+        let url = qr_data_url(&uri).unwrap();
+        let svg = STANDARD
+            .decode(url.strip_prefix("data:image/svg+xml;base64,").unwrap())
+            .unwrap();
+        assert!(String::from_utf8(svg).unwrap().contains("<svg"));
+    }
+}
