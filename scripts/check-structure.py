@@ -6,8 +6,9 @@
    `name::…`, or a `crate::…` path in the code) and B, directly or not,
    names something of A. A child naming its own parent (or an ancestor)
    is left out: children may read their module's items, `use super::*`.
-2. No source file over 800 lines in shared/, local/ and admin/, not
-   counting its unit tests (a trailing `#[cfg(test)] mod tests`).
+2. No source file over 800 lines in shared/, local/, admin/, functions/,
+   tests/ and bench/, not counting its unit tests (a trailing
+   `#[cfg(test)] mod tests`).
 
 Prints each violation and exits 1 if there is one; prints a summary and
 exits 0 otherwise. Usage: scripts/check-structure.py [--max-lines N]
@@ -20,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CRATE = ROOT / "shared" / "src"
-SIZE_ROOTS = [ROOT / "shared", ROOT / "local", ROOT / "admin"]
+SIZE_ROOTS = [ROOT / d for d in ("shared", "local", "admin", "functions", "tests", "bench")]
 
 PATH_RE = re.compile(r"\b(crate|super)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 CHILD_RE = re.compile(r"(?<![:\w])([a-z_][a-z0-9_]*)(?:::[A-Za-z_][A-Za-z0-9_]*)+")
