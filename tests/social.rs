@@ -2,6 +2,7 @@
 //! `refresh` paths) against a local OpenID provider, on both stores.
 
 use accounts::model::UserStatus;
+use accounts_tests::mfa;
 use accounts_tests::oidc::{
     self, FakeProvider, assert_nothing_written, refused_base, started, unsigned_token,
 };
@@ -154,6 +155,40 @@ on_both_stores! {
         let stolen = s.call("POST", "/auth/google/link", Some(json!({"token": token})), Some(&other.str("accessToken"))).await;
         stolen.assert_error(409, "ACCOUNT_EXISTS");
         assert_eq!(t.store.identity("GOOGLE", "g-ada").await.unwrap().unwrap().user_id, registered.body["user"]["id"].as_str().unwrap());
+    }
+
+    async fn a_social_sign_in_of_an_account_with_mfa_waits_for_the_second_factor(t: TestApp) {
+        let (p, s) = started(&t).await;
+        let id_token = |s: &TestApp| p.google_token(s.clock_now(), "g-mfa", "mia@acme.com", json!({}));
+        let first = s.post("/auth/google", google(&id_token(&s))).await;
+        assert_eq!(first.status, 200, "{}", first.body);
+        let enrolled = mfa::enroll(&s, first.body["accessToken"].as_str().unwrap()).await;
+        let user_id = first.body["user"]["id"].as_str().unwrap().to_owned();
+        let sessions = t.store.user_sessions(&user_id).await.unwrap().len();
+        // By ID token and by the code flow alike: a pending token, no session.
+        let again = s.post("/auth/google", google(&id_token(&s))).await;
+        assert_eq!(again.status, 200, "{}", again.body);
+        assert_eq!(again.body["mfaRequired"], json!(true));
+        assert!(again.body["refreshToken"].is_null() && again.body["tokenId"].is_null(), "{}", again.body);
+        let exchanged = s.post("/auth/google/exchange", json!({"code": p.code_for(&id_token(&s))})).await;
+        assert_eq!(exchanged.status, 200, "{}", exchanged.body);
+        let state = &exchanged.body["authState"];
+        assert_eq!(state["mfaRequired"], json!(true), "{}", exchanged.body);
+        assert!(state["refreshToken"].is_null(), "{}", exchanged.body);
+        for pending in [again.str("accessToken"), state["token"].as_str().unwrap().to_owned()] {
+            assert_eq!(mfa::claims(&pending)["type"], json!("mfa_pending"));
+            s.get("/user/profile", &pending).await.assert_error(403, "MFA_REQUIRED");
+        }
+        assert_eq!(t.store.user_sessions(&user_id).await.unwrap().len(), sessions, "no session before the factor");
+        // The second factor starts the session, still a Google one.
+        let done = mfa::verify_login(&s, &again.str("accessToken"), &mfa::code_now(&s, &enrolled.secret)).await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        let full = done.body["fullAccessToken"].as_str().unwrap();
+        let amr = mfa::claims(full)["amr"].clone();
+        assert!(amr.as_array().unwrap().contains(&json!("otp")), "{amr}");
+        assert_eq!(s.get("/user/profile", full).await.status, 200);
+        let session = t.store.session(done.body["tokenId"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(session.login_method, "GOOGLE");
     }
 
     async fn a_deactivated_account_is_refused_as_login_refuses_it(t: TestApp) {
