@@ -110,6 +110,33 @@ impl AuthMethod {
 }
 
 impl User {
+    /// A new account's record before anything is known of it but who and
+    /// where: active, unproven, no password, signing in by password, at
+    /// version 1 in its first session epoch. Register, social sign-in and
+    /// member creation fill in the rest.
+    pub fn new_account(email: String, org_id: String, org_role: Role, now: i64) -> User {
+        User {
+            id: uuid::Uuid::new_v4().to_string(),
+            email,
+            name: String::new(),
+            last_name: String::new(),
+            org_id,
+            org_role,
+            password_hash: String::new(),
+            status: UserStatus::Active,
+            validated: false,
+            mfa_required: false,
+            is_business: false,
+            contact: ContactDetails::default(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            session_epoch: 0,
+            deleted_at: None,
+            auth_method: AuthMethod::Local,
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         self.status == UserStatus::Active
     }
@@ -148,6 +175,23 @@ pub struct Organization {
     /// on `owner_count`, which role changes move without bumping it).
     #[serde(default)]
     pub version: u64,
+}
+
+impl Organization {
+    /// A new organization with its founder as the one owner.
+    pub fn founded(name: String, now: i64) -> Organization {
+        Organization {
+            id: uuid::Uuid::new_v4().to_string(),
+            name,
+            website: None,
+            is_business: false,
+            owner_count: 1,
+            created_at: now,
+            contact: ContactDetails::default(),
+            mfa_enforced: false,
+            version: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

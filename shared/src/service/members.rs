@@ -1,7 +1,5 @@
 //! Organization members: creating one, listing them all.
 
-use uuid::Uuid;
-
 use super::caller::{self, Caller, caller_from};
 use super::mail_tokens;
 use super::{roles, validate};
@@ -12,7 +10,7 @@ use crate::model::mail::{
     ADDRESS_INVITATION_WINDOW_SECONDS, CountedLimit, MAX_ADDRESS_INVITATIONS, MAX_ORG_INVITATIONS,
     MailKind, ORG_INVITATION_WINDOW_SECONDS, Recipient,
 };
-use crate::model::{AuthMethod, ContactDetails, User, UserStatus};
+use crate::model::{AuthMethod, User};
 use crate::role::Role;
 use crate::store::{MemberAddition, StoreError};
 
@@ -102,24 +100,11 @@ pub async fn create(app: &App, claims: AccessClaims, input: NewMember) -> Result
         .ok_or(Error::NoOrganization)?;
     let now = app.now();
     let user = User {
-        id: Uuid::new_v4().to_string(),
-        email,
         name,
         last_name,
-        org_id: caller.org_id()?.to_owned(),
-        org_role: role,
-        password_hash: String::new(),
-        status: UserStatus::Active,
-        validated: false,
-        mfa_required: false,
         is_business: caller.user.is_business,
-        contact: ContactDetails::default(),
-        created_at: now,
-        updated_at: now,
-        version: 1,
-        session_epoch: 0,
-        deleted_at: None,
         auth_method: input.auth_method,
+        ..User::new_account(email, caller.org_id()?.to_owned(), role, now)
     };
     let to = Recipient {
         user_id: &user.id,

@@ -4,8 +4,6 @@
 //! only an unaccepted invitation holds is taken over, the invitation
 //! withdrawn in the same write: a pending invitation holds no address.
 
-use uuid::Uuid;
-
 use super::mail_tokens;
 use super::{SessionOrigin, SignedIn, new_session, signed_in, validate};
 use crate::App;
@@ -14,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::model::mail::{MailKind, Recipient};
 use crate::model::{
     AuthMethod, ContactDetails, NewAccount, Organization, Subscription, SubscriptionStatus, User,
-    UserStatus,
 };
 use crate::role::Role;
 use crate::store::StoreError;
@@ -76,45 +73,27 @@ pub async fn register(app: &App, input: Registration) -> Result<Registered> {
 
     let password_hash = app.passwords.hash(&input.password).await?;
     let now = app.now();
-    let user_id = Uuid::new_v4().to_string();
-    let org_id = Uuid::new_v4().to_string();
+    let founded = Organization::founded(company_name, now);
     let user = User {
-        id: user_id.clone(),
-        email,
         name: first_name,
         last_name,
-        org_id: org_id.clone(),
-        org_role: Role::Owner,
         password_hash,
-        status: UserStatus::Active,
-        validated: false,
-        mfa_required: false,
         is_business: input.is_business,
         contact,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-        session_epoch: 0,
-        deleted_at: None,
-        auth_method: AuthMethod::Local,
+        ..User::new_account(email, founded.id.clone(), Role::Owner, now)
     };
     let organization = Organization {
-        id: org_id.clone(),
-        name: company_name,
         website: company_website,
         is_business: input.is_business,
-        owner_count: 1,
-        created_at: now,
         // The registration's address is the company's too (Flashback's
         // organization record carries one); the website is its own field.
         contact: ContactDetails {
             website: None,
             ..user.contact.clone()
         },
-        mfa_enforced: false,
-        version: 0,
+        ..founded
     };
-    let subscription = free_trial(org_id, now);
+    let subscription = free_trial(organization.id.clone(), now);
     // No session before the mailbox is proven, when so configured: a
     // registrant who cannot read the mail gets nothing to hold on to.
     let session = if app.config.mail.require_verified_email {
@@ -198,39 +177,15 @@ pub(crate) struct Founder {
 /// organization and the free-trial subscription.
 pub(crate) fn founding_records(app: &App, f: Founder) -> (User, Organization, Subscription) {
     let now = app.now();
-    let org_id = Uuid::new_v4().to_string();
+    let organization = Organization::founded(f.company_name, now);
     let user = User {
-        id: Uuid::new_v4().to_string(),
-        email: f.email,
         name: f.first_name,
         last_name: f.last_name,
-        org_id: org_id.clone(),
-        org_role: Role::Owner,
-        password_hash: String::new(),
-        status: UserStatus::Active,
         validated: true,
-        mfa_required: false,
-        is_business: false,
-        contact: ContactDetails::default(),
-        created_at: now,
-        updated_at: now,
-        version: 1,
-        session_epoch: 0,
-        deleted_at: None,
         auth_method: f.auth_method,
+        ..User::new_account(f.email, organization.id.clone(), Role::Owner, now)
     };
-    let organization = Organization {
-        id: org_id.clone(),
-        name: f.company_name,
-        website: None,
-        is_business: false,
-        owner_count: 1,
-        created_at: now,
-        contact: ContactDetails::default(),
-        mfa_enforced: false,
-        version: 0,
-    };
-    let subscription = free_trial(org_id, now);
+    let subscription = free_trial(organization.id.clone(), now);
     (user, organization, subscription)
 }
 
