@@ -14,6 +14,7 @@
 
 use std::time::{Duration, Instant};
 
+use accounts_tests::timing::median;
 use accounts_tests::*;
 
 const TRIES: usize = 120;
@@ -45,16 +46,6 @@ impl Medians {
             self.ratio(),
             1.0 + TOLERANCE
         )
-    }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    let mid = samples.len() / 2;
-    if samples.len().is_multiple_of(2) {
-        (samples[mid - 1] + samples[mid]) / 2
-    } else {
-        samples[mid]
     }
 }
 

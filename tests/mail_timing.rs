@@ -15,6 +15,7 @@
 
 use std::time::{Duration, Instant};
 
+use accounts_tests::timing::median;
 use accounts_tests::*;
 use serde_json::json;
 
@@ -32,16 +33,6 @@ const WARM_UP: usize = 10;
 /// hour on the test clock, so that no address meets the mail limit.
 const ACCOUNTS: usize = 20;
 const TOLERANCE: f64 = 0.15;
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    let mid = samples.len() / 2;
-    if samples.len().is_multiple_of(2) {
-        (samples[mid - 1] + samples[mid]) / 2
-    } else {
-        samples[mid]
-    }
-}
 
 async fn timed_request(t: &TestApp, email: &str) -> Duration {
     let started = Instant::now();

@@ -15,6 +15,7 @@ pub mod requests;
 pub mod round_trips;
 pub mod routes;
 pub mod sam;
+pub mod timing;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
