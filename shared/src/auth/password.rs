@@ -115,6 +115,31 @@ impl PasswordHasher {
         })
     }
 
+    /// Faults in one set of argon2's working memory on a thread of its own,
+    /// for a function whose requests verify passwords. A new instance's
+    /// first verification otherwise pays for the kernel zeroing 19 MiB of
+    /// fresh pages (7.7 ms on the benchmark machine; BENCHMARKS.md, "The
+    /// first signature"), where the first request's DynamoDB round trips,
+    /// which come before any verification, leave the CPU idle. Holding the
+    /// memory lock while it works, a verification that comes first waits
+    /// for the set half made rather than allocating another.
+    pub fn prepare_memory(&self) {
+        let memory = Arc::clone(&self.memory);
+        let blocks = self.params.block_count();
+        let thread = std::thread::Builder::new().name("argon2-memory".into());
+        let spawned = thread.spawn(move || {
+            if let Ok(mut free) = memory.lock() {
+                let mut set = Vec::new();
+                // `resize` writes every block, so every page is touched here.
+                set.resize(blocks, Block::default());
+                free.push(set);
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("argon2 working memory not prepared ahead: {e}");
+        }
+    }
+
     fn argon2(&self) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }

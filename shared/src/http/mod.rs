@@ -86,6 +86,9 @@ pub async fn run_function(endpoint: impl Endpoint + 'static) -> Result<(), lambd
     crate::telemetry::init();
     let route = endpoint.route();
     let app = App::from_env_or_exit(route.key_use(), route.reads_mfa_key()).await;
+    if route.verifies_passwords() {
+        app.passwords.prepare_memory();
+    }
     // A code flow cannot work without its client secret: say so at start,
     // not as a 500 on every sign-in.
     if let Some(kind) = route.client_secret()

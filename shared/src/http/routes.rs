@@ -214,6 +214,13 @@ impl Route {
         }
     }
 
+    /// Whether its requests check a password against a stored hash (a
+    /// sign-in, a password change's current password): its function makes
+    /// argon2's working memory ready at start (`PasswordHasher::prepare_memory`).
+    pub fn verifies_passwords(self) -> bool {
+        matches!(self, Route::Login | Route::UpdateUser)
+    }
+
     /// Whether its function holds the MFA data key (TOTP secrets' key): only
     /// the functions that set or check codes read it (template.yaml grants
     /// the secret to exactly these; tests/deployment.rs holds it).
