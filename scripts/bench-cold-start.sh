@@ -28,7 +28,11 @@ functions=$(ls functions)
 if [ $# -gt 0 ]; then
   # Only the named binaries, and the three the set-up calls (register, add
   # a member, log in); a binary@NAME=VALUE spec names its binary first.
-  built=$(printf '%s\n' "${@%%@*}" post-user-register post-organization-users post-user-login \
+  # (and, for mfa/verify-login, the two that turn TOTP on for its accounts)
+  mfa=""
+  case " $* " in *" post-mfa-verify-login "*) mfa="post-mfa-setup post-mfa-verify-setup" ;; esac
+  # shellcheck disable=SC2086
+  built=$(printf '%s\n' "${@%%@*}" post-user-register post-organization-users post-user-login $mfa \
     | grep -v -e '^hello-lambda$' -e '^dynamodb-lambda$' | sort -u)
 else
   built=$functions
@@ -40,13 +44,23 @@ fi
 # functions that wait on DynamoDB (scripts/bench-load.sh builds them at 3).
 # shellcheck disable=SC2046
 cargo build --release -q -p accounts-bench $(printf -- '-p %s ' $built)
-cargo build -q -p accounts-admin
+# The operator tool, from the one debug build of scripts/build.sh (built
+# alone it would resolve its features anew and compile most crates again).
+scripts/build.sh -q
 
 # shellcheck source=scripts/moto.sh
 . scripts/moto.sh
 trap stop_moto EXIT
 trap "exit 1" INT TERM
+# moto logs each request's start and end (bench_cold_start.py takes its
+# time out of first − warm in a column of its own).
+export MOTO_SERVICE_LOG="$OUT/moto-service-cold.log"
+rm -f "$MOTO_SERVICE_LOG"
 start_moto "$OUT/moto_server.log"
+# MOTO_CPUSET=/sys/fs/cgroup/cpuset/<group>: moto on other CPUs than the
+# measured function (as DynamoDB is on other machines), run in a cpuset of
+# its own CPU (BENCHMARKS.md, "Power tuning").
+if [ -n "${MOTO_CPUSET:-}" ]; then echo "$MOTO_PID" >"$MOTO_CPUSET/cgroup.procs"; fi
 
 unset SSL_CERT_FILE SSL_CERT_DIR
 if [ "${TRUST:-system}" = file ]; then
@@ -68,6 +82,13 @@ else
   export JWT_PRIVATE_KEYS_SECRET=accounts-bench/private-keys
   export JWT_PUBLIC_KEYS_SECRET=accounts-bench/public-keys
   target/debug/accounts-admin key rotate >/dev/null
+  # The MFA data key as the template keeps it (MFA_KEY_SECRET_NAME wins
+  # over bench-env.sh's MFA_KEY).
+  "${ACCOUNTS_VENV:-.venv}/bin/python" -c 'import boto3, os
+boto3.client("secretsmanager", region_name="us-east-1",
+    endpoint_url=os.environ["AWS_ENDPOINT_URL_SECRETS_MANAGER"]).create_secret(
+    Name="accounts-bench/mfa-key", SecretString=os.environ["MFA_KEY"])'
+  export MFA_KEY_SECRET_NAME=accounts-bench/mfa-key
 fi
 
 if [ $# -eq 0 ]; then

@@ -18,12 +18,17 @@ added, measured as one more binary; `post-user-refresh@BENCH_BINARY=PATH`:
 the executable at PATH, another build of it, measured beside it)
 environment: the functions' (TABLE_NAME, AWS_ENDPOINT_URL_*, the keys'
 settings), inherited by every binary."""
+import base64
+import bisect
+import hashlib
+import hmac
 import http.server
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -185,9 +190,12 @@ def start(binary, run, extra_env=None, preexec_fn=None):
     current[0] = run
     env = dict(os.environ, AWS_LAMBDA_FUNCTION_NAME=os.path.basename(binary),
                AWS_LAMBDA_RUNTIME_API=f"http://{RUNTIME_API}{run.prefix}", **(extra_env or {}))
+    # Its log is kept to explain a failure, in a file: a pipe nobody reads
+    # until the end fills up (64 KiB) and stalls a process that logs a few
+    # lines per request halfway through a run of warm requests.
+    log_file = tempfile.TemporaryFile()
     started = time.perf_counter_ns()
-    # Its log (a few lines) is kept to explain a failure.
-    process = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen([binary], env=env, stdout=log_file,
                                stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
     # The first answer may take long (a debug build's argon2, a small CPU
     # share); each next one follows at once or is lost (see RuntimeApi):
@@ -199,8 +207,10 @@ def start(binary, run, extra_env=None, preexec_fn=None):
     finished = run.done.is_set()
     run.stop.set()
     process.kill()
-    log, _ = process.communicate()
-    run.log = log.decode(errors="replace")[-1500:]
+    process.wait()
+    log_file.seek(0)
+    run.log = log_file.read().decode(errors="replace")[-1500:]
+    log_file.close()
     current[0] = None
     run.started = started
     if not finished or len(run.answers) < run.expected:
@@ -209,12 +219,58 @@ def start(binary, run, extra_env=None, preexec_fn=None):
     return run
 
 
+class MotoTime:
+    """moto's own busy time, from the log scripts/moto_serialized.py keeps
+    under MOTO_SERVICE_LOG (one `start end` line per request, CLOCK_MONOTONIC
+    nanoseconds, the clock of time.perf_counter_ns here): what a request
+    spent waiting on moto, to be taken out of the function's time. moto
+    serves one request at a time and only the measured process talks to it
+    while it is measured, so the time moto was busy inside a request's
+    window is that request's wait on it."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0
+        self.starts = []
+        self.ends = []
+
+    def refresh(self):
+        with open(self.path) as f:
+            f.seek(self.offset)
+            for line in f:
+                if not line.endswith("\n"):
+                    break  # written as we read: the next refresh takes it
+                start, end = line.split()
+                self.starts.append(int(start))
+                self.ends.append(int(end))
+                self.offset += len(line)
+
+    def within(self, start, end):
+        """Nanoseconds moto was busy between `start` and `end`."""
+        busy = 0
+        i = bisect.bisect_right(self.ends, start)
+        while i < len(self.starts) and self.starts[i] < end:
+            busy += max(0, min(self.ends[i], end) - max(self.starts[i], start))
+            i += 1
+        return busy
+
+
 class Lost(Exception):
     """The process never answered an event it was handed."""
 
     def __init__(self, run, message):
         super().__init__(message)
         self.run = run
+
+
+def totp(secret, at=None):
+    """RFC 6238 (SHA-1, 6 digits, 30 s steps): the code an authenticator app shows."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    counter = int(time.time() if at is None else at) // 30
+    mac = hmac.new(key, counter.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    value = int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF
+    return f"{value % 1000000:06d}"
 
 
 class Scenario:
@@ -257,6 +313,40 @@ class Scenario:
                                        201)["data"]["email"])["accessToken"]
                 for _ in range(wanted)]
 
+    def prepare(self, binary, count):
+        """Makes, before a process starts, what its `count` requests use up
+        and cannot be made while it runs (events are made inside the stub's
+        handler, where no other function can be started)."""
+        if binary == "post-organization-users":
+            # An organization of its own per process: at most 20 invitations
+            # an organization an hour.
+            self.inviter = self.invoke("post-user-register", self.registration(),
+                                       201)["accessToken"]
+        if binary != "post-mfa-verify-login":
+            return
+        pool = self.pools.setdefault(binary, [])
+        while len(pool) < count:
+            # A pending sign-in (5 minutes) each, answered with one of the
+            # account's backup codes: a TOTP step is accepted only once.
+            if not getattr(self, "mfa_codes", None):
+                self.mfa_email, self.mfa_codes = self.mfa_account()
+            pending = self.login(self.mfa_email)
+            if not pending.get("mfaRequired"):
+                raise SystemExit(f"setup: an MFA account's login did not step up: {pending}")
+            pool.append((pending["accessToken"], self.mfa_codes.pop()))
+
+    def mfa_account(self):
+        """A new account with TOTP on: its address and its 10 backup codes."""
+        owner = self.invoke("post-user-register", self.registration(), 201)
+        token = owner["accessToken"]
+        setup = self.invoke("post-mfa-setup", event("POST", "/mfa/setup", "/mfa/setup",
+                                                    {"mfaType": "GOOGLE_AUTH"}, token=token), 200)
+        secret, codes = setup["data"]["secret"], setup["data"]["backupCodes"]
+        self.invoke("post-mfa-verify-setup", event(
+            "POST", "/mfa/verify-setup", "/mfa/verify-setup",
+            {"mfaType": "GOOGLE_AUTH", "code": totp(secret)}, token=token), 200)
+        return owner["user"]["email"], list(codes)
+
     def login(self, email):
         return self.invoke("post-user-login", event("POST", "/user/login", "/user/login",
                                                     {"email": email, "password": PASSWORD}), 200)
@@ -282,10 +372,10 @@ class Scenario:
             "email": self.fresh_email("owner"), "password": PASSWORD, "firstName": "Ada",
             "lastName": "Lovelace", "companyName": "Acme", "isBusiness": True})
 
-    def new_member(self):
+    def new_member(self, token=None):
         return event("POST", "/organization/users", "/organization/users", {
             "email": self.fresh_email("member"), "password": PASSWORD, "firstName": "Grace",
-            "lastName": "Hopper"}, token=self.token)
+            "lastName": "Hopper"}, token=token or self.token)
 
     def events(self, binary):
         """(event, expected status) for one request of `binary`."""
@@ -310,7 +400,7 @@ class Scenario:
                 return event("GET", "/organization/users", "/organization/users",
                              token=self.token), 200
             case "post-organization-users":
-                return self.new_member(), 201
+                return self.new_member(self.inviter), 201
             case "get-user":
                 return event("GET", "/user/{userId}", member_path, token=self.token,
                              params=params), 200
@@ -346,6 +436,10 @@ class Scenario:
             case "post-sessions-revoke-all":
                 return event("POST", "/sessions/revoke-all", "/sessions/revoke-all",
                              token=self.take(binary)), 200
+            case "post-mfa-verify-login":
+                pending, code = self.take(binary)
+                return event("POST", "/mfa/verify-login", "/mfa/verify-login",
+                             {"mfaType": "GOOGLE_AUTH", "code": code}, token=pending), 200
             case "post-user-deactivate":
                 return event("POST", "/user/deactivate", "/user/deactivate",
                              token=self.take(binary)), 200
@@ -364,7 +458,7 @@ MEASURED = {
     "post-organization-users", "get-user", "put-user", "put-user-role", "get-jwks",
     "get-openid-configuration", "default-route", "get-health", "get-sessions",
     "post-user-logout", "post-sessions-revoke", "post-sessions-revoke-all",
-    "post-user-deactivate",
+    "post-user-deactivate", "post-mfa-verify-login",
 }
 
 
@@ -397,7 +491,12 @@ def main():
     BINARIES = [spec for spec in BINARIES if spec not in unknown]
     scenario = Scenario(RELEASE, {parse(spec)[0] for spec in BINARIES})
     os.environ["FLOOR_PK"], os.environ["FLOOR_SK"] = scenario.owner_pk, "PROFILE"
-    samples = {binary: {"init": [], "first": [], "warm": [], "cold": []} for binary in BINARIES}
+    samples = {binary: {"init": [], "first": [], "warm": [], "cold": [], "cold_own": []}
+               for binary in BINARIES}
+    # With moto's service log (MOTO_SERVICE_LOG), first − warm also without
+    # moto's own time in either request (its collections fall on one or the
+    # other at random).
+    moto = MotoTime(os.environ["MOTO_SERVICE_LOG"]) if os.environ.get("MOTO_SERVICE_LOG") else None
     repeated = {binary: 0 for binary in BINARIES}
     for _ in range(RUNS):
         for spec in BINARIES:
@@ -405,6 +504,7 @@ def main():
             run = Run(lambda: scenario.events(binary), 2,
                       lambda body: scenario.after(binary, body))
             path = extra_env.get("BENCH_BINARY") or os.path.join(RELEASE, binary)
+            scenario.prepare(binary, 2)
             try:
                 start(path, run, extra_env)
             except Lost as lost:
@@ -427,6 +527,11 @@ def main():
                 samples[spec]["warm"].append((second_at - handed_second) / 1e6)
                 samples[spec]["cold"].append(samples[spec]["first"][-1]
                                              - samples[spec]["warm"][-1])
+                if moto:
+                    moto.refresh()
+                    waited = (moto.within(run.started, first_at)
+                              - moto.within(handed_second, second_at))
+                    samples[spec]["cold_own"].append(samples[spec]["cold"][-1] - waited / 1e6)
 
     def median(binary, what):
         return statistics.median(samples[binary][what])
@@ -438,15 +543,17 @@ def main():
         trust += "; DynamoDB floor: bundled webpki roots"
     print(f"Keys: {'key file' if KEYS == 'file' else 'Secrets Manager (moto)'}; "
           f"trust store: {trust}; {RUNS} runs each, round-robin.\n")
-    def cold(binary):
+    def cold(binary, what="cold"):
         """The cold start's own cost: the median over runs of first − warm."""
-        return statistics.median(samples[binary]["cold"])
+        return statistics.median(samples[binary][what]) if samples[binary][what] else float("nan")
 
     floor_cold = cold("dynamodb-lambda") if "dynamodb-lambda" in samples else None
+    floor_own = cold("dynamodb-lambda", "cold_own") if "dynamodb-lambda" in samples else None
     print("| binary | bytes | first response: median ms | p10–p90 ms | init (first poll) ms "
           "| warm request ms | first − warm ms | (first − warm) / floor's "
+          "| the same, moto's time out: ms | / floor's "
           "| / DynamoDB floor | / hello floor |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for binary in BINARIES:
         first = sorted(samples[binary]["first"])
         decile = lambda q: first[min(len(first) - 1, int(q * len(first)))]
@@ -457,6 +564,8 @@ def main():
         print(f"| {binary} | {size:,} | {m:.2f} | {decile(0.1):.2f}–{decile(0.9):.2f} "
               f"| {median(binary, 'init'):.2f} | {median(binary, 'warm'):.2f} "
               f"| {c:.2f} | {c / floor_cold if floor_cold else float('nan'):.2f} "
+              f"| {cold(binary, 'cold_own'):.2f} "
+              f"| {cold(binary, 'cold_own') / floor_own if floor_own else float('nan'):.2f} "
               f"| {m / dynamo if dynamo else float('nan'):.2f} "
               f"| {m / hello if hello else float('nan'):.2f} |")
     if unknown:

@@ -5,8 +5,10 @@ its condition checks and transaction rollbacks race.
 
 usage: moto_serialized.py [host] [port]"""
 import gc
+import os
 import sys
 import threading
+import time
 
 from werkzeug.serving import run_simple
 from moto.core.model_instances import model_data
@@ -46,10 +48,18 @@ COLLECT_ALL_EVERY = 500
 requests_served = 0
 gc.disable()
 
+# The benchmarks (scripts/bench_power_tuning.py) take moto's own time out of
+# what they measure: with MOTO_SERVICE_LOG set, each request's start and end
+# on CLOCK_MONOTONIC (the clock the benchmarks time the functions on), the
+# collections above included, one line per request.
+service_log = os.environ.get("MOTO_SERVICE_LOG")
+service_log = open(service_log, "a", buffering=1) if service_log else None
+
 
 def serialized(environ, start_response):
     global requests_served
     with lock:
+        started = time.monotonic_ns()
         try:
             return list(app(environ, start_response))
         finally:
@@ -59,6 +69,8 @@ def serialized(environ, start_response):
                 gc.collect()
             elif requests_served % COLLECT_YOUNG_EVERY == 0:
                 gc.collect(1)
+            if service_log:
+                service_log.write(f"{started} {time.monotonic_ns()}\n")
 
 
 host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
