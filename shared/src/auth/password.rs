@@ -343,6 +343,37 @@ mod tests {
         );
     }
 
+    /// The memory made ahead is the memory the first verification uses:
+    /// one full set, taken and put back, and the answer unchanged.
+    #[tokio::test]
+    async fn memory_made_ahead_is_taken_by_the_first_verification() {
+        let hasher = PasswordHasher::new(PasswordHashConfig::OWASP).unwrap();
+        let hash = hasher.hash("Secure-pass-123").await.unwrap();
+        hasher.prepare_memory();
+        let blocks = hasher.params.block_count();
+        let ready = || {
+            let free = hasher.memory.lock().unwrap();
+            free.len() == 1 && free[0].len() == blocks
+        };
+        for _ in 0..500 {
+            if ready() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(ready(), "no set of {blocks} blocks made ahead within 5 s");
+        assert_eq!(
+            hasher.verify("Secure-pass-123", Some(&hash)).await.unwrap(),
+            Verification::Match
+        );
+        assert_eq!(
+            hasher.verify("Wrong-pass-123", Some(&hash)).await.unwrap(),
+            Verification::Mismatch
+        );
+        // Taken and put back: still the one set, not a second allocation.
+        assert_eq!(hasher.memory.lock().unwrap().len(), 1);
+    }
+
     /// Verification reuses working memory left by the previous one: hashes
     /// made by the argon2 crate's own allocating code (other variants and
     /// parameters included) must verify after any earlier verification,
