@@ -43,6 +43,7 @@ fn account(email: &str) -> NewAccount {
             session_epoch: 0,
             deleted_at: None,
             auth_method: Default::default(),
+            mfa_enroll: false,
         },
         organization: Organization {
             id: org_id.clone(),
