@@ -302,6 +302,10 @@ check("GET /organization/{orgId}", s, b, 200, success=True, data__id=org_id,
 s, b = call("PUT", f"/organization/{org_id}", {"city": "London", "mfaEnforced": True}, token=token)
 check("PUT /organization/{orgId}", s, b, 200, success=True, data__city="London",
       data__mfaEnforced=True)
+# Off again through MFA's own route (the owner signs in below without MFA).
+s, b = call("POST", "/mfa/organization/enforce", {"enforced": False}, token=token)
+check("POST /mfa/organization/enforce (off)", s, b, 200, success=True,
+      data__orgId=org_id, data__mfaEnforced=False)
 s, b = call("GET", f"/organization/{uuid.uuid4()}", token=token)
 check("GET /organization/{orgId} (another)", s, b, 404, **error("NOT_FOUND"))
 
@@ -471,6 +475,42 @@ s, b = call("POST", "/mfa/disable", {"mfaType": "GOOGLE_AUTH"}, token=full)
 check("POST /mfa/disable", s, b, 200, data__isEnabled=False)
 s, b = call("POST", "/mfa/enable", {"mfaType": "GOOGLE_AUTH"}, token=full)
 check("POST /mfa/enable", s, b, 200, data__isEnabled=True)
+
+# The organization's MFA: a member (its invitation accepted before), then
+# enforcement; the member's next sign-in enrolls a factor before any
+# session, and verify-setup starts it. An administrator's reset (asking for
+# a new factor) ends its sessions; the next sign-in enrolls again.
+enrollee = f"enroll-{uuid.uuid4().hex[:8]}@acme.com"
+s, b = call("POST", "/organization/users", {"email": enrollee, "firstName": "En",
+            "lastName": "Rol"}, token=full)
+check("POST /organization/users (MFA organization)", s, b, 201)
+enrollee_id = (b.get("data") or {}).get("id")
+s, b = call("POST", "/user/verify-email", {"token": outbox_token(enrollee), "password": PASSWORD})
+check("POST /user/verify-email (the member's invitation)", s, b, 200, refreshToken=present)
+s, b = call("POST", "/mfa/organization/enforce", {"enforced": True}, token=full)
+check("POST /mfa/organization/enforce", s, b, 200, success=True, data__mfaEnforced=True)
+s, b = call("POST", "/user/login", {"email": enrollee, "password": PASSWORD})
+check("POST /user/login (must enroll)", s, b, 200, mfaRequired=True, refreshToken=None,
+      accessToken=lambda t: jwt_part(t, 1).get("type") == "mfa_enroll")
+enrolling = b.get("accessToken")
+s, b = call("POST", "/mfa/verify-login", {"mfaType": "GOOGLE_AUTH", "code": "123456"}, token=enrolling)
+check("POST /mfa/verify-login (an enrollment's token)", s, b, 403, **error("MFA_REQUIRED"))
+s, b = call("POST", "/mfa/setup", {"mfaType": "GOOGLE_AUTH"}, token=enrolling)
+check("POST /mfa/setup (an enrollment's token)", s, b, 200, data__secret=present)
+enrollee_secret = (b.get("data") or {}).get("secret") or "A" * 32
+s, b = call("POST", "/mfa/verify-setup", {"mfaType": "GOOGLE_AUTH", "code": totp(enrollee_secret)},
+            token=enrolling)
+check("POST /mfa/verify-setup (an enrollment: the session starts)", s, b, 200,
+      data__fullAccessToken=lambda t: present(t) and jwt_part(t, 1).get("amr") == ["pwd", "otp"],
+      data__refreshToken=present, data__tokenId=present)
+enrolled_refresh = (b.get("data") or {}).get("refreshToken")
+s, b = call("POST", "/mfa/reset", {"resetUserId": enrollee_id, "enable": True}, token=full)
+check("POST /mfa/reset", s, b, 200, success=True, message="MFA reset")
+s, b = call("POST", "/user/refresh", {"refresh_token": enrolled_refresh})
+check("POST /user/refresh (after the member's reset)", s, b, 401, **error("INVALID_REFRESH_TOKEN"))
+s, b = call("POST", "/user/login", {"email": enrollee, "password": PASSWORD})
+check("POST /user/login (after a reset asking to enroll)", s, b, 200, mfaRequired=True,
+      accessToken=lambda t: jwt_part(t, 1).get("type") == "mfa_enroll")
 
 # GET /health
 s, b = call("GET", "/health")

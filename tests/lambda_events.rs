@@ -403,5 +403,16 @@ on_both_stores! {
             let (status, body, _) = invoke(&t, route, &event).await;
             assert_eq!(status, 200, "{route:?}: {body}");
         }
+
+        // The organization's: enforcement, and a member's reset.
+        let by = Member { access_token: full.clone(), ..ada.clone() };
+        let grace = t.member(&by, "grace@acme.com", 0).await;
+        let (status, body, _) = invoke(&t, Route::MfaEnforce, &with_token(Route::MfaEnforce, &full)).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(t.store.organization(&ada.org_id).await.unwrap().unwrap().mfa_enforced);
+        let event = with_token(Route::MfaReset, &full).replace("TARGET_ID", &grace.id);
+        let (status, body, _) = invoke(&t, Route::MfaReset, &event).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(t.store.user(&grace.id).await.unwrap().unwrap().mfa_enroll);
     }
 }

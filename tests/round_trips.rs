@@ -574,4 +574,62 @@ async fn multi_factor(t: &TestApp, counter: &RoundTrips, rows: &mut Vec<(&str, T
         .await;
         rows.push((name, tally, budget));
     }
+
+    // The organization's MFA: enforcement, a member's sign-in that must
+    // enroll, its enrollment, and a reset.
+    let by = Member {
+        access_token: full.clone(),
+        ..mia.clone()
+    };
+    let noa = t.member(&by, "noa@acme.com", 0).await;
+    let enforce = json!({"enforced": true});
+    let enforced = measure(
+        counter,
+        200,
+        t.call(
+            "POST",
+            "/mfa/organization/enforce",
+            Some(enforce),
+            Some(&full),
+        ),
+    )
+    .await;
+    // PUT /organization/{orgId}'s: the caller and the organization, the write.
+    rows.push(("POST /mfa/organization/enforce", enforced, 2));
+    let login = measure(counter, 200, t.login("noa@acme.com", PASSWORD)).await;
+    // Login's: the organization is checked in the session's transaction,
+    // which fails; no request of its own.
+    rows.push(("POST /user/login (must enroll)", login, 3));
+    let enrolling = t.login("noa@acme.com", PASSWORD).await.str("accessToken");
+    let setup_body = json!({"mfaType": "GOOGLE_AUTH"});
+    let set_up = t
+        .call("POST", "/mfa/setup", Some(setup_body), Some(&enrolling))
+        .await;
+    let secret = totp::decode_secret(set_up.body["data"]["secret"].as_str().unwrap()).unwrap();
+    let code = totp::code_at(&secret, t.clock_now());
+    let enrolled = measure(
+        counter,
+        200,
+        t.call(
+            "POST",
+            "/mfa/verify-setup",
+            Some(body(&code)),
+            Some(&enrolling),
+        ),
+    )
+    .await;
+    // The account with its MFA state, the code's count, then the record, the
+    // user and the new session in one transaction (the count cleared and the
+    // cap's query alongside).
+    rows.push(("POST /mfa/verify-setup (an enrollment)", enrolled, 3));
+    let reset = json!({"resetUserId": noa.id, "enable": true});
+    let reset = measure(
+        counter,
+        200,
+        t.call("POST", "/mfa/reset", Some(reset), Some(&full)),
+    )
+    .await;
+    // The caller with the member, and the member's MFA state, together; then
+    // the record and the member in one transaction.
+    rows.push(("POST /mfa/reset", reset, 2));
 }

@@ -43,6 +43,7 @@ fn account(email: &str) -> NewAccount {
             session_epoch: 0,
             deleted_at: None,
             auth_method: Default::default(),
+            mfa_enroll: false,
         },
         organization: Organization {
             id: org_id.clone(),
@@ -119,6 +120,7 @@ conformance!(
     status_changes_move_the_owner_count,
     a_removal_releases_the_address_in_one_write,
     organization_edits_are_versioned_and_keep_the_owner_count,
+    a_sign_in_session_waits_for_mfa_where_it_is_enforced,
     settings_are_written_over_the_version_read,
     a_member_is_added_only_as_it_was_decided,
     registering_over_an_invitation_withdraws_it,

@@ -103,6 +103,7 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
         "post-auth-google-exchange",
         "post-auth-microsoft-exchange",
         "post-mfa-verify-login",
+        "post-mfa-verify-setup",
     ]
     .into_iter()
     .map(|binary| {

@@ -45,6 +45,7 @@ fn user() -> User {
         session_epoch: 0,
         deleted_at: None,
         auth_method: Default::default(),
+        mfa_enroll: false,
     }
 }
 

@@ -191,6 +191,7 @@ impl From<StoreError> for Error {
             StoreError::EmailTaken => Error::EmailAlreadyRegistered,
             StoreError::Conflict => Error::Conflict,
             StoreError::LastOwner => Error::LastOwner,
+            StoreError::MfaEnforced => Error::MfaEnforced,
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "store unavailable");
                 Error::Unavailable {

@@ -392,6 +392,37 @@ pub(super) async fn organization_edits_are_versioned_and_keep_the_owner_count(
     assert_eq!(store.organization(&edit.id).await.unwrap(), Some(stale));
 }
 
+/// A sign-in's session is written only while its organization does not
+/// enforce MFA (`MfaEnforced` otherwise, nothing written); a plain session
+/// write does not look.
+pub(super) async fn a_sign_in_session_waits_for_mfa_where_it_is_enforced(store: Arc<dyn Store>) {
+    let a = account("ada@acme.com");
+    store.create_account(&a).await.unwrap();
+    let org = a.organization.id.clone();
+    let before = session(&a.user.id);
+    store.create_sign_in_session(&before, &org).await.unwrap();
+    assert_eq!(store.session(&before.id).await.unwrap(), Some(before));
+    let mut enforced = a.organization.clone();
+    enforced.mfa_enforced = true;
+    enforced.version = 1;
+    store.update_organization(&enforced).await.unwrap();
+    let refused = session(&a.user.id);
+    assert!(matches!(
+        store.create_sign_in_session(&refused, &org).await,
+        Err(StoreError::MfaEnforced)
+    ));
+    assert_eq!(store.session(&refused.id).await.unwrap(), None);
+    // Another organization's enforcement is not this one's.
+    let b = account("bob@other.com");
+    store.create_account(&b).await.unwrap();
+    let elsewhere = session(&b.user.id);
+    store
+        .create_sign_in_session(&elsewhere, &b.organization.id)
+        .await
+        .unwrap();
+    assert!(store.session(&elsewhere.id).await.unwrap().is_some());
+}
+
 pub(super) async fn settings_are_written_over_the_version_read(store: Arc<dyn Store>) {
     let owner = SettingsOwner::User("u1");
     let org = SettingsOwner::Organization("u1");

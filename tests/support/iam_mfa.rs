@@ -91,4 +91,63 @@ pub(super) async fn multi_factor(
         assert_eq!(changed.status, 200, "{route:?}: {}", changed.body);
         record(route, recorder);
     }
+
+    // The organization's MFA: enforcement, a member's sign-in that must
+    // enroll (login's session check on the organization fails), its setup
+    // and verify-setup with the enrollment's token (the session starts
+    // there), an invitation's acceptance that must enroll too, and the
+    // member's reset.
+    let by = Member {
+        access_token: full.clone(),
+        ..mia.clone()
+    };
+    let noa = t.member(&by, "noa@acme.com", 0).await;
+    recorder.take();
+    let enforced = call(
+        "/mfa/organization/enforce",
+        json!({"enforced": true}),
+        full.clone(),
+    )
+    .await;
+    assert_eq!(enforced.status, 200, "{}", enforced.body);
+    record(Route::MfaEnforce, recorder);
+    let enrolling = t.login("noa@acme.com", PASSWORD).await.str("accessToken");
+    record(Route::Login, recorder);
+    let set_up = call(
+        "/mfa/setup",
+        json!({"mfaType": "GOOGLE_AUTH"}),
+        enrolling.clone(),
+    )
+    .await;
+    assert_eq!(set_up.status, 200, "{}", set_up.body);
+    record(Route::MfaSetup, recorder);
+    let secret = totp::decode_secret(set_up.body["data"]["secret"].as_str().unwrap()).unwrap();
+    let noa_code = totp::code_at(&secret, t.clock_now());
+    let enrolled = call("/mfa/verify-setup", body(&noa_code), enrolling).await;
+    assert_eq!(enrolled.status, 200, "{}", enrolled.body);
+    record(Route::MfaVerifySetup, recorder);
+    let invited = json!({"email": "ola@acme.com", "firstName": "Ola", "lastName": "O"});
+    let created = t
+        .call("POST", "/organization/users", Some(invited), Some(&full))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let token = t.invitation_token("ola@acme.com").await;
+    recorder.take();
+    let accepted = t
+        .post(
+            "/user/verify-email",
+            json!({"token": token, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    assert!(accepted.body["refreshToken"].is_null(), "{}", accepted.body);
+    record(Route::VerifyEmail, recorder);
+    let reset = call(
+        "/mfa/reset",
+        json!({"resetUserId": noa.id, "enable": true}),
+        full,
+    )
+    .await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    record(Route::MfaReset, recorder);
 }

@@ -163,6 +163,8 @@ pub fn call_of(route: Route, c: &Cast) -> RouteCall {
         Route::MfaVerifyLogin => ("POST", path(route), Some(json!({"mfaType": "GOOGLE_AUTH", "code": "123456"})), Pending),
         Route::MfaDisable | Route::MfaEnable | Route::MfaPrimary => ("POST", path(route), Some(json!({"mfaType": "GOOGLE_AUTH", "code": "123456"})), Owner),
         Route::MfaBackupCodes => ("POST", path(route), Some(json!({"code": "123456"})), Owner),
+        Route::MfaReset => ("POST", path(route), Some(json!({"resetUserId": c.member.id, "enable": true})), Owner),
+        Route::MfaEnforce => ("POST", path(route), Some(json!({"enforced": true})), Owner),
     };
     assert_eq!(method, route.method().as_str(), "{route:?}: the table's method");
     RouteCall {

@@ -289,6 +289,7 @@ mod tests {
             session_epoch: 0,
             deleted_at: None,
             auth_method: Default::default(),
+            mfa_enroll: false,
         }
     }
 

@@ -191,8 +191,9 @@ routes! {
     MfaStatus: GET "/mfa/status" => "get-mfa-status", VERIFY, mfa::get_status;
     MfaMethods: GET "/mfa/methods" => "get-mfa-methods", VERIFY, mfa::get_methods;
     MfaSetup: POST "/mfa/setup" => "post-mfa-setup", VERIFY, mfa::post_setup;
+    /// Signs too: with an enrollment's token it starts the session.
     MfaVerifySetup: POST "/mfa/verify-setup"
-        => "post-mfa-verify-setup", VERIFY, mfa::post_verify_setup;
+        => "post-mfa-verify-setup", BOTH, mfa::post_verify_setup;
     MfaVerifyLogin: POST "/mfa/verify-login"
         => "post-mfa-verify-login", BOTH, mfa::post_verify_login;
     MfaDisable: POST "/mfa/disable" => "post-mfa-disable", VERIFY, mfa::post_disable;
@@ -200,6 +201,9 @@ routes! {
     MfaPrimary: POST "/mfa/primary" => "post-mfa-primary", VERIFY, mfa::post_primary;
     MfaBackupCodes: POST "/mfa/backup-codes"
         => "post-mfa-backup-codes", VERIFY, mfa::post_backup_codes;
+    MfaReset: POST "/mfa/reset" => "post-mfa-reset", VERIFY, mfa::post_reset;
+    MfaEnforce: POST "/mfa/organization/enforce"
+        => "post-mfa-organization-enforce", VERIFY, mfa::post_enforce;
 }
 
 impl Route {
@@ -237,13 +241,26 @@ impl Route {
         )
     }
 
-    /// Whether a pending sign-in's token (`mfa_pending`, `mfa_enroll`) is
-    /// accepted: everywhere else it is 403 `MFA_REQUIRED` (`AuthUser`).
-    /// `Logout` reads no bearer token, so it accepts one too.
+    /// Whether a pending sign-in's token (`mfa_pending`) is accepted:
+    /// everywhere else it is 403 `MFA_REQUIRED` (`AuthUser`). `Logout`
+    /// reads no bearer token, so it accepts one too.
     pub fn accepts_pending_token(self) -> bool {
         matches!(
             self,
             Route::MfaStatus | Route::MfaMethods | Route::MfaVerifyLogin | Route::Logout
+        )
+    }
+
+    /// Whether an enrollment's token (`mfa_enroll`) is accepted: the
+    /// routes that set a second factor up, and `Logout` (no bearer token).
+    pub fn accepts_enroll_token(self) -> bool {
+        matches!(
+            self,
+            Route::MfaStatus
+                | Route::MfaMethods
+                | Route::MfaSetup
+                | Route::MfaVerifySetup
+                | Route::Logout
         )
     }
 }

@@ -74,6 +74,12 @@ pub struct User {
     /// account a social sign-in made or a member invited to use one.
     #[serde(default)]
     pub auth_method: AuthMethod,
+    /// An administrator reset the member's MFA asking it to enroll again
+    /// (`mfa/reset` with `enable: true`): its next sign-in is an
+    /// `mfa_enroll` token whatever its organization enforces, until
+    /// `mfa/verify-setup` turns a method on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_enroll: bool,
 }
 
 /// Flashback's `authMethod` words.
@@ -134,6 +140,7 @@ impl User {
             session_epoch: 0,
             deleted_at: None,
             auth_method: AuthMethod::Local,
+            mfa_enroll: false,
         }
     }
 
@@ -167,8 +174,9 @@ pub struct Organization {
     /// The organization's own address and phone (`website` is above).
     #[serde(default)]
     pub contact: ContactDetails,
-    /// Stored and shown; nothing enforces it yet (members may turn MFA on;
-    /// enforcement is not built).
+    /// Members without a second factor must enroll one when they sign in
+    /// (an `mfa_enroll` token instead of a session); sessions that existed
+    /// when it was turned on go on.
     #[serde(default)]
     pub mfa_enforced: bool,
     /// Bumped by every edit of the record; edits are conditional on it (and

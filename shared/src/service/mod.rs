@@ -27,11 +27,13 @@ use crate::App;
 use crate::auth::refresh as refresh_token;
 use crate::error::{Error, Result};
 use crate::model::{LOGIN_METHOD_PASSWORD, Session, User};
+use crate::store::StoreError;
 
 /// What register and login hand back: a new session and its tokens; or,
 /// for a user with MFA on, a pending sign-in (`mfa_required`): a short-lived
 /// `mfa_pending` token, no session and no refresh token until
-/// `mfa/verify-login`.
+/// `mfa/verify-login` (or, for a member that must enroll a second factor
+/// first, an `mfa_enroll` token until `mfa/verify-setup`).
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub access_token: String,
@@ -126,20 +128,29 @@ pub(crate) async fn start_session(
 ) -> Result<SignedIn> {
     let event = method.event;
     may_sign_in(app, &user, event)?;
-    if user.mfa_required {
-        // The second factor is still owed: no session, no refresh token.
+    if user.mfa_required || user.mfa_enroll {
+        // The second factor is still owed (or, after an administrator's
+        // reset, still to be enrolled): no session, no refresh token.
         alongside.await?;
         return mfa::pending_sign_in(app, user, method);
     }
     let (mut session, refresh_token) = new_session(app, &user, origin)?;
     session.login_method = method.login_method.to_owned();
+    // The organization's enforcement is checked in the session's own write
+    // (no round trip of its own).
     let (created, done, capped) = tokio::join!(
-        app.store.create_session(&session),
+        app.store.create_sign_in_session(&session, &user.org_id),
         alongside,
         sessions::end_sessions_beyond_cap(app, &user, &session.id)
     );
-    created?;
     done?;
+    match created {
+        Ok(()) => {}
+        // A member without a second factor in an enforcing organization:
+        // it enrolls one first.
+        Err(StoreError::MfaEnforced) => return mfa::pending_sign_in(app, user, method),
+        Err(e) => return Err(e.into()),
+    }
     capped?;
     tracing::info!(
         event,

@@ -21,7 +21,7 @@ use crate::store::{InvitationReissue, MemberRemoval, RoleChange, StatusChange, S
 const WRITE_ATTEMPTS: usize = 3;
 
 /// The caller and a member it may act on: not removed, in its organization.
-async fn caller_and_present_member(
+pub(super) async fn caller_and_present_member(
     app: &App,
     claims: AccessClaims,
     target_id: &str,
@@ -315,8 +315,9 @@ fn patched_contact(current: &ContactDetails, patch: &ContactDetails) -> Result<C
     })
 }
 
-/// PUT /organization/{orgId}: ADMINISTRATORS or higher. `mfaEnforced` is
-/// stored and shown; nothing enforces it yet.
+/// PUT /organization/{orgId}: ADMINISTRATORS or higher. `mfaEnforced`
+/// (also `POST /mfa/organization/enforce`'s) makes members without a second
+/// factor enroll one at their next sign-in.
 pub async fn update_organization(
     app: &App,
     claims: AccessClaims,

@@ -1,6 +1,7 @@
 //! A user's own profile, a member's role, and updates to both.
 
 use super::caller::{self, Caller, caller_from};
+use super::mfa::has_fresh_proof;
 use super::{roles, throttle, validate};
 use crate::App;
 use crate::auth::access::AccessClaims;
@@ -135,6 +136,13 @@ pub async fn update(
             let recent = app.now() - caller.signed_in_at <= RECENT_SIGN_IN_SECONDS;
             if current.is_none() && !recent {
                 return Err(Error::CurrentPasswordRequired);
+            }
+            // A password alone no longer proves the account with MFA on:
+            // the session must have passed its second factor lately too
+            // (before a current password is even tried).
+            if target.mfa_required && !has_fresh_proof(app, &caller) {
+                tracing::info!(event = "password_change", outcome = "mfa_required", user_id = %target.id, "password change refused: no recent second factor");
+                return Err(Error::MfaRequired);
             }
             password::check_strength(new_password)?;
             if let Some(current) = current {

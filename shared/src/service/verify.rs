@@ -78,32 +78,35 @@ pub async fn verify(
         }
         user.version += 1;
         user.updated_at = app.now();
-        if user.mfa_required {
-            // The link proves the mailbox, not the second factor: the token
-            // is spent and the address verified, and the sign-in waits for
-            // `mfa/verify-login` like any other.
+        if !(user.mfa_required || user.mfa_enroll) {
+            let (session, refresh_token) = new_session(app, &user, origin.clone())?;
             match app
                 .store
-                .redeem_reset(&found.hash, &found.others, &user)
+                .redeem_verification(&found.hash, &found.others, &user, &session)
                 .await
             {
-                Ok(()) => return super::mfa::pending_sign_in(app, user, SignInMethod::PASSWORD),
+                Ok(()) => {
+                    tracing::info!(event = "verify_email", outcome = "success", user_id = %user.id, org_id = %user.org_id, session_id = %session.id, "email verified");
+                    return signed_in(app, user, &session, refresh_token);
+                }
+                // The organization enforces MFA and the member has none:
+                // no session, it enrolls one first (below).
+                Err(StoreError::MfaEnforced) => {}
+                // Spent by a concurrent request (the next read says so), or
+                // the user changed: decided again on what is stored now.
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        let (session, refresh_token) = new_session(app, &user, origin.clone())?;
+        // The link proves the mailbox, not the second factor: the token is
+        // spent and the address verified, and the sign-in waits for
+        // `mfa/verify-login` (or an enrollment) like any other.
         match app
             .store
-            .redeem_verification(&found.hash, &found.others, &user, &session)
+            .redeem_reset(&found.hash, &found.others, &user)
             .await
         {
-            Ok(()) => {
-                tracing::info!(event = "verify_email", outcome = "success", user_id = %user.id, org_id = %user.org_id, session_id = %session.id, "email verified");
-                return signed_in(app, user, &session, refresh_token);
-            }
-            // Spent by a concurrent request (the next read says so), or
-            // the user changed: decided again on what is stored now.
+            Ok(()) => return super::mfa::pending_sign_in(app, user, SignInMethod::PASSWORD),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }

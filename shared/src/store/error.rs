@@ -16,6 +16,10 @@ pub enum StoreError {
     /// The change would leave the organization without an owner.
     #[error("the organization would have no owner")]
     LastOwner,
+    /// A sign-in's new session refused: the organization enforces MFA and
+    /// the member has no second factor yet (it enrolls first).
+    #[error("the organization enforces MFA")]
+    MfaEnforced,
     /// Anything else: a bug or corrupt data. Logged, answered with a 500.
     #[error("store error: {0}")]
     Internal(String),

@@ -83,7 +83,9 @@ pub trait MailStore: Send + Sync {
     /// Spends a verification token and `others` of the same user with it
     /// (any purpose), writes `user` (only at version `user.version - 1`, as
     /// `update_user`) and creates `session`, all or nothing. `Conflict` when
-    /// the token is gone (spent by a concurrent request) or the user changed.
+    /// the token is gone (spent by a concurrent request) or the user changed;
+    /// `MfaEnforced` when the user's organization enforces MFA (as
+    /// `create_sign_in_session`: the member enrolls first).
     async fn redeem_verification(
         &self,
         token_hash: &str,

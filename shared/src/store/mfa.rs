@@ -35,8 +35,15 @@ pub trait MfaStore: Send + Sync {
 
     /// verify-login: `record` (as [`put_mfa`](Self::put_mfa)) and the new
     /// `session` (only where its id is unused: a pending sign-in starts one
-    /// session at most), all or nothing.
-    async fn mfa_sign_in(&self, record: &MfaRecord, session: &Session) -> StoreResult<()>;
+    /// session at most), all or nothing. With `user` (an enrollment's
+    /// verify-setup: MFA turned on as the session starts), the user too, as
+    /// [`put_mfa_with_user`](Self::put_mfa_with_user) writes it.
+    async fn mfa_sign_in(
+        &self,
+        record: &MfaRecord,
+        user: Option<&User>,
+        session: &Session,
+    ) -> StoreResult<()>;
 
     /// A live session (not revoked) moved into `epoch` and stamped as
     /// having passed a second factor at `at`; `Conflict` when it is gone.

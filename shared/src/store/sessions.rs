@@ -8,6 +8,13 @@ use super::*;
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
 
+    /// A sign-in's new session (as [`create_session`](Self::create_session)),
+    /// only while organization `org_id` does not enforce MFA: `MfaEnforced`
+    /// when it does. The organization is checked in the session's own write,
+    /// so a sign-in racing enforcement's start is either a session that
+    /// existed before it or refused.
+    async fn create_sign_in_session(&self, session: &Session, org_id: &str) -> StoreResult<()>;
+
     async fn session(&self, session_id: &str) -> StoreResult<Option<Session>>;
 
     /// The user and one session, read together in one round trip: what every

@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 use crate::http::AuthUser;
 use crate::http::request::{json_body, source_ip};
 use crate::http::response::{success, with_cache_control};
-use crate::http::shapes::Data;
+use crate::http::shapes::{Data, Message};
+use crate::model::mfa::MfaRecord;
 use crate::service::mfa;
 
 /// No honest code is longer (a backup code with spaces is 11 or so).
@@ -84,7 +85,9 @@ struct SetUpData<'a> {
 }
 
 pub(crate) async fn post_setup(app: &App, req: &Request) -> Result<Response<Body>> {
-    let claims = AuthUser::from_request(app, req).await?.claims;
+    let claims = AuthUser::allowing(app, req, &[MFA_ENROLL_TYPE])
+        .await?
+        .claims;
     let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
     let set_up = mfa::setup(app, claims, &body.mfa_type, body.code()?).await?;
     let data = SetUpData {
@@ -110,22 +113,53 @@ struct DataWithMessage<T> {
     message: &'static str,
 }
 
-pub(crate) async fn post_verify_setup(app: &App, req: &Request) -> Result<Response<Body>> {
-    let claims = AuthUser::from_request(app, req).await?.claims;
-    let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
-    let record = mfa::verify_setup(app, claims, &body.mfa_type, body.required_code()?).await?;
-    let data = EnabledData {
+/// An enrollment's session, beside what verify-setup always answers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EnrolledData<'a> {
+    #[serde(flatten)]
+    enabled: EnabledData<'a>,
+    full_access_token: &'a str,
+    access_token: &'a str,
+    refresh_token: &'a str,
+    token_id: &'a str,
+    expires_at: i64,
+}
+
+fn enabled_data(record: &MfaRecord) -> EnabledData<'_> {
+    EnabledData {
         is_enabled: record.is_enabled(),
         enabled_methods: record.enabled_methods(),
         primary_method: record.primary.as_deref(),
+    }
+}
+
+pub(crate) async fn post_verify_setup(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::allowing(app, req, &[MFA_ENROLL_TYPE])
+        .await?
+        .claims;
+    let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
+    let code = body.required_code()?;
+    let verified = mfa::verify_setup(app, claims, &body.mfa_type, code, source_ip(req)).await?;
+    let message = "MFA enabled";
+    let Some(signed_in) = &verified.signed_in else {
+        let data = enabled_data(&verified.record);
+        return Ok(success(200, &DataWithMessage { data, message }));
     };
-    Ok(success(
-        200,
-        &DataWithMessage {
-            data,
-            message: "MFA enabled",
-        },
-    ))
+    let (Some(refresh_token), Some(token_id)) = (&signed_in.refresh_token, &signed_in.session_id)
+    else {
+        return Err(Error::Internal("an enrollment started no session".into()));
+    };
+    let data = EnrolledData {
+        enabled: enabled_data(&verified.record),
+        full_access_token: &signed_in.access_token,
+        access_token: &signed_in.access_token,
+        refresh_token,
+        token_id,
+        expires_at: signed_in.expires_at,
+    };
+    let body = DataWithMessage { data, message };
+    Ok(with_cache_control(success(200, &body), "no-store"))
 }
 
 /// Flashback's `MFAVerificationLoginResponse`, unwrapped, plus login's
@@ -171,11 +205,7 @@ async fn post_change(app: &App, req: &Request, change: mfa::Change) -> Result<Re
     let claims = AuthUser::from_request(app, req).await?.claims;
     let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
     let record = mfa::change(app, claims, change, &body.mfa_type, body.code()?).await?;
-    let data = EnabledData {
-        is_enabled: record.is_enabled(),
-        enabled_methods: record.enabled_methods(),
-        primary_method: record.primary.as_deref(),
-    };
+    let data = enabled_data(&record);
     let message = match change {
         mfa::Change::Disable => "MFA method disabled",
         mfa::Change::Enable => "MFA method enabled",
@@ -220,4 +250,52 @@ pub(crate) async fn post_backup_codes(app: &App, req: &Request) -> Result<Respon
         backup_codes: &codes,
     };
     Ok(with_cache_control(success(200, &Data { data }), "no-store"))
+}
+
+#[derive(Deserialize)]
+struct EnforceRequest {
+    enforced: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Enforcement<'a> {
+    org_id: &'a str,
+    mfa_enforced: bool,
+}
+
+pub(crate) async fn post_enforce(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::from_request(app, req).await?.claims;
+    let body: EnforceRequest = json_body(req, app.config.max_body_bytes)?;
+    let org = mfa::admin::enforce(app, claims, body.enforced).await?;
+    let data = Enforcement {
+        org_id: &org.id,
+        mfa_enforced: org.mfa_enforced,
+    };
+    let message = if org.mfa_enforced {
+        "MFA enforced for the organization"
+    } else {
+        "MFA no longer enforced for the organization"
+    };
+    Ok(success(200, &DataWithMessage { data, message }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResetRequest {
+    reset_user_id: String,
+    #[serde(default)]
+    enable: bool,
+}
+
+pub(crate) async fn post_reset(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::from_request(app, req).await?.claims;
+    let body: ResetRequest = json_body(req, app.config.max_body_bytes)?;
+    mfa::admin::reset(app, claims, &body.reset_user_id, body.enable).await?;
+    Ok(success(
+        200,
+        &Message {
+            message: "MFA reset",
+        },
+    ))
 }

@@ -5,7 +5,8 @@ use super::{Accepted, check_code, clear_code_attempts, method_of, pending_state}
 use crate::App;
 use crate::auth::access::{AccessClaims, MFA_PENDING_TYPE};
 use crate::error::{Error, Result};
-use crate::model::LOGIN_METHOD_PASSWORD;
+use crate::model::mfa::MfaRecord;
+use crate::model::{LOGIN_METHOD_PASSWORD, User};
 use crate::service::{
     SessionOrigin, SignedIn, may_sign_in, new_session_with_id, sessions, signed_in,
 };
@@ -50,36 +51,60 @@ pub async fn verify_login(app: &App, claims: AccessClaims, input: CodeSignIn) ->
             record.backup_codes.remove(index);
         }
     }
-    let now = app.now();
     record.version += 1;
-    record.updated_at = now;
+    record.updated_at = app.now();
+    let signed_in = start_verified_session(app, user, false, &claims, input.ip_address, &record)
+        .await
+        .map_err(|e| match e {
+            Error::Conflict => {
+                tracing::info!(event = "mfa_login", outcome = "spent", user_id = %claims.sub, "code or pending sign-in already used");
+                Error::InvalidMfaCode
+            }
+            e => e,
+        })?;
+    let session_id = signed_in.session_id.as_deref().unwrap_or_default();
+    let login_method = claims
+        .login_method
+        .as_deref()
+        .unwrap_or(LOGIN_METHOD_PASSWORD);
+    tracing::info!(event = "mfa_login", outcome = "success", user_id = %signed_in.user.id, org_id = %signed_in.user.org_id, session_id, login_method, "signed in with a second factor");
+    Ok(signed_in)
+}
+
+/// The session a pending token names (its `sid`: one pending token starts
+/// one session at most), started with a second factor passed now, in the
+/// same write as `record` (and, with `user_changed`, `user`). A lost race
+/// (the session or the record written by another request) is `Conflict`.
+pub(super) async fn start_verified_session(
+    app: &App,
+    user: User,
+    user_changed: bool,
+    claims: &AccessClaims,
+    ip_address: Option<String>,
+    record: &MfaRecord,
+) -> Result<SignedIn> {
     let origin = SessionOrigin {
         device_info: None,
-        ip_address: input.ip_address,
+        ip_address,
     };
     let (mut session, refresh_token) = new_session_with_id(app, &user, origin, claims.sid.clone())?;
     session.login_method = claims
         .login_method
         .clone()
         .unwrap_or_else(|| LOGIN_METHOD_PASSWORD.to_owned());
-    session.mfa_at = Some(now);
-    // The code is spent and the session started in one write: of two
-    // requests with the same code (or the same pending token), one wins.
+    session.mfa_at = Some(app.now());
     let (written, cleared, capped) = tokio::join!(
-        app.store.mfa_sign_in(&record, &session),
+        app.store
+            .mfa_sign_in(record, user_changed.then_some(&user), &session),
         clear_code_attempts(app, &user.id),
         sessions::end_sessions_beyond_cap(app, &user, &session.id)
     );
     match written {
         Ok(()) => {}
-        Err(StoreError::Conflict) => {
-            tracing::info!(event = "mfa_login", outcome = "spent", user_id = %user.id, "code or pending sign-in already used");
-            return Err(Error::InvalidMfaCode);
-        }
+        Err(StoreError::Conflict) => return Err(Error::Conflict),
         Err(e) => return Err(e.into()),
     }
     cleared?;
     capped?;
-    tracing::info!(event = "mfa_login", outcome = "success", user_id = %user.id, org_id = %user.org_id, session_id = %session.id, login_method = %session.login_method, "signed in with a second factor");
     signed_in(app, user, &session, refresh_token)
 }

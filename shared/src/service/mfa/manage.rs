@@ -4,9 +4,7 @@
 //! code with the request (Cognito's and Kratos's users report MFA removed
 //! without one).
 
-use super::{
-    Accepted, FRESH_PROOF_SECONDS, caller_state, check_code, clear_code_attempts, method_of,
-};
+use super::{Accepted, caller_state, check_code, clear_code_attempts, has_fresh_proof, method_of};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::auth::mfa_key::{MfaKey, new_backup_codes};
@@ -25,7 +23,7 @@ pub(super) enum Proof {
     Verified,
 }
 
-/// A second factor from this session within [`FRESH_PROOF_SECONDS`], or
+/// A second factor from this session within `FRESH_PROOF_SECONDS`, or
 /// `code` (TOTP or backup) checked and spent on `record`; 403
 /// `MFA_REQUIRED` without either.
 pub(super) async fn fresh_proof(
@@ -43,10 +41,7 @@ pub(super) async fn fresh_proof(
     else {
         return Ok(());
     };
-    if caller
-        .mfa_at
-        .is_some_and(|at| app.now() - at <= FRESH_PROOF_SECONDS)
-    {
+    if has_fresh_proof(app, caller) {
         return Ok(());
     }
     let code = code.filter(|c| !c.is_empty()).ok_or(Error::MfaRequired)?;

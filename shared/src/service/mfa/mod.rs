@@ -7,6 +7,8 @@
 //! (the record's `last_totp_step`, written at the version read), and a
 //! backup code is spent in the same conditional write.
 
+pub mod admin;
+mod enroll;
 mod login;
 mod manage;
 mod setup;
@@ -19,12 +21,12 @@ use super::caller::{Caller, caller};
 use super::throttle::{clear_attempts, count_attempt};
 use super::{SignInMethod, SignedIn};
 use crate::App;
-use crate::auth::access::{AccessClaims, MFA_PENDING_TYPE};
+use crate::auth::access::{AccessClaims, MFA_ENROLL_TYPE, MFA_PENDING_TYPE};
 use crate::auth::mfa_key::{looks_like_backup_code, normalize_backup_code};
 use crate::auth::totp;
 use crate::config::LoginThrottleConfig;
 use crate::error::{Error, Result};
-use crate::model::mfa::{GOOGLE_AUTH, MfaRecord};
+use crate::model::mfa::{GOOGLE_AUTH, MfaRecord, TotpMethod};
 use crate::model::{LoginThrottle, User};
 use crate::store::MfaState;
 
@@ -42,8 +44,16 @@ pub const CODE_THROTTLE: LoginThrottleConfig = LoginThrottleConfig {
 };
 
 /// How recent a second factor must be for the changes that need a fresh
-/// proof (a new setup while a method is on).
+/// proof (a new setup while a method is on, a password change).
 pub const FRESH_PROOF_SECONDS: i64 = 900;
+
+/// Whether the caller's session passed a second factor within
+/// [`FRESH_PROOF_SECONDS`]: what MFA changes and a password change ask for.
+pub(crate) fn has_fresh_proof(app: &App, caller: &Caller) -> bool {
+    caller
+        .mfa_at
+        .is_some_and(|at| app.now() - at <= FRESH_PROOF_SECONDS)
+}
 
 /// Where a user's code attempts are counted, beside the login throttle's
 /// records (an address never starts with `mfa:`).
@@ -63,17 +73,25 @@ pub struct MfaStatus {
 }
 
 /// A pending sign-in's token: 5 minutes, the session id it may start, how
-/// the first factor was given.
+/// the first factor was given. `mfa_pending` for a user with MFA on (it
+/// gives its second factor at `mfa/verify-login`); `mfa_enroll` for one
+/// without (its organization enforces MFA, or an administrator's reset asks
+/// for it), which sets a factor up first (`mfa/setup`, `mfa/verify-setup`).
 pub(crate) fn pending_sign_in(app: &App, user: User, method: SignInMethod) -> Result<SignedIn> {
     let session_id = crate::auth::refresh::new_session_id();
+    let (token_type, outcome) = if user.mfa_required {
+        (MFA_PENDING_TYPE, "mfa_required")
+    } else {
+        (MFA_ENROLL_TYPE, "mfa_enroll")
+    };
     let pending = app.access_tokens.issue_pending(
         &user,
-        MFA_PENDING_TYPE,
+        token_type,
         &session_id,
         method.login_method,
         app.now(),
     )?;
-    tracing::info!(event = method.event, outcome = "mfa_required", user_id = %user.id, org_id = %user.org_id, "first factor passed; second factor required");
+    tracing::info!(event = method.event, outcome, user_id = %user.id, org_id = %user.org_id, "first factor passed; second factor required");
     Ok(SignedIn {
         access_token: pending.token,
         refresh_token: None,
@@ -140,7 +158,7 @@ pub async fn status(app: &App, claims: AccessClaims) -> Result<MfaStatus> {
     let is_enabled = !enabled_methods.is_empty();
     Ok(MfaStatus {
         is_enabled,
-        is_required: is_enabled || is_enforced,
+        is_required: is_enabled || is_enforced || user.mfa_enroll,
         is_enforced,
         primary_method: record.primary.clone().filter(|_| is_enabled),
         enabled_methods,
@@ -206,6 +224,55 @@ async fn check_code(
             Err(Error::InvalidMfaCode)
         }
     }
+}
+
+/// What `mfa/verify-setup` did: the record as written and, for an
+/// enrollment (an `mfa_enroll` token), the session it started.
+#[derive(Debug, Clone)]
+pub struct SetUpVerified {
+    pub record: MfaRecord,
+    pub signed_in: Option<SignedIn>,
+}
+
+/// `record`'s pending setup, proven by `code` (counted before it is
+/// checked): the record with it on, primary if it is the first, its backup
+/// codes the live ones, one version on.
+pub(super) async fn proven_setup(
+    app: &App,
+    user_id: &str,
+    record: Option<MfaRecord>,
+    throttle: Option<LoginThrottle>,
+    code: &str,
+) -> Result<MfaRecord> {
+    let mut record = record.ok_or(Error::MfaNotSetUp)?;
+    let pending = record.pending_totp.clone().ok_or(Error::MfaNotSetUp)?;
+    let Accepted::Step(step) = check_code(
+        app,
+        user_id,
+        throttle,
+        &pending.sealed_secret,
+        // A new secret: no step of it was accepted before.
+        0,
+        None,
+        code,
+    )
+    .await?
+    else {
+        return Err(Error::InvalidMfaCode);
+    };
+    let now = app.now();
+    record.totp = Some(TotpMethod {
+        sealed_secret: pending.sealed_secret,
+        enabled: true,
+        verified_at: now,
+    });
+    record.backup_codes = pending.backup_codes;
+    record.pending_totp = None;
+    record.primary.get_or_insert_with(|| GOOGLE_AUTH.to_owned());
+    record.last_totp_step = step;
+    record.version += 1;
+    record.updated_at = now;
+    Ok(record)
 }
 
 /// After a correct code: the count starts over.

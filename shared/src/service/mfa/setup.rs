@@ -5,12 +5,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::manage::{fresh_backup_codes, proven_record, turn_on};
-use super::{Accepted, caller_state, check_code, method_of};
+use super::{SetUpVerified, caller_state, enroll, method_of, proven_setup};
 use crate::App;
-use crate::auth::access::AccessClaims;
+use crate::auth::access::{AccessClaims, MFA_ENROLL_TYPE};
 use crate::auth::totp;
 use crate::error::{Error, Result};
-use crate::model::mfa::{GOOGLE_AUTH, MfaRecord, PendingTotp, TotpMethod};
+use crate::model::mfa::{GOOGLE_AUTH, PendingTotp};
 use crate::store::StoreError;
 
 /// The name authenticator apps show the account under.
@@ -75,8 +75,12 @@ pub async fn setup(
 ) -> Result<SetUp> {
     method_of(mfa_type)?;
     let key = app.mfa_key()?;
-    let (caller, mut record) = proven_record(app, claims, code).await?;
-    let user = &caller.user;
+    let (user, mut record) = if claims.token_type == MFA_ENROLL_TYPE {
+        enroll::enrolling(app, &claims).await?
+    } else {
+        let (caller, record) = proven_record(app, claims, code).await?;
+        (caller.user, record)
+    };
     let secret = totp::new_secret()?;
     let (backup_codes, hashes) = fresh_backup_codes(key, &user.id)?;
     record.pending_totp = Some(PendingTotp {
@@ -104,48 +108,29 @@ pub async fn setup(
 /// `POST /mfa/verify-setup` `{"mfaType", "code"}`: a code of the pending
 /// secret turns it on (primary if it is the first), its backup codes become
 /// the live ones, every other session of the user ends, and the caller's
-/// session counts as having passed MFA now.
+/// session counts as having passed MFA now. With an enrollment's token,
+/// that session starts here (`enroll::verify`).
 pub async fn verify_setup(
     app: &App,
     claims: AccessClaims,
     mfa_type: &str,
     code: &str,
-) -> Result<MfaRecord> {
+    ip_address: Option<String>,
+) -> Result<SetUpVerified> {
     method_of(mfa_type)?;
+    if claims.token_type == MFA_ENROLL_TYPE {
+        return enroll::verify(app, claims, code, ip_address).await;
+    }
     let session_id = claims.sid.clone();
     let (caller, state) = caller_state(app, claims).await?;
-    let mut record = state.record.ok_or(Error::MfaNotSetUp)?;
-    let pending = record.pending_totp.clone().ok_or(Error::MfaNotSetUp)?;
     let user_id = caller.user.id.clone();
-    let Accepted::Step(step) = check_code(
-        app,
-        &user_id,
-        state.throttle,
-        &pending.sealed_secret,
-        // A new secret: no step of it was accepted before.
-        0,
-        None,
-        code,
-    )
-    .await?
-    else {
-        return Err(Error::InvalidMfaCode);
-    };
-    let now = app.now();
-    record.totp = Some(TotpMethod {
-        sealed_secret: pending.sealed_secret,
-        enabled: true,
-        verified_at: now,
-    });
-    record.backup_codes = pending.backup_codes;
-    record.pending_totp = None;
-    record.primary.get_or_insert_with(|| GOOGLE_AUTH.to_owned());
-    record.last_totp_step = step;
-    record.version += 1;
-    record.updated_at = now;
+    let record = proven_setup(app, &user_id, state.record, state.throttle, code).await?;
     turn_on(app, caller.user, &record, &session_id).await?;
     tracing::info!(event = "mfa_setup", outcome = "success", user_id = %user_id, mfa_type = GOOGLE_AUTH, "MFA turned on; other sessions ended");
-    Ok(record)
+    Ok(SetUpVerified {
+        record,
+        signed_in: None,
+    })
 }
 
 #[cfg(test)]

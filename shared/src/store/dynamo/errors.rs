@@ -150,6 +150,12 @@ pub(super) fn decide_account(reasons: &[Reason]) -> Option<StoreError> {
     condition_failed_at(reasons, 1).then_some(StoreError::EmailTaken)
 }
 
+/// A sign-in's items, the organization's MFA check first
+/// (`DynamoStore::tx_not_enforcing`).
+pub(super) fn decide_sign_in(reasons: &[Reason]) -> Option<StoreError> {
+    condition_failed_at(reasons, 0).then_some(StoreError::MfaEnforced)
+}
+
 /// add_member's items: organization check, user, email lock, caller check.
 /// A caller that changed is answered before a taken email: the request is
 /// decided again on the caller as it is now.

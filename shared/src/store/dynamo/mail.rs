@@ -29,8 +29,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWrite
 
 use super::{
     Condition, DynamoStore, GSI1PK, GSI1SK, Item, NOT_EXISTS, PK, Reason, SK, SK_PROFILE, TTL,
-    WriteProof, decode, email_key, key, key_owned, n, s, session_item, store_error, table_keys,
-    user_item,
+    WriteProof, decide_sign_in, decode, email_key, key, key_owned, n, s, session_item, store_error,
+    table_keys, user_item,
 };
 use crate::model::mail::{
     CountedLimit, MailGrant, MailLimit, MailToken, OUTBOX_KEEP_SECONDS, OutboxMail,
@@ -439,9 +439,11 @@ impl MailStore for DynamoStore {
         user: &User,
         session: &Session,
     ) -> StoreResult<()> {
-        let (proof, mut items) = self.spend(token_hash, others, user)?;
+        let (proof, spent) = self.spend(token_hash, others, user)?;
+        let mut items = vec![self.tx_not_enforcing(&user.org_id)?];
+        items.extend(spent);
         items.push(self.tx_put(session_item(session)?, Condition::new(NOT_EXISTS))?);
-        self.transact(items, decide_nothing, None, &proof).await
+        self.transact(items, decide_sign_in, None, &proof).await
     }
 
     async fn redeem_reset(

@@ -72,12 +72,19 @@ impl MfaStore for DynamoStore {
         self.transact(items, decide_nothing, None, &proof).await
     }
 
-    async fn mfa_sign_in(&self, record: &MfaRecord, session: &Session) -> StoreResult<()> {
+    async fn mfa_sign_in(
+        &self,
+        record: &MfaRecord,
+        user: Option<&User>,
+        session: &Session,
+    ) -> StoreResult<()> {
         let proof = WriteProof::stamp(mfa_item(record)?)?;
-        let items = vec![
-            self.tx_put(proof.item.clone(), record_condition(record)?)?,
-            self.tx_put(session_item(session)?, Condition::new(NOT_EXISTS))?,
-        ];
+        let mut items = vec![self.tx_put(proof.item.clone(), record_condition(record)?)?];
+        if let Some(user) = user {
+            let previous = user.version.checked_sub(1).ok_or(StoreError::Conflict)?;
+            items.push(self.tx_put(user_item(user)?, at_version(previous))?);
+        }
+        items.push(self.tx_put(session_item(session)?, Condition::new(NOT_EXISTS))?);
         self.transact(items, decide_nothing, None, &proof).await
     }
 

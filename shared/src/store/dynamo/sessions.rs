@@ -3,11 +3,35 @@
 use super::*;
 use crate::store::SessionStore;
 
+impl DynamoStore {
+    /// A sign-in transaction's first item: organization `org_id` does not
+    /// enforce MFA (a record written before the field: it does not).
+    /// [`decide_sign_in`] reads its failure as `MfaEnforced`.
+    pub(super) fn tx_not_enforcing(&self, org_id: &str) -> StoreResult<TransactWriteItem> {
+        let (pk, sk) = org_key(org_id);
+        let condition = Condition::new("attribute_not_exists(#m) OR #m = :false")
+            .name("#m", "mfaEnforced")
+            .value(":false", AttributeValue::Bool(false));
+        self.tx_check(key(pk, sk), condition)
+    }
+}
+
 #[async_trait]
 impl SessionStore for DynamoStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
         self.put_once(session_item(session)?, Condition::new(NOT_EXISTS))
             .await
+    }
+
+    async fn create_sign_in_session(&self, session: &Session, org_id: &str) -> StoreResult<()> {
+        // A ConditionCheck rather than a read first: the organization costs
+        // the sign-in no round trip of its own.
+        let proof = WriteProof::stamp(session_item(session)?)?;
+        let items = vec![
+            self.tx_not_enforcing(org_id)?,
+            self.tx_put(proof.item.clone(), Condition::new(NOT_EXISTS))?,
+        ];
+        self.transact(items, decide_sign_in, None, &proof).await
     }
 
     async fn session(&self, session_id: &str) -> StoreResult<Option<Session>> {

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    EmbeddedStore, from_json, insert_session, one_row_changed, read_all_json, read_json,
-    sqlite_error, to_json,
+    EmbeddedStore, check_not_enforcing, from_json, insert_session, one_row_changed, read_all_json,
+    read_json, sqlite_error, to_json,
 };
 use crate::model::mail::{CountedLimit, MailGrant, MailLimit, OUTBOX_KEEP_SECONDS, OutboxMail};
 use crate::model::{Session, User};
@@ -347,6 +347,7 @@ impl MailStore for EmbeddedStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sqlite_error)?;
+            check_not_enforcing(&tx, &user.org_id)?;
             spend_tokens(&tx, &hash, &others, &user.id)?;
             write_user(&tx, &user)?;
             insert_session(&tx, &session)?;

@@ -75,13 +75,21 @@ impl MfaStore for EmbeddedStore {
         .await
     }
 
-    async fn mfa_sign_in(&self, record: &MfaRecord, session: &Session) -> StoreResult<()> {
-        let (record, session) = (record.clone(), session.clone());
+    async fn mfa_sign_in(
+        &self,
+        record: &MfaRecord,
+        user: Option<&User>,
+        session: &Session,
+    ) -> StoreResult<()> {
+        let (record, user, session) = (record.clone(), user.cloned(), session.clone());
         self.run(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sqlite_error)?;
             write_record(&tx, &record)?;
+            if let Some(user) = &user {
+                write_user(&tx, user)?;
+            }
             insert_session(&tx, &session)?;
             tx.commit().map_err(sqlite_error)
         })

@@ -309,6 +309,23 @@ fn move_owner_count(conn: &Connection, org_id: &str, delta: i64, floor: i64) -> 
     Ok(())
 }
 
+/// Inside a sign-in's transaction: `MfaEnforced` when organization
+/// `org_id` enforces MFA (its member enrolls before any session starts).
+fn check_not_enforcing(conn: &Connection, org_id: &str) -> StoreResult<()> {
+    let enforced: Option<bool> = conn
+        .query_row(
+            "SELECT coalesce(json_extract(data, '$.mfaEnforced'), 0) FROM organizations WHERE id = ?1",
+            params![org_id],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sqlite_error)?;
+    if enforced == Some(true) {
+        return Err(StoreError::MfaEnforced);
+    }
+    Ok(())
+}
+
 /// Inserts a new session, inside the caller's transaction. `Conflict` if
 /// its id is taken.
 fn insert_session(conn: &Connection, s: &Session) -> StoreResult<()> {

@@ -14,6 +14,19 @@ impl SessionStore for EmbeddedStore {
         self.run(move |conn| insert_session(conn, &session)).await
     }
 
+    async fn create_sign_in_session(&self, session: &Session, org_id: &str) -> StoreResult<()> {
+        let (session, org_id) = (session.clone(), org_id.to_owned());
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error)?;
+            check_not_enforcing(&tx, &org_id)?;
+            insert_session(&tx, &session)?;
+            tx.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+
     async fn session(&self, session_id: &str) -> StoreResult<Option<Session>> {
         let id = session_id.to_owned();
         self.run(move |conn| read_session(conn, &id)).await
