@@ -429,7 +429,7 @@ call("POST", "/user/register", {**registration, "email": mfa_email})
 s, b = call("POST", "/user/verify-email", {"token": outbox_token(mfa_email)})
 mfa_token = b.get("accessToken")
 s, b = call("GET", "/mfa/methods", token=mfa_token)
-check("GET /mfa/methods", s, b, 200, success=True, data=["GOOGLE_AUTH"])
+check("GET /mfa/methods", s, b, 200, success=True, data=["GOOGLE_AUTH", "MAGIC_LINK"])
 s, b = call("POST", "/mfa/setup", {"mfaType": "GOOGLE_AUTH"}, token=mfa_token)
 check("POST /mfa/setup", s, b, 200, success=True,
       data__secret=lambda x: present(x) and len(x) == 32,
@@ -475,6 +475,21 @@ s, b = call("POST", "/mfa/disable", {"mfaType": "GOOGLE_AUTH"}, token=full)
 check("POST /mfa/disable", s, b, 200, data__isEnabled=False)
 s, b = call("POST", "/mfa/enable", {"mfaType": "GOOGLE_AUTH"}, token=full)
 check("POST /mfa/enable", s, b, 200, data__isEnabled=True)
+
+# MAGIC_LINK beside it: an activation link mailed to this session and
+# opened, then a sign-in completed by the link mailed for it (amr mca).
+s, b = call("POST", "/mfa/setup", {"mfaType": "MAGIC_LINK"}, token=full)
+check("POST /mfa/setup (MAGIC_LINK)", s, b, 200, data__email=mfa_email, data__verificationRequired=True)
+s, b = call("POST", "/mfa/magic-link/activate", {"token": outbox_token(mfa_email)}, token=full)
+check("POST /mfa/magic-link/activate", s, b, 200, data__enabledMethods=["GOOGLE_AUTH", "MAGIC_LINK"])
+_, b = call("POST", "/user/login", {"email": mfa_email, "password": PASSWORD})
+pending = b.get("accessToken")
+s, b = call("POST", "/mfa/magic-link/send", {}, token=pending)
+check("POST /mfa/magic-link/send", s, b, 200, success=True, data__email=mfa_email)
+s, b = call("POST", "/mfa/verify-login", {"mfaType": "MAGIC_LINK", "token": outbox_token(mfa_email)},
+            token=pending)
+check("POST /mfa/verify-login (MAGIC_LINK)", s, b, 200, refreshToken=present,
+      fullAccessToken=lambda t: jwt_part(t, 1).get("amr") == ["pwd", "mca"])
 
 # The organization's MFA: a member (its invitation accepted before), then
 # enforcement; the member's next sign-in enrolls a factor before any

@@ -297,6 +297,7 @@ async fn every_function_policy_allows_exactly_what_its_code_does() {
     iam_org::organization_management(&t, &token, &ada.org_id, &edsger, &recorder, &mut record)
         .await;
     iam_mfa::multi_factor(&t, &recorder, &mut record).await;
+    iam_mfa::magic_link(&t, &recorder, &mut record).await;
 
     // Leaving: a member (the owner count checked), then two owners (each
     // moves it; a third stays).

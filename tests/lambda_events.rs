@@ -416,3 +416,24 @@ on_both_stores! {
         assert!(t.store.user(&grace.id).await.unwrap().unwrap().mfa_enroll);
     }
 }
+
+on_both_stores! {
+    async fn magic_link_functions_handle_their_events(t: TestApp) {
+        use accounts::model::mail::MailKind;
+        use accounts_tests::mfa::{mailed_link, setup_link, verify_login_with_link};
+        let ada = t.owner("ada@acme.com").await;
+        let with_token = |route: Route, token: &str| fixture(route).replace("ACCESS_TOKEN", token);
+        assert_eq!(setup_link(&t, &ada.access_token).await.status, 200);
+        let link = mailed_link(&t, "ada@acme.com", MailKind::MfaActivation).await;
+        let event = with_token(Route::MfaMagicLinkActivate, &ada.access_token).replace("LINK_TOKEN", &link);
+        let (status, body, _) = invoke(&t, Route::MfaMagicLinkActivate, &event).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["enabledMethods"], serde_json::json!(["MAGIC_LINK"]));
+        let pending = t.login("ada@acme.com", PASSWORD).await.str("accessToken");
+        let (status, body, _) = invoke(&t, Route::MfaMagicLinkSend, &with_token(Route::MfaMagicLinkSend, &pending)).await;
+        assert_eq!(status, 200, "{body}");
+        let link = mailed_link(&t, "ada@acme.com", MailKind::MagicLink).await;
+        let signed_in = verify_login_with_link(&t, &pending, &link).await;
+        assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    }
+}

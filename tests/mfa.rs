@@ -74,7 +74,7 @@ on_both_stores! {
     async fn methods_are_the_ones_served_and_passkey_routes_do_not_exist(t: TestApp) {
         let ada = t.owner("ada@acme.com").await;
         let methods = t.get("/mfa/methods", &ada.access_token).await;
-        assert_eq!(methods.body, json!({"success": true, "data": ["GOOGLE_AUTH"]}));
+        assert_eq!(methods.body, json!({"success": true, "data": ["GOOGLE_AUTH", "MAGIC_LINK"]}));
         let passkey = t.call("POST", "/mfa/passkey/auth-options", Some(json!({})), Some(&ada.access_token)).await;
         passkey.assert_error(404, "NOT_FOUND");
         t.get("/mfa/status", "not-a-token").await.assert_error(401, "INVALID_TOKEN");

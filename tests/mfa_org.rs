@@ -96,7 +96,7 @@ on_both_stores! {
         let status = t.get("/mfa/status", &token).await;
         assert_eq!(status.body["data"], json!({"isEnabled": false, "isRequired": true,
             "isEnforced": true, "enabledMethods": [], "sessionVerified": false}), "{}", status.body);
-        assert_eq!(t.get("/mfa/methods", &token).await.body["data"], json!(["GOOGLE_AUTH"]));
+        assert_eq!(t.get("/mfa/methods", &token).await.body["data"], json!(["GOOGLE_AUTH", "MAGIC_LINK"]));
         verify_login(&t, &token, "123456").await.assert_error(403, "MFA_REQUIRED");
         t.get("/user/profile", &token).await.assert_error(403, "MFA_REQUIRED");
 

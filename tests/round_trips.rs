@@ -14,6 +14,8 @@ use serde_json::json;
 #[allow(dead_code)]
 #[path = "support/proxy.rs"]
 mod proxy;
+#[path = "support/round_trips_magic.rs"]
+mod round_trips_magic;
 
 /// What moto's every answer is held back by. Requests sent together are
 /// told apart from requests in a chain by when each starts and ends; moto
@@ -317,6 +319,7 @@ async fn every_endpoint_stays_within_its_round_trip_budget() {
     let health = measure(&counter, 200, t.call("GET", "/health", None, None)).await;
     rows.push(("GET /health", health, 1));
     Box::pin(multi_factor(&t, &counter, &mut rows)).await;
+    Box::pin(round_trips_magic::magic_link(&t, &counter, &mut rows)).await;
 
     println!("| endpoint | round trips | requests | budget | operations |");
     println!("|---|---|---|---|---|");

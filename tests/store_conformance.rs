@@ -16,6 +16,9 @@ use accounts_tests::race::race;
 #[path = "support/conformance_orgs.rs"]
 mod orgs;
 use orgs::*;
+#[path = "support/conformance_mfa.rs"]
+mod second_factors;
+use second_factors::*;
 
 fn account(email: &str) -> NewAccount {
     let user_id = uuid::Uuid::new_v4().to_string();
@@ -87,6 +90,7 @@ fn session(user_id: &str) -> Session {
         ip_address: Some("203.0.113.7".into()),
         login_method: "password".into(),
         mfa_at: None,
+        mfa_amr: None,
     }
 }
 
@@ -124,6 +128,8 @@ conformance!(
     settings_are_written_over_the_version_read,
     a_member_is_added_only_as_it_was_decided,
     registering_over_an_invitation_withdraws_it,
+    a_link_and_its_mail_are_written_together_or_not_at_all,
+    a_session_is_stamped_with_the_factor_that_passed,
 );
 
 async fn create_account_writes_every_record(store: Arc<dyn Store>) {

@@ -104,6 +104,7 @@ fn own_environment() -> Vec<(&'static str, &'static str, Value)> {
         "post-auth-microsoft-exchange",
         "post-mfa-verify-login",
         "post-mfa-verify-setup",
+        "post-mfa-magic-link-activate",
     ]
     .into_iter()
     .map(|binary| {

@@ -3,6 +3,10 @@
 
 use accounts::auth::totp;
 use accounts::http::Route;
+use accounts::model::mail::MailKind;
+use accounts_tests::mfa::{
+    activate_link, enrolling_by_link, mailed_link, send_link, setup_link, verify_login_with_link,
+};
 use accounts_tests::*;
 use serde_json::json;
 
@@ -150,4 +154,47 @@ pub(super) async fn multi_factor(
     .await;
     assert_eq!(reset.status, 200, "{}", reset.body);
     record(Route::MfaReset, recorder);
+}
+
+/// `MAGIC_LINK`: an activation link mailed and opened (a wrong token
+/// first), a sign-in link mailed and spent, and a member's enrollment with
+/// a link under enforcement (its activation starts the session).
+pub(super) async fn magic_link(
+    t: &TestApp,
+    recorder: &Recorder,
+    record: &mut impl FnMut(Route, &Recorder),
+) {
+    let lia = t.owner("lia@acme.com").await;
+    recorder.take();
+    let sent = setup_link(t, &lia.access_token).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    record(Route::MfaSetup, recorder);
+    let link = mailed_link(t, "lia@acme.com", MailKind::MfaActivation).await;
+    recorder.take();
+    let wrong = activate_link(t, &lia.access_token, &"E".repeat(64)).await;
+    wrong.assert_error(400, "INVALID_MFA_CODE");
+    let activated = activate_link(t, &lia.access_token, &link).await;
+    assert_eq!(activated.status, 200, "{}", activated.body);
+    record(Route::MfaMagicLinkActivate, recorder);
+
+    let pending = t.login("lia@acme.com", PASSWORD).await.str("accessToken");
+    recorder.take();
+    let sent = send_link(t, &pending).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    record(Route::MfaMagicLinkSend, recorder);
+    let link = mailed_link(t, "lia@acme.com", MailKind::MagicLink).await;
+    recorder.take();
+    let signed_in = verify_login_with_link(t, &pending, &link).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    record(Route::MfaVerifyLogin, recorder);
+
+    let by = Member {
+        access_token: signed_in.str("fullAccessToken"),
+        ..lia.clone()
+    };
+    let (enrolling, link) = enrolling_by_link(t, &by, "zoe@acme.com").await;
+    recorder.take();
+    let enrolled = activate_link(t, &enrolling, &link).await;
+    assert_eq!(enrolled.status, 200, "{}", enrolled.body);
+    record(Route::MfaMagicLinkActivate, recorder);
 }

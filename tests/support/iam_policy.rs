@@ -384,6 +384,24 @@ pub(super) const RACE_PATH_GRANTS: &[(&str, &str, &str, &str)] = &[
         "reads the MFA record back when the transaction's answer was lost",
     ),
     (
+        "post-mfa-magic-link-send",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when the transaction's answer was lost",
+    ),
+    (
+        "post-mfa-magic-link-activate",
+        "GetItem",
+        "THROTTLE#",
+        "rereads the code attempts after losing a race to count one",
+    ),
+    (
+        "post-mfa-magic-link-activate",
+        "GetItem",
+        "USER#",
+        "reads the MFA record back when the transaction's answer was lost",
+    ),
+    (
         "post-mfa-verify-login",
         "GetItem",
         "THROTTLE#",

@@ -165,6 +165,8 @@ pub fn call_of(route: Route, c: &Cast) -> RouteCall {
         Route::MfaBackupCodes => ("POST", path(route), Some(json!({"code": "123456"})), Owner),
         Route::MfaReset => ("POST", path(route), Some(json!({"resetUserId": c.member.id, "enable": true})), Owner),
         Route::MfaEnforce => ("POST", path(route), Some(json!({"enforced": true})), Owner),
+        Route::MfaMagicLinkSend => ("POST", path(route), Some(json!({})), Pending),
+        Route::MfaMagicLinkActivate => ("POST", path(route), Some(json!({"token": "A".repeat(64)})), Owner),
     };
     assert_eq!(method, route.method().as_str(), "{route:?}: the table's method");
     RouteCall {

@@ -310,6 +310,7 @@ mod tests {
             ip_address: None,
             login_method: crate::model::LOGIN_METHOD_PASSWORD.into(),
             mfa_at: None,
+            mfa_amr: None,
         }
     }
 

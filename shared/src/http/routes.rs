@@ -204,6 +204,11 @@ routes! {
     MfaReset: POST "/mfa/reset" => "post-mfa-reset", VERIFY, mfa::post_reset;
     MfaEnforce: POST "/mfa/organization/enforce"
         => "post-mfa-organization-enforce", VERIFY, mfa::post_enforce;
+    MfaMagicLinkSend: POST "/mfa/magic-link/send"
+        => "post-mfa-magic-link-send", VERIFY, mfa::post_magic_link_send;
+    /// Signs too: with an enrollment's token it starts the session.
+    MfaMagicLinkActivate: POST "/mfa/magic-link/activate"
+        => "post-mfa-magic-link-activate", BOTH, mfa::post_magic_link_activate;
 }
 
 impl Route {
@@ -247,7 +252,11 @@ impl Route {
     pub fn accepts_pending_token(self) -> bool {
         matches!(
             self,
-            Route::MfaStatus | Route::MfaMethods | Route::MfaVerifyLogin | Route::Logout
+            Route::MfaStatus
+                | Route::MfaMethods
+                | Route::MfaVerifyLogin
+                | Route::MfaMagicLinkSend
+                | Route::Logout
         )
     }
 
@@ -260,6 +269,7 @@ impl Route {
                 | Route::MfaMethods
                 | Route::MfaSetup
                 | Route::MfaVerifySetup
+                | Route::MfaMagicLinkActivate
                 | Route::Logout
         )
     }

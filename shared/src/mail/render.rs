@@ -60,6 +60,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         "reset.html",
         include_str!("../../templates/mail/reset.html"),
     ),
+    (
+        "mfa-activation.subject.txt",
+        include_str!("../../templates/mail/mfa-activation.subject.txt"),
+    ),
+    (
+        "mfa-activation.txt",
+        include_str!("../../templates/mail/mfa-activation.txt"),
+    ),
+    (
+        "mfa-activation.html",
+        include_str!("../../templates/mail/mfa-activation.html"),
+    ),
+    (
+        "magic-link.subject.txt",
+        include_str!("../../templates/mail/magic-link.subject.txt"),
+    ),
+    (
+        "magic-link.txt",
+        include_str!("../../templates/mail/magic-link.txt"),
+    ),
+    (
+        "magic-link.html",
+        include_str!("../../templates/mail/magic-link.html"),
+    ),
 ];
 
 /// A name as plain text that no mail client turns into a link: anyone
@@ -98,7 +122,7 @@ impl Renderer {
     /// The link a mail carries: `{APP_URL}/verify-email?token=T` or
     /// `{APP_URL}/reset-password?token=T`.
     pub fn link(&self, kind: MailKind, token: &str) -> String {
-        format!("{}/{}?token={token}", self.app_url, kind.purpose().page())
+        format!("{}/{}?token={token}", self.app_url, kind.page())
     }
 
     pub fn render(&self, mail: &OutboxMail) -> Result<RenderedMail, RenderError> {

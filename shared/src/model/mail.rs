@@ -11,14 +11,31 @@ pub enum MailKind {
     Verification,
     Invitation,
     Reset,
+    /// A link that turns the mailed-link second factor on.
+    #[serde(rename = "mfa-activation")]
+    MfaActivation,
+    /// A link that is the second factor of a pending sign-in.
+    #[serde(rename = "magic-link")]
+    MagicLink,
 }
 
 impl MailKind {
-    /// What the link in the mail opens, and which token it carries.
-    pub fn purpose(self) -> TokenPurpose {
+    /// Which mailed token the link carries; None for the MFA links, whose
+    /// token the MFA record keeps (`model::mfa::PendingLink`).
+    pub fn purpose(self) -> Option<TokenPurpose> {
         match self {
-            MailKind::Verification | MailKind::Invitation => TokenPurpose::Verify,
-            MailKind::Reset => TokenPurpose::Reset,
+            MailKind::Verification | MailKind::Invitation => Some(TokenPurpose::Verify),
+            MailKind::Reset => Some(TokenPurpose::Reset),
+            MailKind::MfaActivation | MailKind::MagicLink => None,
+        }
+    }
+
+    /// The web app's page that the link opens.
+    pub fn page(self) -> &'static str {
+        match self.purpose() {
+            Some(purpose) => purpose.page(),
+            None if self == MailKind::MfaActivation => "mfa/activate",
+            None => "mfa/magic-link",
         }
     }
 
@@ -27,6 +44,8 @@ impl MailKind {
             MailKind::Verification => "verification",
             MailKind::Invitation => "invitation",
             MailKind::Reset => "reset",
+            MailKind::MfaActivation => "mfa-activation",
+            MailKind::MagicLink => "magic-link",
         }
     }
 }

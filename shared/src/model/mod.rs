@@ -273,7 +273,17 @@ pub struct Session {
     /// verify-setup in it): refreshes keep it, so a proof never looks newer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_at: Option<i64>,
+    /// The RFC 8176 `amr` of that factor: `otp` (an authenticator's code
+    /// or a backup code; records without it) or `mca` (a mailed link: a
+    /// second channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_amr: Option<String>,
 }
+
+/// RFC 8176 `amr` of an authenticator's code or a backup code.
+pub const AMR_OTP: &str = "otp";
+/// RFC 8176 `amr` of a mailed link: proof over a second channel.
+pub const AMR_MAILED_LINK: &str = "mca";
 
 fn password_login() -> String {
     LOGIN_METHOD_PASSWORD.to_owned()
@@ -292,7 +302,8 @@ impl Session {
     }
 
     /// RFC 8176 `amr` of its tokens: `pwd` (a password or a mail link) or
-    /// `fed` (an outside provider), then `otp` once a second factor passed.
+    /// `fed` (an outside provider), then the second factor's once one
+    /// passed (`otp` or `mca`).
     pub fn amr(&self) -> Vec<&'static str> {
         let mut amr = vec![if self.login_method == LOGIN_METHOD_PASSWORD {
             "pwd"
@@ -300,7 +311,11 @@ impl Session {
             "fed"
         }];
         if self.mfa_at.is_some() {
-            amr.push("otp");
+            amr.push(if self.mfa_amr.as_deref() == Some(AMR_MAILED_LINK) {
+                AMR_MAILED_LINK
+            } else {
+                AMR_OTP
+            });
         }
         amr
     }

@@ -65,15 +65,18 @@ pub(crate) async fn presented(
 
 /// A fresh token of `kind`'s purpose for `to`, and the mail carrying it.
 pub(crate) fn grant(kind: MailKind, to: &Recipient<'_>, now: i64) -> Result<MailGrant> {
+    let purpose = kind
+        .purpose()
+        .ok_or_else(|| Error::Internal(format!("{} mails carry no mail token", kind.name())))?;
     let minted = mail_token::mint(to.user_id)?;
-    let lifetime = match kind.purpose() {
+    let lifetime = match purpose {
         TokenPurpose::Verify => VERIFY_TOKEN_SECONDS,
         TokenPurpose::Reset => RESET_TOKEN_SECONDS,
     };
     Ok(MailGrant {
         token: MailToken {
             hash: minted.hash,
-            purpose: kind.purpose(),
+            purpose,
             user_id: to.user_id.to_owned(),
             email: to.email.to_owned(),
             epoch: to.epoch,

@@ -94,6 +94,7 @@ pub(crate) fn new_session_with_id(
         ip_address: origin.ip_address,
         login_method: LOGIN_METHOD_PASSWORD.to_owned(),
         mfa_at: None,
+        mfa_amr: None,
     };
     Ok((session, minted.token))
 }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::*;
+use crate::model::mail::OutboxMail;
 use crate::model::mfa::MfaRecord;
 
 /// What a code check reads first, in one consistent read: the account, its
@@ -45,7 +46,18 @@ pub trait MfaStore: Send + Sync {
         session: &Session,
     ) -> StoreResult<()>;
 
+    /// `record` (as [`put_mfa`](Self::put_mfa)) and a new outbox `mail`,
+    /// all or nothing: a mailed link's hash and the mail carrying it.
+    async fn put_mfa_with_mail(&self, record: &MfaRecord, mail: &OutboxMail) -> StoreResult<()>;
+
     /// A live session (not revoked) moved into `epoch` and stamped as
-    /// having passed a second factor at `at`; `Conflict` when it is gone.
-    async fn verify_session(&self, session_id: &str, epoch: u64, at: i64) -> StoreResult<()>;
+    /// having passed a second factor (of RFC 8176 `amr`) at `at`;
+    /// `Conflict` when it is gone.
+    async fn verify_session(
+        &self,
+        session_id: &str,
+        epoch: u64,
+        at: i64,
+        amr: &str,
+    ) -> StoreResult<()>;
 }

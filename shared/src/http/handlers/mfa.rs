@@ -10,11 +10,14 @@ use crate::http::AuthUser;
 use crate::http::request::{json_body, source_ip};
 use crate::http::response::{success, with_cache_control};
 use crate::http::shapes::{Data, Message};
-use crate::model::mfa::MfaRecord;
+use crate::model::mfa::{MAGIC_LINK, MfaRecord};
 use crate::service::mfa;
 
-/// No honest code is longer (a backup code with spaces is 11 or so).
+/// No honest code is longer (a backup code with spaces is 11 or so; a
+/// link's token, given as verify-setup's `code`, 64).
 const MAX_CODE_CHARS: usize = 64;
+/// No mailed link's token is longer.
+const MAX_TOKEN_CHARS: usize = 128;
 
 /// The pending tokens the status and method list accept.
 const ANY_PENDING: [&str; 2] = [MFA_PENDING_TYPE, MFA_ENROLL_TYPE];
@@ -25,6 +28,9 @@ struct MfaRequest {
     mfa_type: String,
     #[serde(default)]
     code: Option<String>,
+    /// A mailed link's token (`MAGIC_LINK`); `code` is taken as well.
+    #[serde(default)]
+    token: Option<String>,
 }
 
 impl MfaRequest {
@@ -41,6 +47,21 @@ impl MfaRequest {
         self.code()?
             .filter(|c| !c.trim().is_empty())
             .ok_or_else(|| Error::validation("code is required"))
+    }
+
+    /// verify-login's proof: a link's `token` (or `code`) for `MAGIC_LINK`,
+    /// a `code` otherwise.
+    fn proof(&self) -> Result<&str> {
+        if self.mfa_type != MAGIC_LINK {
+            return self.required_code();
+        }
+        match self.token.as_deref().or(self.code.as_deref()) {
+            Some(t) if t.chars().count() > MAX_TOKEN_CHARS => {
+                Err(Error::validation("token is too long"))
+            }
+            Some(t) if !t.trim().is_empty() => Ok(t),
+            _ => Err(Error::validation("token is required")),
+        }
     }
 }
 
@@ -89,13 +110,65 @@ pub(crate) async fn post_setup(app: &App, req: &Request) -> Result<Response<Body
         .await?
         .claims;
     let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
-    let set_up = mfa::setup(app, claims, &body.mfa_type, body.code()?).await?;
-    let data = SetUpData {
-        secret: &set_up.secret,
-        qr_code: &set_up.qr_code,
-        backup_codes: &set_up.backup_codes,
+    match mfa::setup(app, claims, &body.mfa_type, body.code()?).await? {
+        mfa::SetUp::Totp(set_up) => {
+            let data = SetUpData {
+                secret: &set_up.secret,
+                qr_code: &set_up.qr_code,
+                backup_codes: &set_up.backup_codes,
+            };
+            Ok(with_cache_control(success(200, &Data { data }), "no-store"))
+        }
+        mfa::SetUp::LinkSent(sent) => {
+            let data = LinkSentData {
+                email: &sent.email,
+                verification_required: true,
+            };
+            let message = "Activation link sent";
+            Ok(success(200, &DataWithMessage { data, message }))
+        }
+    }
+}
+
+/// Where a link went; the setup goes on once it is opened.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LinkSentData<'a> {
+    email: &'a str,
+    verification_required: bool,
+}
+
+/// A mailed link's token, as `mfa/magic-link/activate` takes it.
+#[derive(Deserialize)]
+struct LinkToken {
+    token: String,
+}
+
+/// `POST /mfa/magic-link/send` with a pending sign-in's token.
+pub(crate) async fn post_magic_link_send(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::allowing(app, req, &[MFA_PENDING_TYPE])
+        .await?
+        .claims;
+    let sent = mfa::magic_link::send(app, claims).await?;
+    let data = LinkSentData {
+        email: &sent.email,
+        verification_required: true,
     };
-    Ok(with_cache_control(success(200, &Data { data }), "no-store"))
+    let message = "Magic link sent";
+    Ok(success(200, &DataWithMessage { data, message }))
+}
+
+/// `POST /mfa/magic-link/activate` `{"token"}`: verify-setup's answer.
+pub(crate) async fn post_magic_link_activate(app: &App, req: &Request) -> Result<Response<Body>> {
+    let claims = AuthUser::allowing(app, req, &[MFA_ENROLL_TYPE])
+        .await?
+        .claims;
+    let body: LinkToken = json_body(req, app.config.max_body_bytes)?;
+    if body.token.chars().count() > MAX_TOKEN_CHARS {
+        return Err(Error::validation("token is too long"));
+    }
+    let verified = mfa::magic_link::activate(app, claims, &body.token, source_ip(req)).await?;
+    verified_setup_response(&verified)
 }
 
 #[derive(Serialize)]
@@ -141,6 +214,12 @@ pub(crate) async fn post_verify_setup(app: &App, req: &Request) -> Result<Respon
     let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
     let code = body.required_code()?;
     let verified = mfa::verify_setup(app, claims, &body.mfa_type, code, source_ip(req)).await?;
+    verified_setup_response(&verified)
+}
+
+/// verify-setup's answer (and activate's): the method on and, for an
+/// enrollment, the session it started.
+fn verified_setup_response(verified: &mfa::SetUpVerified) -> Result<Response<Body>> {
     let message = "MFA enabled";
     let Some(signed_in) = &verified.signed_in else {
         let data = enabled_data(&verified.record);
@@ -181,7 +260,7 @@ pub(crate) async fn post_verify_login(app: &App, req: &Request) -> Result<Respon
         .claims;
     let body: MfaRequest = json_body(req, app.config.max_body_bytes)?;
     let input = mfa::CodeSignIn {
-        code: body.required_code()?.to_owned(),
+        code: body.proof()?.to_owned(),
         mfa_type: body.mfa_type,
         ip_address: source_ip(req),
     };
@@ -244,6 +323,7 @@ pub(crate) async fn post_backup_codes(app: &App, req: &Request) -> Result<Respon
     let code = MfaRequest {
         mfa_type: String::new(),
         code: body.code,
+        token: None,
     };
     let codes = mfa::new_codes(app, claims, code.code()?).await?;
     let data = BackupCodes {

@@ -64,10 +64,7 @@ pub async fn reset(app: &App, claims: AccessClaims, target_id: &str, enable: boo
         roles::check_manage(caller.user.org_role, target.org_role)?;
         let now = app.now();
         let mut record = state?.record.unwrap_or_else(|| MfaRecord::new(&target.id));
-        record.totp = None;
-        record.pending_totp = None;
-        record.backup_codes.clear();
-        record.primary = None;
+        record.clear_methods();
         record.version += 1;
         record.updated_at = now;
         let mut updated = target.clone();

@@ -5,7 +5,7 @@
 //! which turns the factor on and starts the session in one write.
 
 use super::login::start_verified_session;
-use super::{SetUpVerified, pending_state, proven_setup};
+use super::{SetUpVerified, amr_of, pending_state, proven_setup};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::error::{Error, Result};
@@ -17,7 +17,7 @@ use crate::store::MfaState;
 /// The enrolling account as the store has it now, still allowed to sign
 /// in and still without a method on (one turned on since, by another
 /// enrollment, is what it signs in with now: 403 `MFA_REQUIRED`).
-async fn enrolling_state(
+pub(super) async fn enrolling_state(
     app: &App,
     claims: &AccessClaims,
     event: &'static str,
@@ -49,14 +49,28 @@ pub(super) async fn verify(
     code: &str,
     ip_address: Option<String>,
 ) -> Result<SetUpVerified> {
-    let (mut user, state) = enrolling_state(app, &claims, "mfa_enroll").await?;
+    let (user, state) = enrolling_state(app, &claims, "mfa_enroll").await?;
     let record = proven_setup(app, &user.id, state.record, state.throttle, code).await?;
+    finish(app, user, claims, record, ip_address, GOOGLE_AUTH).await
+}
+
+/// An enrollment's method (`method`) proven on `record`: it goes on in the
+/// same write that starts the session the token names.
+pub(super) async fn finish(
+    app: &App,
+    mut user: User,
+    claims: AccessClaims,
+    record: MfaRecord,
+    ip_address: Option<String>,
+    method: &'static str,
+) -> Result<SetUpVerified> {
     user.mfa_required = true;
     user.mfa_enroll = false;
     user.session_epoch += 1;
     user.version += 1;
     user.updated_at = app.now();
-    let signed_in = start_verified_session(app, user, true, &claims, ip_address, &record)
+    let amr = amr_of(method);
+    let signed_in = start_verified_session(app, user, true, &claims, ip_address, &record, amr)
         .await
         .inspect_err(|e| {
             if matches!(e, Error::Conflict) {
@@ -64,7 +78,7 @@ pub(super) async fn verify(
             }
         })?;
     let session_id = signed_in.session_id.as_deref().unwrap_or_default();
-    tracing::info!(event = "mfa_enroll", outcome = "success", user_id = %signed_in.user.id, org_id = %signed_in.user.org_id, session_id, mfa_type = GOOGLE_AUTH, "MFA enrolled; signed in");
+    tracing::info!(event = "mfa_enroll", outcome = "success", user_id = %signed_in.user.id, org_id = %signed_in.user.org_id, session_id, mfa_type = method, "MFA enrolled; signed in");
     Ok(SetUpVerified {
         record,
         signed_in: Some(signed_in),

@@ -1,11 +1,12 @@
 //! `mfa/verify-login`: the second factor of a pending sign-in; the session
 //! starts here.
 
-use super::{Accepted, check_code, clear_code_attempts, method_of, pending_state};
+use super::links::spend_link;
+use super::{Accepted, amr_of, check_code, clear_code_attempts, method_of, pending_state};
 use crate::App;
 use crate::auth::access::{AccessClaims, MFA_PENDING_TYPE};
 use crate::error::{Error, Result};
-use crate::model::mfa::MfaRecord;
+use crate::model::mfa::{LinkPurpose, MAGIC_LINK, MfaRecord};
 use crate::model::{LOGIN_METHOD_PASSWORD, User};
 use crate::service::{
     SessionOrigin, SignedIn, may_sign_in, new_session_with_id, sessions, signed_in,
@@ -16,6 +17,8 @@ use crate::store::StoreError;
 #[derive(Debug, Clone, Default)]
 pub struct CodeSignIn {
     pub mfa_type: String,
+    /// A TOTP or backup code (`GOOGLE_AUTH`), or a mailed link's token
+    /// (`MAGIC_LINK`).
     pub code: String,
     pub ip_address: Option<String>,
 }
@@ -24,7 +27,7 @@ pub async fn verify_login(app: &App, claims: AccessClaims, input: CodeSignIn) ->
     if claims.token_type != MFA_PENDING_TYPE {
         return Err(Error::MfaRequired);
     }
-    method_of(&input.mfa_type)?;
+    let method = method_of(&input.mfa_type)?;
     if input.code.trim().is_empty() {
         return Err(Error::validation("code is required"));
     }
@@ -34,26 +37,49 @@ pub async fn verify_login(app: &App, claims: AccessClaims, input: CodeSignIn) ->
         .record
         .filter(|r| r.is_enabled())
         .ok_or(Error::MfaNotSetUp)?;
-    let totp = record.totp.clone().ok_or(Error::MfaNotSetUp)?;
-    match check_code(
-        app,
-        &user.id,
-        state.throttle,
-        &totp.sealed_secret,
-        record.last_totp_step,
-        Some(&record.backup_codes),
-        &input.code,
-    )
-    .await?
-    {
-        Accepted::Step(step) => record.last_totp_step = step,
-        Accepted::BackupCode(index) => {
-            record.backup_codes.remove(index);
+    if method == MAGIC_LINK {
+        if !record.method_state(MAGIC_LINK).1 {
+            return Err(Error::MfaNotSetUp);
         }
+        // Spending the link bumps the record's version itself.
+        let sid = claims.sid.clone();
+        spend_link(
+            app,
+            &mut record,
+            state.throttle,
+            LinkPurpose::SignIn,
+            &sid,
+            &input.code,
+        )
+        .await?;
+    } else {
+        // A backup code stands in for any method; a TOTP code needs TOTP on.
+        let sealed = record
+            .totp
+            .as_ref()
+            .filter(|t| t.enabled)
+            .map(|t| t.sealed_secret.clone());
+        let accepted = check_code(
+            app,
+            &user.id,
+            state.throttle,
+            sealed.as_deref(),
+            record.last_totp_step,
+            Some(&record.backup_codes),
+            &input.code,
+        )
+        .await?;
+        match accepted {
+            Accepted::Step(step) => record.last_totp_step = step,
+            Accepted::BackupCode(index) => {
+                record.backup_codes.remove(index);
+            }
+        }
+        record.version += 1;
     }
-    record.version += 1;
     record.updated_at = app.now();
-    let signed_in = start_verified_session(app, user, false, &claims, input.ip_address, &record)
+    let amr = amr_of(method);
+    let signed_in = start_verified_session(app, user, false, &claims, input.ip_address, &record, amr)
         .await
         .map_err(|e| match e {
             Error::Conflict => {
@@ -67,7 +93,7 @@ pub async fn verify_login(app: &App, claims: AccessClaims, input: CodeSignIn) ->
         .login_method
         .as_deref()
         .unwrap_or(LOGIN_METHOD_PASSWORD);
-    tracing::info!(event = "mfa_login", outcome = "success", user_id = %signed_in.user.id, org_id = %signed_in.user.org_id, session_id, login_method, "signed in with a second factor");
+    tracing::info!(event = "mfa_login", outcome = "success", user_id = %signed_in.user.id, org_id = %signed_in.user.org_id, session_id, login_method, mfa_type = method, "signed in with a second factor");
     Ok(signed_in)
 }
 
@@ -82,6 +108,7 @@ pub(super) async fn start_verified_session(
     claims: &AccessClaims,
     ip_address: Option<String>,
     record: &MfaRecord,
+    amr: &str,
 ) -> Result<SignedIn> {
     let origin = SessionOrigin {
         device_info: None,
@@ -93,6 +120,7 @@ pub(super) async fn start_verified_session(
         .clone()
         .unwrap_or_else(|| LOGIN_METHOD_PASSWORD.to_owned());
     session.mfa_at = Some(app.now());
+    session.mfa_amr = Some(amr.to_owned());
     let (written, cleared, capped) = tokio::join!(
         app.store
             .mfa_sign_in(record, user_changed.then_some(&user), &session),

@@ -4,12 +4,14 @@
 //! code with the request (Cognito's and Kratos's users report MFA removed
 //! without one).
 
-use super::{Accepted, caller_state, check_code, clear_code_attempts, has_fresh_proof, method_of};
+use super::{
+    Accepted, amr_of, caller_state, check_code, clear_code_attempts, has_fresh_proof, method_of,
+};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::auth::mfa_key::{MfaKey, new_backup_codes};
 use crate::error::{Error, Result};
-use crate::model::mfa::MfaRecord;
+use crate::model::mfa::{GOOGLE_AUTH, MfaRecord};
 use crate::model::{LoginThrottle, User};
 use crate::service::caller::Caller;
 use crate::store::StoreError;
@@ -25,7 +27,10 @@ pub(super) enum Proof {
 
 /// A second factor from this session within `FRESH_PROOF_SECONDS`, or
 /// `code` (TOTP or backup) checked and spent on `record`; 403
-/// `MFA_REQUIRED` without either.
+/// `MFA_REQUIRED` without either. Nothing to prove while no method is on
+/// (and, for [`Proof::Verified`], no TOTP secret verified). A mailed link
+/// is no body's `code`: a user with only links on proves itself by signing
+/// in again.
 pub(super) async fn fresh_proof(
     app: &App,
     caller: &Caller,
@@ -34,25 +39,27 @@ pub(super) async fn fresh_proof(
     code: Option<&str>,
     proof: Proof,
 ) -> Result<()> {
-    let Some(method) = record
+    let sealed = record
         .totp
         .as_ref()
         .filter(|t| t.enabled || proof == Proof::Verified)
-    else {
+        .map(|t| t.sealed_secret.clone());
+    if sealed.is_none() && !record.is_enabled() {
         return Ok(());
-    };
+    }
     if has_fresh_proof(app, caller) {
         return Ok(());
     }
     let code = code.filter(|c| !c.is_empty()).ok_or(Error::MfaRequired)?;
-    let (sealed, codes) = (method.sealed_secret.clone(), record.backup_codes.clone());
+    let sealed = sealed.ok_or(Error::MfaRequired)?;
+    let codes = record.backup_codes.clone();
     let user_id = record.user_id.clone();
     let last_step = record.last_totp_step;
     match check_code(
         app,
         &user_id,
         throttle,
-        &sealed,
+        Some(&sealed),
         last_step,
         Some(&codes),
         code,
@@ -85,12 +92,13 @@ pub(super) async fn proven_record(
 
 /// Writes `record` with `user`'s MFA turned on: every other session of the
 /// user ends (they signed in without the factor) and the caller's session
-/// counts as having passed it now.
+/// counts as having passed it (of RFC 8176 `amr`) now.
 pub(super) async fn turn_on(
     app: &App,
     mut user: User,
     record: &MfaRecord,
     session_id: &str,
+    amr: &str,
 ) -> Result<()> {
     let now = app.now();
     user.mfa_required = true;
@@ -100,7 +108,7 @@ pub(super) async fn turn_on(
     write(app, record, &user).await?;
     let (moved, cleared) = tokio::join!(
         app.store
-            .verify_session(session_id, user.session_epoch, now),
+            .verify_session(session_id, user.session_epoch, now, amr),
         clear_code_attempts(app, &user.id)
     );
     // Should the move fail, the caller signs in again: the safe side.
@@ -147,8 +155,7 @@ pub async fn change(
     let (state, org) = tokio::join!(caller_state(app, claims), read_org);
     let (caller, state) = state?;
     let mut record = state.record.ok_or(Error::MfaNotSetUp)?;
-    let verified = record.totp.is_some();
-    let enabled = record.totp.as_ref().is_some_and(|t| t.enabled);
+    let (verified, enabled) = record.method_state(method);
     match change {
         Change::Disable | Change::Primary if !enabled => return Err(Error::MfaNotSetUp),
         Change::Enable if !verified => return Err(Error::MfaNotSetUp),
@@ -156,7 +163,8 @@ pub async fn change(
         Change::Enable if enabled => return Ok(record),
         _ => {}
     }
-    let proof = if change == Change::Enable {
+    // Turning a TOTP secret back on proves that secret, on or off.
+    let proof = if change == Change::Enable && method == GOOGLE_AUTH {
         Proof::Verified
     } else {
         Proof::WhileOn
@@ -171,16 +179,12 @@ pub async fn change(
             put(app, &record).await?;
         }
         Change::Enable => {
-            if let Some(totp) = record.totp.as_mut() {
-                totp.enabled = true;
-            }
+            record.set_enabled(method, true);
             record.primary.get_or_insert_with(|| method.to_owned());
-            turn_on(app, caller.user, &record, &session_id).await?;
+            turn_on(app, caller.user, &record, &session_id, amr_of(method)).await?;
         }
         Change::Disable => {
-            if let Some(totp) = record.totp.as_mut() {
-                totp.enabled = false;
-            }
+            record.set_enabled(method, false);
             let none_left = !record.is_enabled();
             if none_left && org?.is_some_and(|o| o.mfa_enforced) {
                 return Err(Error::MfaEnforced);
@@ -208,7 +212,8 @@ async fn put(app: &App, record: &MfaRecord) -> Result<()> {
 }
 
 /// `POST /mfa/backup-codes` `{"code"?}`: 10 new backup codes, shown once;
-/// the old ones die. Needs MFA on and a fresh proof.
+/// the old ones die. Needs MFA on and a fresh proof. They stand in for any
+/// method at sign-in (`mfaType` `GOOGLE_AUTH`).
 pub async fn new_codes(app: &App, claims: AccessClaims, code: Option<&str>) -> Result<Vec<String>> {
     let key = app.mfa_key()?;
     let (caller, mut record) = proven_record(app, claims, code).await?;

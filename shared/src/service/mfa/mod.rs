@@ -9,13 +9,15 @@
 
 pub mod admin;
 mod enroll;
+mod links;
 mod login;
+pub mod magic_link;
 mod manage;
 mod setup;
 
 pub use login::{CodeSignIn, verify_login};
 pub use manage::{Change, change, new_codes};
-pub use setup::{SetUp, setup, verify_setup};
+pub use setup::{SetUp, TotpSetUp, setup, verify_setup};
 
 use super::caller::{Caller, caller};
 use super::throttle::{clear_attempts, count_attempt};
@@ -26,13 +28,13 @@ use crate::auth::mfa_key::{looks_like_backup_code, normalize_backup_code};
 use crate::auth::totp;
 use crate::config::LoginThrottleConfig;
 use crate::error::{Error, Result};
-use crate::model::mfa::{GOOGLE_AUTH, MfaRecord, TotpMethod};
-use crate::model::{LoginThrottle, User};
+use crate::model::mfa::{GOOGLE_AUTH, MAGIC_LINK, MfaRecord, TotpMethod};
+use crate::model::{AMR_MAILED_LINK, AMR_OTP, LoginThrottle, User};
 use crate::store::MfaState;
 
 /// The methods this service serves, in Flashback's words (`PASSKEY` only
 /// once it is built).
-pub const METHODS: [&str; 1] = [GOOGLE_AUTH];
+pub const METHODS: [&str; 2] = [GOOGLE_AUTH, MAGIC_LINK];
 
 /// Flashback's `maxAttempts` and `lockoutDuration`: 5 wrong codes per user
 /// in 15 minutes, then 15 minutes' wait.
@@ -173,19 +175,13 @@ enum Accepted {
     BackupCode(usize),
 }
 
-/// Counts the attempt, then checks `code` against the TOTP secret sealed
-/// in `sealed` (a step after the last accepted one) or, with
-/// `backup_codes`, against the unused backup codes. Wrong: 400
-/// `INVALID_MFA_CODE`; over the limit: 429.
-async fn check_code(
+/// Counts one code attempt of `user_id` (before anything is checked): 429
+/// over the limit.
+async fn count_code_attempt(
     app: &App,
     user_id: &str,
     throttle: Option<LoginThrottle>,
-    sealed: &str,
-    last_step: i64,
-    backup_codes: Option<&[String]>,
-    code: &str,
-) -> Result<Accepted> {
+) -> Result<()> {
     count_attempt(app, &throttle_key(user_id), throttle, &CODE_THROTTLE)
         .await
         .inspect_err(|_| {
@@ -195,10 +191,29 @@ async fn check_code(
                 user_id,
                 "code refused: too many attempts"
             );
-        })?;
+        })
+}
+
+/// Counts the attempt, then checks `code` against the TOTP secret sealed
+/// in `sealed` (a step after the last accepted one; None: no TOTP on) or,
+/// with `backup_codes`, against the unused backup codes. Wrong: 400
+/// `INVALID_MFA_CODE`; over the limit: 429.
+async fn check_code(
+    app: &App,
+    user_id: &str,
+    throttle: Option<LoginThrottle>,
+    sealed: Option<&str>,
+    last_step: i64,
+    backup_codes: Option<&[String]>,
+    code: &str,
+) -> Result<Accepted> {
+    count_code_attempt(app, user_id, throttle).await?;
     let key = app.mfa_key()?;
     let code = code.trim();
     let accepted = if code.len() == totp::DIGITS as usize {
+        let Some(sealed) = sealed else {
+            return Err(wrong_code(user_id));
+        };
         let secret = key.open(user_id, sealed)?;
         totp::matching_step(&secret, code, app.now())
             .filter(|step| *step > last_step)
@@ -212,17 +227,26 @@ async fn check_code(
     } else {
         None
     };
-    match accepted {
-        Some(accepted) => Ok(accepted),
-        None => {
-            tracing::info!(
-                event = "mfa_code",
-                outcome = "failure",
-                user_id,
-                "wrong or spent MFA code"
-            );
-            Err(Error::InvalidMfaCode)
-        }
+    accepted.ok_or_else(|| wrong_code(user_id))
+}
+
+/// A wrong or spent code (or link), logged.
+fn wrong_code(user_id: &str) -> Error {
+    tracing::info!(
+        event = "mfa_code",
+        outcome = "failure",
+        user_id,
+        "wrong or spent MFA code"
+    );
+    Error::InvalidMfaCode
+}
+
+/// RFC 8176 `amr` of a second factor of `method`.
+fn amr_of(method: &str) -> &'static str {
+    if method == MAGIC_LINK {
+        AMR_MAILED_LINK
+    } else {
+        AMR_OTP
     }
 }
 
@@ -250,7 +274,7 @@ pub(super) async fn proven_setup(
         app,
         user_id,
         throttle,
-        &pending.sealed_secret,
+        Some(&pending.sealed_secret),
         // A new secret: no step of it was accepted before.
         0,
         None,
@@ -285,5 +309,5 @@ fn method_of(mfa_type: &str) -> Result<&'static str> {
     METHODS
         .into_iter()
         .find(|m| *m == mfa_type)
-        .ok_or_else(|| Error::validation("mfaType must be GOOGLE_AUTH"))
+        .ok_or_else(|| Error::validation("mfaType must be GOOGLE_AUTH or MAGIC_LINK"))
 }

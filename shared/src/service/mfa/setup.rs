@@ -4,13 +4,15 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use super::magic_link::{self, LinkSent};
 use super::manage::{fresh_backup_codes, proven_record, turn_on};
 use super::{SetUpVerified, caller_state, enroll, method_of, proven_setup};
 use crate::App;
 use crate::auth::access::{AccessClaims, MFA_ENROLL_TYPE};
 use crate::auth::totp;
 use crate::error::{Error, Result};
-use crate::model::mfa::{GOOGLE_AUTH, PendingTotp};
+use crate::model::AMR_OTP;
+use crate::model::mfa::{GOOGLE_AUTH, MAGIC_LINK, PendingTotp};
 use crate::store::StoreError;
 
 /// The name authenticator apps show the account under.
@@ -18,10 +20,18 @@ const ISSUER: &str = "Flashback";
 /// A QR code's side, in pixels at least (an `<img>` scales it).
 const QR_MIN_PIXELS: u32 = 200;
 
-/// What `mfa/setup` shows once: the secret (also in the QR code) and the
+/// What `mfa/setup` answers: a TOTP setup, or where an activation link
+/// went.
+#[derive(Debug, Clone)]
+pub enum SetUp {
+    Totp(TotpSetUp),
+    LinkSent(LinkSent),
+}
+
+/// What a TOTP setup shows once: the secret (also in the QR code) and the
 /// backup codes.
 #[derive(Debug, Clone)]
-pub struct SetUp {
+pub struct TotpSetUp {
     pub secret: String,
     pub qr_code: String,
     pub backup_codes: Vec<String>,
@@ -64,16 +74,19 @@ fn qr_data_url(uri: &str) -> Result<String> {
     ))
 }
 
-/// `POST /mfa/setup` `{"mfaType": "GOOGLE_AUTH", "code"?}`: a new secret
-/// and backup codes, pending. An active secret stays as it is; a pending
-/// one is replaced.
+/// `POST /mfa/setup` `{"mfaType", "code"?}`. `GOOGLE_AUTH`: a new secret
+/// and backup codes, pending; an active secret stays as it is, a pending
+/// one is replaced. `MAGIC_LINK`: an activation link mailed
+/// (`magic_link::setup`).
 pub async fn setup(
     app: &App,
     claims: AccessClaims,
     mfa_type: &str,
     code: Option<&str>,
 ) -> Result<SetUp> {
-    method_of(mfa_type)?;
+    if method_of(mfa_type)? == MAGIC_LINK {
+        return Ok(SetUp::LinkSent(magic_link::setup(app, claims, code).await?));
+    }
     let key = app.mfa_key()?;
     let (user, mut record) = if claims.token_type == MFA_ENROLL_TYPE {
         enroll::enrolling(app, &claims).await?
@@ -98,14 +111,15 @@ pub async fn setup(
     }
     tracing::info!(event = "mfa_setup", outcome = "pending", user_id = %user.id, org_id = %user.org_id, mfa_type = GOOGLE_AUTH, "MFA setup started");
     let secret = totp::encode_secret(&secret);
-    Ok(SetUp {
+    Ok(SetUp::Totp(TotpSetUp {
         qr_code: qr_data_url(&otpauth_uri(&user.email, &secret))?,
         secret,
         backup_codes,
-    })
+    }))
 }
 
-/// `POST /mfa/verify-setup` `{"mfaType", "code"}`: a code of the pending
+/// `POST /mfa/verify-setup` `{"mfaType", "code"}` (`MAGIC_LINK`: the
+/// activation link's token as `code`, as `magic_link::activate`): a code of the pending
 /// secret turns it on (primary if it is the first), its backup codes become
 /// the live ones, every other session of the user ends, and the caller's
 /// session counts as having passed MFA now. With an enrollment's token,
@@ -117,7 +131,9 @@ pub async fn verify_setup(
     code: &str,
     ip_address: Option<String>,
 ) -> Result<SetUpVerified> {
-    method_of(mfa_type)?;
+    if method_of(mfa_type)? == MAGIC_LINK {
+        return magic_link::activate(app, claims, code, ip_address).await;
+    }
     if claims.token_type == MFA_ENROLL_TYPE {
         return enroll::verify(app, claims, code, ip_address).await;
     }
@@ -125,7 +141,7 @@ pub async fn verify_setup(
     let (caller, state) = caller_state(app, claims).await?;
     let user_id = caller.user.id.clone();
     let record = proven_setup(app, &user_id, state.record, state.throttle, code).await?;
-    turn_on(app, caller.user, &record, &session_id).await?;
+    turn_on(app, caller.user, &record, &session_id, AMR_OTP).await?;
     tracing::info!(event = "mfa_setup", outcome = "success", user_id = %user_id, mfa_type = GOOGLE_AUTH, "MFA turned on; other sessions ended");
     Ok(SetUpVerified {
         record,

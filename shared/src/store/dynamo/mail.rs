@@ -91,7 +91,7 @@ fn outbox_key(id: &str) -> Item {
     key(format!("OUTBOX#{id}"), SK_MAIL)
 }
 
-fn outbox_item(mail: &OutboxMail) -> StoreResult<Item> {
+pub(super) fn outbox_item(mail: &OutboxMail) -> StoreResult<Item> {
     let mut item = encode(mail, format!("OUTBOX#{}", mail.id), SK_MAIL.into())?;
     item.insert(
         GSI1PK.into(),

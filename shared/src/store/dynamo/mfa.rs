@@ -1,8 +1,10 @@
 //! Second factors: the MFA record beside the user's profile, and the
 //! transactions that spend a code with what it was for.
 
+use super::mail::outbox_item;
 use super::members::at_version;
 use super::*;
+use crate::model::mail::OutboxMail;
 use crate::model::mfa::MfaRecord;
 use crate::store::{MfaState, MfaStore};
 
@@ -88,15 +90,36 @@ impl MfaStore for DynamoStore {
         self.transact(items, decide_nothing, None, &proof).await
     }
 
-    async fn verify_session(&self, session_id: &str, epoch: u64, at: i64) -> StoreResult<()> {
+    async fn put_mfa_with_mail(&self, record: &MfaRecord, mail: &OutboxMail) -> StoreResult<()> {
+        let proof = WriteProof::stamp(mfa_item(record)?)?;
+        let items = vec![
+            self.tx_put(proof.item.clone(), record_condition(record)?)?,
+            self.tx_put(outbox_item(mail)?, Condition::new(NOT_EXISTS))?,
+        ];
+        self.transact(items, decide_nothing, None, &proof).await
+    }
+
+    async fn verify_session(
+        &self,
+        session_id: &str,
+        epoch: u64,
+        at: i64,
+        amr: &str,
+    ) -> StoreResult<()> {
         let condition = Condition::new("attribute_exists(pk) AND #r = :false")
             .name("#r", "revoked")
             .name("#e", "epoch")
             .name("#m", "mfaAt")
+            .name("#a", "mfaAmr")
             .value(":false", AttributeValue::Bool(false))
             .value(":epoch", n(epoch))
-            .value(":at", n(at));
-        self.update_session(session_id, "SET #e = :epoch, #m = :at", condition)
-            .await
+            .value(":at", n(at))
+            .value(":amr", s(amr));
+        self.update_session(
+            session_id,
+            "SET #e = :epoch, #m = :at, #a = :amr",
+            condition,
+        )
+        .await
     }
 }

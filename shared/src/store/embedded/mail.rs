@@ -55,9 +55,14 @@ pub(super) fn insert_grant(conn: &Connection, grant: &MailGrant) -> StoreResult<
         ],
     )
     .map_err(sqlite_error)?;
+    insert_mail(conn, &grant.mail)
+}
+
+/// Writes a new outbox record, inside the caller's transaction.
+pub(super) fn insert_mail(conn: &Connection, mail: &OutboxMail) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO outbox (id, created_at, data) VALUES (?1, ?2, ?3)",
-        params![grant.mail.id, grant.mail.created_at, to_json(&grant.mail)?],
+        params![mail.id, mail.created_at, to_json(mail)?],
     )
     .map_err(sqlite_error)?;
     Ok(())

@@ -1,8 +1,9 @@
 //! Second factors: the MFA record, and the transactions that spend a code
 //! with what it was for.
 
-use super::mail::write_user;
+use super::mail::{insert_mail, write_user};
 use super::*;
+use crate::model::mail::OutboxMail;
 use crate::model::mfa::MfaRecord;
 use crate::store::{MfaState, MfaStore};
 
@@ -96,14 +97,34 @@ impl MfaStore for EmbeddedStore {
         .await
     }
 
-    async fn verify_session(&self, session_id: &str, epoch: u64, at: i64) -> StoreResult<()> {
-        let id = session_id.to_owned();
+    async fn put_mfa_with_mail(&self, record: &MfaRecord, mail: &OutboxMail) -> StoreResult<()> {
+        let (record, mail) = (record.clone(), mail.clone());
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error)?;
+            write_record(&tx, &record)?;
+            insert_mail(&tx, &mail)?;
+            tx.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+
+    async fn verify_session(
+        &self,
+        session_id: &str,
+        epoch: u64,
+        at: i64,
+        amr: &str,
+    ) -> StoreResult<()> {
+        let (id, amr) = (session_id.to_owned(), amr.to_owned());
         self.run(move |conn| {
             let changed = conn
                 .execute(
-                    "UPDATE sessions SET data = json_set(data, '$.epoch', ?2, '$.mfaAt', ?3)
+                    "UPDATE sessions
+                     SET data = json_set(data, '$.epoch', ?2, '$.mfaAt', ?3, '$.mfaAmr', ?4)
                      WHERE id = ?1 AND revoked = 0",
-                    params![id, epoch as i64, at],
+                    params![id, epoch as i64, at, amr],
                 )
                 .map_err(sqlite_error)?;
             one_row_changed(changed)
