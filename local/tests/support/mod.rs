@@ -1,7 +1,10 @@
-//! accounts-local as a child process, and plain HTTP/1.1 exchanges with it.
+//! accounts-local as a child process, and plain HTTP/1.1 exchanges with it;
+//! `browser`: headless Chromium pages against it.
 
 // Each test crate uses its own part of this module.
 #![allow(dead_code)]
+
+pub mod browser;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
