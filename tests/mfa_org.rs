@@ -83,8 +83,11 @@ on_both_stores! {
         let shown = t.get(&format!("/organization/{}", ada.org_id), &ada.access_token).await;
         assert_eq!(shown.body["data"]["mfaEnforced"], json!(true), "{}", shown.body);
 
-        // The sessions that existed go on, refreshes included.
-        assert_eq!(t.get("/user/profile", &grace.access_token).await.status, 200);
+        // The sessions that existed go on, refreshes included; the profile
+        // says MFA is required of the member now (mfa/status's isRequired).
+        let profile = t.get("/user/profile", &grace.access_token).await;
+        assert_eq!(profile.status, 200, "{}", profile.body);
+        assert_eq!(profile.body["data"]["mfaRequired"], json!(true), "{}", profile.body);
         let refreshed = t.refresh(&grace.refresh_token).await;
         assert_eq!(refreshed.status, 200, "{}", refreshed.body);
         let old_session = refreshed.str("accessToken");

@@ -18,8 +18,25 @@ const UPDATE_ATTEMPTS: usize = 3;
 /// changes a password right after asking for it).
 pub const RECENT_SIGN_IN_SECONDS: i64 = 5 * 60;
 
-pub async fn profile(app: &App, claims: AccessClaims) -> Result<User> {
-    Ok(caller::caller(app, claims).await?.user)
+pub async fn profile(app: &App, claims: AccessClaims) -> Result<Profile> {
+    // The organization is read alongside (the token names it; the caller's
+    // check makes sure it is still the caller's): one round trip.
+    let org_id = claims.org_id.clone();
+    let (caller, org) = tokio::join!(caller::caller(app, claims), app.store.organization(&org_id));
+    let user = caller?.user;
+    let enforced = org?.is_some_and(|o| o.id == user.org_id && o.mfa_enforced);
+    Ok(Profile {
+        mfa_required: user.mfa_required || user.mfa_enroll || enforced,
+        user,
+    })
+}
+
+/// `GET /user/profile`: the caller, and whether it must use MFA (on, or
+/// enforced by its organization: `mfa/status`'s `isRequired`).
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub user: User,
+    pub mfa_required: bool,
 }
 
 /// The caller and a member of its organization, read together (once, when

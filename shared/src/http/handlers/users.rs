@@ -28,7 +28,8 @@ struct ProfileData<'a> {
 }
 
 pub(crate) async fn get_profile(app: &App, req: &Request) -> Result<Response<Body>> {
-    let user = users::profile(app, AuthUser::from_request(app, req).await?.claims).await?;
+    let profile = users::profile(app, AuthUser::from_request(app, req).await?.claims).await?;
+    let user = &profile.user;
     let data = ProfileData {
         id: &user.id,
         name: &user.name,
@@ -37,7 +38,7 @@ pub(crate) async fn get_profile(app: &App, req: &Request) -> Result<Response<Bod
         org_id: &user.org_id,
         role: user.org_role.into(),
         validated: user.validated,
-        mfa_required: user.mfa_required,
+        mfa_required: profile.mfa_required,
         is_business: user.is_business,
     };
     Ok(success(200, &Data { data }))
