@@ -48,12 +48,17 @@ def call(method, path, body=None, token=None):
         return status, {"unparsed": raw[:200].decode(errors="replace")}
 
 
-def outbox_token(email):
-    """The token of the newest mail to `email` waiting in the outbox."""
+def outbox_token(email, kind=None):
+    """The token of the newest mail to `email` (of `kind`, when given: mails
+    of one second tie on createdAt) waiting in the outbox."""
     body = {"TableName": TABLE, "ConsistentRead": True,
             "FilterExpression": "begins_with(pk, :outbox) AND #to = :to",
             "ExpressionAttributeNames": {"#to": "to"},
             "ExpressionAttributeValues": {":outbox": {"S": "OUTBOX#"}, ":to": {"S": email}}}
+    if kind:
+        body["FilterExpression"] += " AND #kind = :kind"
+        body["ExpressionAttributeNames"]["#kind"] = "kind"
+        body["ExpressionAttributeValues"][":kind"] = {"S": kind}
     request = urllib.request.Request(DYNAMODB, data=json.dumps(body).encode(), method="POST", headers={
         "X-Amz-Target": "DynamoDB_20120810.Scan",
         "Content-Type": "application/x-amz-json-1.0",
@@ -480,14 +485,15 @@ check("POST /mfa/enable", s, b, 200, data__isEnabled=True)
 # opened, then a sign-in completed by the link mailed for it (amr mca).
 s, b = call("POST", "/mfa/setup", {"mfaType": "MAGIC_LINK"}, token=full)
 check("POST /mfa/setup (MAGIC_LINK)", s, b, 200, data__email=mfa_email, data__verificationRequired=True)
-s, b = call("POST", "/mfa/magic-link/activate", {"token": outbox_token(mfa_email)}, token=full)
+s, b = call("POST", "/mfa/magic-link/activate", {"token": outbox_token(mfa_email, "mfa-activation")},
+            token=full)
 check("POST /mfa/magic-link/activate", s, b, 200, data__enabledMethods=["GOOGLE_AUTH", "MAGIC_LINK"])
 _, b = call("POST", "/user/login", {"email": mfa_email, "password": PASSWORD})
 pending = b.get("accessToken")
 s, b = call("POST", "/mfa/magic-link/send", {}, token=pending)
 check("POST /mfa/magic-link/send", s, b, 200, success=True, data__email=mfa_email)
-s, b = call("POST", "/mfa/verify-login", {"mfaType": "MAGIC_LINK", "token": outbox_token(mfa_email)},
-            token=pending)
+s, b = call("POST", "/mfa/verify-login",
+            {"mfaType": "MAGIC_LINK", "token": outbox_token(mfa_email, "magic-link")}, token=pending)
 check("POST /mfa/verify-login (MAGIC_LINK)", s, b, 200, refreshToken=present,
       fullAccessToken=lambda t: jwt_part(t, 1).get("amr") == ["pwd", "mca"])
 
