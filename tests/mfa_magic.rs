@@ -15,10 +15,7 @@ use serde_json::json;
 /// A sign-in of `email` (MAGIC_LINK on) completed with a mailed link: the
 /// verify-login reply.
 async fn sign_in_with_link(t: &TestApp, email: &str) -> Reply {
-    let pending = pending_login(t, email).await;
-    let sent = send_link(t, &pending).await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
-    let link = mailed_link(t, email, MailKind::MagicLink).await;
+    let (pending, link) = pending_with_link(t, email).await;
     verify_login_with_link(t, &pending, &link).await
 }
 
@@ -119,9 +116,7 @@ on_both_stores! {
     async fn link_tokens_count_with_the_codes_and_link_mails_are_capped(t: TestApp) {
         let ada = t.owner("ada@acme.com").await;
         enable_link(&t, &ada.access_token, "ada@acme.com").await;
-        let pending = pending_login(&t, "ada@acme.com").await;
-        assert_eq!(send_link(&t, &pending).await.status, 200);
-        let link = mailed_link(&t, "ada@acme.com", MailKind::MagicLink).await;
+        let (pending, link) = pending_with_link(&t, "ada@acme.com").await;
         for n in 0..5 {
             let wrong = format!("{}{n}", "D".repeat(63));
             verify_login_with_link(&t, &pending, &wrong).await.assert_error(400, "INVALID_MFA_CODE");
@@ -177,9 +172,7 @@ on_both_stores! {
         // unspent link are gone, and so is every session.
         let fresh = t.login("grace@acme.com", PASSWORD).await.str("accessToken");
         enable_link(&t, &fresh, "grace@acme.com").await;
-        let pending = pending_login(&t, "grace@acme.com").await;
-        assert_eq!(send_link(&t, &pending).await.status, 200);
-        let link = mailed_link(&t, "grace@acme.com", MailKind::MagicLink).await;
+        let (pending, link) = pending_with_link(&t, "grace@acme.com").await;
         let reset = t.call("POST", "/mfa/reset",
             Some(json!({"resetUserId": grace.id, "enable": false})), Some(&ada.access_token)).await;
         assert_eq!(reset.status, 200, "{}", reset.body);
@@ -214,9 +207,7 @@ on_both_stores! {
     async fn of_two_requests_racing_with_one_link_exactly_one_signs_in(t: TestApp) {
         let ada = t.owner("ada@acme.com").await;
         enable_link(&t, &ada.access_token, "ada@acme.com").await;
-        let pending = pending_login(&t, "ada@acme.com").await;
-        assert_eq!(send_link(&t, &pending).await.status, 200);
-        let link = mailed_link(&t, "ada@acme.com", MailKind::MagicLink).await;
+        let (pending, link) = pending_with_link(&t, "ada@acme.com").await;
         let racers = (0..2).map(|_| {
             let (t, pending, link) = (t.clone(), pending.clone(), link.clone());
             async move { verify_login_with_link(&t, &pending, &link).await }

@@ -161,3 +161,13 @@ pub async fn enrolling_by_link(t: &TestApp, owner: &Member, email: &str) -> (Str
     let link = mailed_link(t, email, MailKind::MfaActivation).await;
     (enrolling, link)
 }
+
+/// A password sign-in of `email` (`MAGIC_LINK` on) that asks for its link:
+/// the pending token and the link's token, as mailed.
+pub async fn pending_with_link(t: &TestApp, email: &str) -> (String, String) {
+    let pending = pending_login(t, email).await;
+    let sent = send_link(t, &pending).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let link = mailed_link(t, email, MailKind::MagicLink).await;
+    (pending, link)
+}

@@ -15,6 +15,9 @@ const SECRET_BYTES: usize = 32;
 const TOKEN_BYTES: usize = 16 + SECRET_BYTES;
 /// base64url of 48 bytes, unpadded.
 const TOKEN_CHARS: usize = 64;
+/// A presented token longer than this (twice any minted) is refused
+/// before anything is read or counted.
+pub const MAX_PRESENTED_CHARS: usize = 128;
 
 #[derive(Debug)]
 pub struct NewMailToken {

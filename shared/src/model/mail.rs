@@ -32,10 +32,11 @@ impl MailKind {
 
     /// The web app's page that the link opens.
     pub fn page(self) -> &'static str {
-        match self.purpose() {
-            Some(purpose) => purpose.page(),
-            None if self == MailKind::MfaActivation => "mfa/activate",
-            None => "mfa/magic-link",
+        match self {
+            MailKind::Verification | MailKind::Invitation => TokenPurpose::Verify.page(),
+            MailKind::Reset => TokenPurpose::Reset.page(),
+            MailKind::MfaActivation => "mfa/activate",
+            MailKind::MagicLink => "mfa/magic-link",
         }
     }
 

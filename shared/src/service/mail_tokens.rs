@@ -11,8 +11,6 @@ use crate::model::mail::{
 };
 use crate::store::UserTokens;
 
-/// A token longer than any we mint is refused before anything is read.
-const MAX_TOKEN_CHARS: usize = 128;
 /// At most this many other tokens are spent with a presented one (one
 /// DynamoDB transaction holds 100 items); any left over are of an earlier
 /// epoch, or die with the one that moves it on, anyway.
@@ -37,7 +35,7 @@ pub(crate) async fn presented(
     purpose: TokenPurpose,
     invalid: fn() -> Error,
 ) -> Result<Presented> {
-    if token.len() > MAX_TOKEN_CHARS {
+    if token.len() > mail_token::MAX_PRESENTED_CHARS {
         return Err(invalid());
     }
     let user_id = mail_token::user_id_of(token).ok_or_else(invalid)?;
@@ -83,19 +81,31 @@ pub(crate) fn grant(kind: MailKind, to: &Recipient<'_>, now: i64) -> Result<Mail
             created_at: now,
             expires_at: now + lifetime,
         },
-        mail: OutboxMail {
-            id: uuid::Uuid::new_v4().simple().to_string(),
-            kind,
-            to: to.email.to_owned(),
-            recipient_name: to.name.to_owned(),
-            org_name: to.org_name.map(str::to_owned),
-            token: Some(minted.token),
-            created_at: now,
-            expires_at: now + lifetime + OUTBOX_KEEP_SECONDS,
-            sent_at: None,
-            claimed_until: None,
-        },
+        mail: outbox_mail(kind, to, minted.token, now, now + lifetime),
     })
+}
+
+/// The outbox record that carries `token` to `to` in a mail of `kind`; the
+/// link expires at `expires_at`, the record some days after.
+pub(crate) fn outbox_mail(
+    kind: MailKind,
+    to: &Recipient<'_>,
+    token: String,
+    now: i64,
+    expires_at: i64,
+) -> OutboxMail {
+    OutboxMail {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        kind,
+        to: to.email.to_owned(),
+        recipient_name: to.name.to_owned(),
+        org_name: to.org_name.map(str::to_owned),
+        token: Some(token),
+        created_at: now,
+        expires_at: expires_at + OUTBOX_KEEP_SECONDS,
+        sent_at: None,
+        claimed_until: None,
+    }
 }
 
 /// A reset grant for `email` and an account that does not exist: what

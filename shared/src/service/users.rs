@@ -24,7 +24,7 @@ pub async fn profile(app: &App, claims: AccessClaims) -> Result<Profile> {
     let org_id = claims.org_id.clone();
     let (caller, org) = tokio::join!(caller::caller(app, claims), app.store.organization(&org_id));
     let user = caller?.user;
-    let enforced = org?.is_some_and(|o| o.id == user.org_id && o.mfa_enforced);
+    let enforced = org?.is_some_and(|o| o.mfa_enforced);
     Ok(Profile {
         mfa_required: user.mfa_required || user.mfa_enroll || enforced,
         user,

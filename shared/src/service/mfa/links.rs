@@ -8,11 +8,20 @@ use crate::error::{Error, Result};
 use crate::model::LoginThrottle;
 use crate::model::mfa::{LinkPurpose, MfaRecord};
 
-/// A presented token longer than any minted is refused before it is counted.
-const MAX_TOKEN_CHARS: usize = 128;
+/// A presented link token, trimmed; an empty or oversized one is refused
+/// before anything is read or counted.
+pub(super) fn presented_token(token: &str) -> Result<&str> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > mail_token::MAX_PRESENTED_CHARS {
+        return Err(Error::validation("token must be the link's token"));
+    }
+    Ok(token)
+}
 
-/// Counts the attempt, then checks `token` against `record`'s unspent link
-/// (its purpose, its session, unexpired) and takes it off the record. 400
+/// Counts the attempt, then checks `token` (as [`presented_token`] gives
+/// it) against `record`'s unspent link
+/// (its purpose, its session, unexpired) and takes it off the record (the
+/// caller writes it one version on). 400
 /// `INVALID_MFA_CODE` whatever is wrong; 429 over the limit.
 pub(super) async fn spend_link(
     app: &App,
@@ -23,10 +32,6 @@ pub(super) async fn spend_link(
     token: &str,
 ) -> Result<()> {
     let user_id = record.user_id.clone();
-    let token = token.trim();
-    if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
-        return Err(Error::validation("token must be the link's token"));
-    }
     count_code_attempt(app, &user_id, throttle).await?;
     let hash = mail_token::hash(token);
     let now = app.now();
@@ -42,7 +47,5 @@ pub(super) async fn spend_link(
         return Err(wrong_code(&user_id));
     }
     record.pending_link = None;
-    record.version += 1;
-    record.updated_at = now;
     Ok(())
 }

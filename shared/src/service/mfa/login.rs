@@ -1,8 +1,8 @@
 //! `mfa/verify-login`: the second factor of a pending sign-in; the session
 //! starts here.
 
-use super::links::spend_link;
-use super::{Accepted, amr_of, check_code, clear_code_attempts, method_of, pending_state};
+use super::links::{presented_token, spend_link};
+use super::{amr_of, check_code, clear_code_attempts, method_of, pending_state};
 use crate::App;
 use crate::auth::access::{AccessClaims, MFA_PENDING_TYPE};
 use crate::error::{Error, Result};
@@ -41,15 +41,14 @@ pub async fn verify_login(app: &App, claims: AccessClaims, input: CodeSignIn) ->
         if !record.method_state(MAGIC_LINK).1 {
             return Err(Error::MfaNotSetUp);
         }
-        // Spending the link bumps the record's version itself.
-        let sid = claims.sid.clone();
+        let token = presented_token(&input.code)?;
         spend_link(
             app,
             &mut record,
             state.throttle,
             LinkPurpose::SignIn,
-            &sid,
-            &input.code,
+            &claims.sid,
+            token,
         )
         .await?;
     } else {
@@ -59,7 +58,7 @@ pub async fn verify_login(app: &App, claims: AccessClaims, input: CodeSignIn) ->
             .as_ref()
             .filter(|t| t.enabled)
             .map(|t| t.sealed_secret.clone());
-        let accepted = check_code(
+        check_code(
             app,
             &user.id,
             state.throttle,
@@ -68,15 +67,10 @@ pub async fn verify_login(app: &App, claims: AccessClaims, input: CodeSignIn) ->
             Some(&record.backup_codes),
             &input.code,
         )
-        .await?;
-        match accepted {
-            Accepted::Step(step) => record.last_totp_step = step,
-            Accepted::BackupCode(index) => {
-                record.backup_codes.remove(index);
-            }
-        }
-        record.version += 1;
+        .await?
+        .spend(&mut record);
     }
+    record.version += 1;
     record.updated_at = app.now();
     let amr = amr_of(method);
     let signed_in = start_verified_session(app, user, false, &claims, input.ip_address, &record, amr)

@@ -9,20 +9,20 @@
 //! (`mfa:<userId>`); mails are capped per user ([`MAX_LINK_MAILS`]).
 
 use super::enroll;
-use super::links::spend_link;
+use super::links::{presented_token, spend_link};
 use super::manage::{proven_record, turn_on};
 use super::{SetUpVerified, caller_state, pending_state, wrong_code};
 use crate::App;
 use crate::auth::access::{AccessClaims, MFA_ENROLL_TYPE, MFA_PENDING_TYPE};
 use crate::auth::mail_token;
 use crate::error::{Error, Result};
-use crate::model::mail::{MailKind, OUTBOX_KEEP_SECONDS, OutboxMail, RESET_TOKEN_SECONDS};
+use crate::model::mail::{MailKind, RESET_TOKEN_SECONDS, Recipient};
 use crate::model::mfa::{
     LINK_MAIL_WINDOW_SECONDS, LinkMails, LinkMethod, LinkPurpose, MAGIC_LINK, MAX_LINK_MAILS,
     MfaRecord, PendingLink,
 };
 use crate::model::{AMR_MAILED_LINK, User};
-use crate::service::may_sign_in;
+use crate::service::{mail_tokens, may_sign_in};
 use crate::store::StoreError;
 
 /// How long an activation link is good for (a reset link's 30 minutes).
@@ -84,18 +84,14 @@ async fn mail_link(
         LinkPurpose::Activate => MailKind::MfaActivation,
         LinkPurpose::SignIn => MailKind::MagicLink,
     };
-    let mail = OutboxMail {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        kind,
-        to: user.email.clone(),
-        recipient_name: user.name.clone(),
+    let to = Recipient {
+        user_id: &user.id,
+        epoch: user.session_epoch,
+        email: &user.email,
+        name: &user.name,
         org_name: None,
-        token: Some(minted.token),
-        created_at: now,
-        expires_at: expires_at + OUTBOX_KEEP_SECONDS,
-        sent_at: None,
-        claimed_until: None,
     };
+    let mail = mail_tokens::outbox_mail(kind, &to, minted.token, now, expires_at);
     match app.store.put_mfa_with_mail(&record, &mail).await {
         Ok(()) => {}
         // Another MFA change got there first: decided again by the client.
@@ -167,25 +163,16 @@ pub async fn activate(
     token: &str,
     ip_address: Option<String>,
 ) -> Result<SetUpVerified> {
-    if claims.token_type == MFA_ENROLL_TYPE {
-        let (user, state) = enroll::enrolling_state(app, &claims, "mfa_enroll").await?;
-        let mut record = state.record.ok_or_else(|| wrong_code(&user.id))?;
-        spend_link(
-            app,
-            &mut record,
-            state.throttle,
-            LinkPurpose::Activate,
-            &claims.sid,
-            token,
-        )
-        .await?;
-        turn_link_on(&mut record, app.now());
-        return enroll::finish(app, user, claims, record, ip_address, MAGIC_LINK).await;
-    }
+    let token = presented_token(token)?;
+    let enrolling = claims.token_type == MFA_ENROLL_TYPE;
     let session_id = claims.sid.clone();
-    let (caller, state) = caller_state(app, claims).await?;
-    let user_id = caller.user.id.clone();
-    let mut record = state.record.ok_or_else(|| wrong_code(&user_id))?;
+    let (user, state) = if enrolling {
+        enroll::enrolling_state(app, &claims, "mfa_enroll").await?
+    } else {
+        let (caller, state) = caller_state(app, claims.clone()).await?;
+        (caller.user, state)
+    };
+    let mut record = state.record.ok_or_else(|| wrong_code(&user.id))?;
     spend_link(
         app,
         &mut record,
@@ -196,7 +183,11 @@ pub async fn activate(
     )
     .await?;
     turn_link_on(&mut record, app.now());
-    turn_on(app, caller.user, &record, &session_id, AMR_MAILED_LINK).await?;
+    if enrolling {
+        return enroll::finish(app, user, claims, record, ip_address, MAGIC_LINK).await;
+    }
+    let user_id = user.id.clone();
+    turn_on(app, user, &record, &session_id, AMR_MAILED_LINK).await?;
     tracing::info!(event = "mfa_setup", outcome = "success", user_id = %user_id, mfa_type = MAGIC_LINK, "MFA turned on; other sessions ended");
     Ok(SetUpVerified {
         record,
@@ -204,12 +195,15 @@ pub async fn activate(
     })
 }
 
+/// The method on (primary if it is the first), one version on.
 fn turn_link_on(record: &mut MfaRecord, now: i64) {
     record.magic_link = Some(LinkMethod {
         enabled: true,
         verified_at: now,
     });
     record.primary.get_or_insert_with(|| MAGIC_LINK.to_owned());
+    record.version += 1;
+    record.updated_at = now;
 }
 
 #[cfg(test)]

@@ -4,9 +4,7 @@
 //! code with the request (Cognito's and Kratos's users report MFA removed
 //! without one).
 
-use super::{
-    Accepted, amr_of, caller_state, check_code, clear_code_attempts, has_fresh_proof, method_of,
-};
+use super::{amr_of, caller_state, check_code, clear_code_attempts, has_fresh_proof, method_of};
 use crate::App;
 use crate::auth::access::AccessClaims;
 use crate::auth::mfa_key::{MfaKey, new_backup_codes};
@@ -55,7 +53,7 @@ pub(super) async fn fresh_proof(
     let codes = record.backup_codes.clone();
     let user_id = record.user_id.clone();
     let last_step = record.last_totp_step;
-    match check_code(
+    check_code(
         app,
         &user_id,
         throttle,
@@ -65,12 +63,7 @@ pub(super) async fn fresh_proof(
         code,
     )
     .await?
-    {
-        Accepted::Step(step) => record.last_totp_step = step,
-        Accepted::BackupCode(index) => {
-            record.backup_codes.remove(index);
-        }
-    }
+    .spend(record);
     Ok(())
 }
 

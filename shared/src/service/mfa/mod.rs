@@ -175,6 +175,19 @@ enum Accepted {
     BackupCode(usize),
 }
 
+impl Accepted {
+    /// Spends it on `record`: no step up to this one, nor this backup code,
+    /// is accepted again.
+    fn spend(self, record: &mut MfaRecord) {
+        match self {
+            Accepted::Step(step) => record.last_totp_step = step,
+            Accepted::BackupCode(index) => {
+                record.backup_codes.remove(index);
+            }
+        }
+    }
+}
+
 /// Counts one code attempt of `user_id` (before anything is checked): 429
 /// over the limit.
 async fn count_code_attempt(
